@@ -1,0 +1,326 @@
+// Command billkey is the Billkey payment gateway: one binary that serves the
+// APIs, manages merchants and keys, and runs the sandbox PG on its own.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/vault"
+)
+
+const usage = `billkey — subscription-billing payment gateway
+
+Usage:
+  billkey serve [flags]            start the API server
+  billkey migrate                  apply database migrations and exit
+  billkey merchant create --name N [--json]
+  billkey merchant list [--json]
+  billkey keys rotate              add a vault key and re-wrap stored cards
+  billkey pgsim [flags]            run the sandbox PG simulator standalone
+  billkey bench [flags]            measure again throughput and latency
+  billkey version
+
+Environment: BILLKEY_ADDR, BILLKEY_DATABASE_URL, BILLKEY_MASTER_KEY,
+BILLKEY_MASTER_KEY_FILE, BILLKEY_PG_URL, BILLKEY_LOG_LEVEL.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "serve":
+		err = serve(ctx, args)
+	case "migrate":
+		err = migrate(ctx, args)
+	case "merchant":
+		err = merchant(ctx, args)
+	case "keys":
+		err = keys(ctx, args)
+	case "pgsim":
+		err = pgsim(ctx, args)
+	case "bench":
+		err = bench(ctx, args)
+	case "version":
+		fmt.Println(version())
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "billkey: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "billkey:", err)
+		os.Exit(1)
+	}
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				v += " " + s.Value
+			}
+		}
+		return "billkey " + v + " " + bi.GoVersion
+	}
+	return "billkey (unknown version)"
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// common are the flags every command that opens the database takes.
+type common struct {
+	databaseURL   string
+	masterKey     string
+	masterKeyFile string
+	pgURL         string
+	logLevel      string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.databaseURL, "database-url", env("BILLKEY_DATABASE_URL", app.DefaultDatabaseURL), "SQLite file path or postgres:// URL")
+	fs.StringVar(&c.masterKeyFile, "master-key-file", env("BILLKEY_MASTER_KEY_FILE", ""), "file holding the vault master key (default: beside the SQLite file)")
+	fs.StringVar(&c.pgURL, "pg-url", env("BILLKEY_PG_URL", ""), "URL of a standalone sandbox PG (default: run one in-process)")
+	fs.StringVar(&c.logLevel, "log-level", env("BILLKEY_LOG_LEVEL", "info"), "debug, info, warn or error")
+	c.masterKey = os.Getenv("BILLKEY_MASTER_KEY") // never a flag: it would show in ps
+}
+
+func (c *common) logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	// Defence in depth: nothing should log a card number, and if something
+	// ever does, the handler masks it.
+	return slog.New(vault.RedactingHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})))
+}
+
+func (c *common) config(log *slog.Logger) app.Config {
+	return app.Config{DatabaseURL: c.databaseURL, MasterKey: c.masterKey, MasterKeyFile: c.masterKeyFile, PGURL: c.pgURL, Logger: log}
+}
+
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	addr := fs.String("addr", env("BILLKEY_ADDR", "127.0.0.1:8080"), "listen address")
+	testClock := fs.Bool("test-clock", false, "run with a controllable sandbox clock")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := c.logger(os.Stderr)
+	slog.SetDefault(log)
+	cfg := c.config(log)
+	cfg.Addr = *addr
+	if *testClock {
+		cfg.Clock = clock.NewTest(time.Now())
+		log.Warn("TEST CLOCK: time only moves when advanced through the sandbox clock endpoint")
+	}
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	if err := announceDemo(ctx, a, base); err != nil {
+		return err
+	}
+	a.Start()
+	log.Info("billkey listening", "addr", ln.Addr().String(), "database", a.Store.Dialect(), "pg", a.Config.PGURL)
+	return a.Serve(ctx, ln)
+}
+
+// announceDemo creates the demo merchant on an empty database and prints its
+// credentials. The credentials are also kept in a 0600 file beside the
+// database so that a restarted sandbox can show them again (the secret itself
+// is stored only hashed).
+func announceDemo(ctx context.Context, a *app.App, base string) error {
+	demoFile := "billkey.demo.json"
+	if a.Store.Dialect() == "sqlite" {
+		demoFile = filepath.Join(filepath.Dir(a.Config.DatabaseURL), demoFile)
+	}
+	var cred app.Credentials
+	merchants, err := a.Store.ListMerchants(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(merchants) == 0:
+		cred, err = a.CreateMerchant(ctx, "Billkey Demo")
+		if err != nil {
+			return err
+		}
+		b, _ := json.MarshalIndent(cred, "", "  ")
+		if err := os.WriteFile(demoFile, b, 0o600); err != nil {
+			a.Log.Warn("could not save demo credentials", "file", demoFile, "err", err)
+		}
+	default:
+		b, err := os.ReadFile(demoFile)
+		if err != nil || json.Unmarshal(b, &cred) != nil {
+			return nil
+		}
+	}
+	fmt.Printf(`
+Demo merchant (sandbox PG, test cards in README):
+  merchant_code: %s
+  imp_key:       %s
+  imp_secret:    %s
+
+Try it:
+  curl -s -X POST %s/users/getToken -H 'Content-Type: application/json' \
+    -d '{"imp_key":"%s","imp_secret":"%s"}'
+
+`, cred.MerchantCode, cred.ImpKey, cred.ImpSecret, base, cred.ImpKey, cred.ImpSecret)
+	return nil
+}
+
+func openApp(ctx context.Context, name string, args []string, extra func(*flag.FlagSet)) (*app.App, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	log := c.logger(os.Stderr)
+	cfg := c.config(log)
+	if cfg.PGURL == "" {
+		cfg.PGURL = "http://127.0.0.1:1" // admin commands never call the PG; don't start a simulator
+	}
+	a, err := app.New(ctx, cfg)
+	return a, fs, err
+}
+
+func migrate(ctx context.Context, args []string) error {
+	a, _, err := openApp(ctx, "migrate", args, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Println("migrations applied")
+	return nil
+}
+
+func merchant(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("merchant: want create or list")
+	}
+	var name string
+	var asJSON bool
+	a, _, err := openApp(ctx, "merchant "+args[0], args[1:], func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "merchant name")
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	switch args[0] {
+	case "create":
+		cred, err := a.CreateMerchant(ctx, name)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return json.NewEncoder(os.Stdout).Encode(cred)
+		}
+		fmt.Printf("merchant_code: %s\nimp_key:       %s\nimp_secret:    %s\n", cred.MerchantCode, cred.ImpKey, cred.ImpSecret)
+		return nil
+	case "list":
+		ms, err := a.Store.ListMerchants(ctx)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			type row struct {
+				MerchantCode string    `json:"merchant_code"`
+				Name         string    `json:"name"`
+				ImpKey       string    `json:"imp_key"`
+				CreatedAt    time.Time `json:"created_at"`
+			}
+			out := []row{}
+			for _, m := range ms {
+				out = append(out, row{m.Code, m.Name, m.ImpKey, m.CreatedAt})
+			}
+			return json.NewEncoder(os.Stdout).Encode(out)
+		}
+		for _, m := range ms {
+			fmt.Printf("%s\t%s\t%s\n", m.Code, m.ImpKey, m.Name)
+		}
+		return nil
+	}
+	return fmt.Errorf("merchant: unknown subcommand %q", args[0])
+}
+
+func keys(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return errors.New("keys: want rotate")
+	}
+	a, _, err := openApp(ctx, "keys rotate", args[1:], nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	id, n, err := a.RotateVaultKey(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("new vault key %s active; %d stored cards re-wrapped\n", id, n)
+	return nil
+}
+
+func pgsim(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("pgsim", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
+	var cfg sim.Config
+	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every PG call")
+	fs.DurationVar(&cfg.Jitter, "jitter", 0, "random extra latency up to this much")
+	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0, "fraction of calls answered with a PG error (nothing charged)")
+	fs.Float64Var(&cfg.LostRate, "lost-rate", 0, "fraction of approved charges whose response is lost")
+	fs.Int64Var(&cfg.Seed, "seed", 0, "random seed (0: time-based)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s := sim.New(cfg)
+	url, err := s.Start(*addr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Printf("sandbox PG listening on %s (point billkey at it with BILLKEY_PG_URL=%s)\n", url, url)
+	<-ctx.Done()
+	return nil
+}

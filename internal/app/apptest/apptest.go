@@ -1,0 +1,147 @@
+// Package apptest starts a whole Billkey (real store, real vault, the
+// sandbox PG over loopback HTTP) for tests, on a test clock.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/testenv"
+	"github.com/billkey/billkey/internal/vault"
+)
+
+// Env is a running Billkey for one test.
+type Env struct {
+	T        testing.TB
+	App      *app.App
+	Clock    *clock.Test
+	Server   *httptest.Server
+	Logs     *SafeBuffer
+	Cred     app.Credentials
+	Merchant *core.Merchant
+}
+
+// SafeBuffer is a bytes.Buffer safe for concurrent log writes.
+type SafeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SafeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SafeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Start is the fixed instant tests begin at.
+var Start = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// New starts Billkey on backend b with one merchant.
+func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
+	t.Helper()
+	logs := &SafeBuffer{}
+	log := slog.New(vault.RedactingHandler(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	clk := clock.NewTest(Start)
+	cfg := app.Config{
+		DatabaseURL: b.URL, MasterKey: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		Clock: clk, Logger: log, PGTimeout: 2 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start billkey on %s: %v", b.Name, err)
+	}
+	t.Cleanup(func() { a.Close() })
+	e := &Env{T: t, App: a, Clock: clk, Logs: logs}
+	e.Cred, e.Merchant = e.NewMerchant("Test Merchant")
+	e.Server = httptest.NewServer(a.Handler)
+	t.Cleanup(e.Server.Close)
+	return e
+}
+
+// NewMerchant creates another merchant.
+func (e *Env) NewMerchant(name string) (app.Credentials, *core.Merchant) {
+	e.T.Helper()
+	ctx := context.Background()
+	cred, err := e.App.CreateMerchant(ctx, name)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	m, err := e.App.Store.MerchantByImpKey(ctx, cred.ImpKey)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return cred, m
+}
+
+// Token gets a v1 access token for cred.
+func (e *Env) Token(cred app.Credentials) string {
+	e.T.Helper()
+	var out struct {
+		Code     int `json:"code"`
+		Response struct {
+			AccessToken string `json:"access_token"`
+		} `json:"response"`
+	}
+	status := e.Do("POST", "/users/getToken", "", map[string]string{"imp_key": cred.ImpKey, "imp_secret": cred.ImpSecret}, &out)
+	if status != 200 || out.Response.AccessToken == "" {
+		e.T.Fatalf("getToken: HTTP %d %+v", status, out)
+	}
+	return out.Response.AccessToken
+}
+
+// Do sends a JSON request (body may be nil) with an optional token and
+// decodes the JSON answer into out. It returns the HTTP status.
+func (e *Env) Do(method, path, token string, body any, out any) int {
+	e.T.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.Server.URL+path, r)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			e.T.Fatalf("%s %s: HTTP %d, undecodable body %q: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp.StatusCode
+}

@@ -1,0 +1,349 @@
+// Package charge is the charge protocol: billing keys, payments and refunds
+// with exactly-once effects at the PG.
+//
+// The protocol for every charge:
+//  1. The attempt is recorded (status pending) before the PG is called. A
+//     unique index lets only one attempt hold a merchant_uid at a time, so
+//     concurrent duplicates never reach the PG.
+//  2. The PG is called with the attempt's imp_uid as idempotency key.
+//  3. The outcome is stored with its outbox events in one transaction.
+//
+// An attempt whose outcome is unknown (timeout, lost response, process killed
+// between 2 and 3) is resolved by the reconciler looking the charge up by its
+// idempotency key — never by charging again — and the merchant_uid stays held
+// until then.
+package charge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/store"
+)
+
+// Sealer encrypts card data at rest (the vault).
+type Sealer interface {
+	Seal(plaintext, aad []byte) (ciphertext []byte, keyID string, err error)
+}
+
+// Config wires a Service.
+type Config struct {
+	Store  *store.Store
+	PG     pg.Connector
+	Vault  Sealer
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// PGTimeout bounds one PG call; past it the outcome is unknown.
+	PGTimeout time.Duration
+	// Registerer receives the charge metrics; nil skips them.
+	Registerer prometheus.Registerer
+}
+
+// Service is the core the API dialects call.
+type Service struct {
+	store     *store.Store
+	pg        pg.Connector
+	vault     Sealer
+	clock     clock.Clock
+	log       *slog.Logger
+	pgTimeout time.Duration
+
+	charges *prometheus.CounterVec
+
+	mu        sync.RWMutex
+	tokens    map[string]core.Token    // token → live token, re-read from the store once its cached expiry passes
+	merchants map[int64]*core.Merchant // merchants never change identity; cached for auth
+	channels  map[int64]cachedChannels // PG channels per merchant
+
+	keyDeleteHooks []BeforeKeyDelete
+	resolveHooks   []ResolveHook
+}
+
+type cachedChannels struct {
+	list    []core.Channel
+	expires time.Time
+}
+
+// New builds the service.
+func New(cfg Config) *Service {
+	s := &Service{
+		store: cfg.Store, pg: cfg.PG, vault: cfg.Vault, clock: cfg.Clock, log: cfg.Logger, pgTimeout: cfg.PGTimeout,
+		tokens: map[string]core.Token{}, merchants: map[int64]*core.Merchant{}, channels: map[int64]cachedChannels{},
+	}
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.pgTimeout <= 0 {
+		s.pgTimeout = 30 * time.Second
+	}
+	s.charges = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "billkey_charges_total",
+		Help: "Charge attempts by outcome (paid, failed, unknown, refused).",
+	}, []string{"outcome"})
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(s.charges)
+	}
+	return s
+}
+
+// Store exposes the store to packages built on the service (scheduler, webhooks).
+func (s *Service) Store() *store.Store { return s.store }
+
+// Clock is the service's time source.
+func (s *Service) Clock() clock.Clock { return s.clock }
+
+// NewImpUID returns "imp_" + 12 random digits, the v1 shape.
+func NewImpUID() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000_000_000))
+	if err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // the OS RNG failing is not recoverable
+	}
+	return fmt.Sprintf("imp_%012d", n.Int64())
+}
+
+// NewID returns prefix + 24 random hex characters.
+func NewID(prefix string) string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// attemptGrace is how long after its PG call deadline a pending attempt is
+// left alone before the reconciler may consider its process gone.
+const attemptGrace = 30 * time.Second
+
+// newAttempt fills the fields every attempt shares.
+func (s *Service) newAttempt(merchantID int64, in PayInput, ch core.Channel, usage string) *core.Payment {
+	now := s.clock.Now()
+	channel := in.Channel
+	if channel == "" {
+		channel = "api"
+	}
+	if in.Usage != "" {
+		usage = in.Usage
+	}
+	deadline := now.Add(s.pgTimeout + attemptGrace)
+	return &core.Payment{
+		MerchantID: merchantID, MerchantUID: in.MerchantUID, Status: core.StatusPending, PayMethod: "card", Channel: channel,
+		PGProvider: ch.Provider, PGID: ch.MID, Sandbox: ch.Sandbox, CardQuota: in.CardQuota, Name: in.Name,
+		Amount: in.Amount, Currency: in.Currency, TaxFree: in.TaxFree, VatAmount: in.VatAmount, Buyer: in.Buyer,
+		CustomData: in.CustomData, NoticeURL: in.NoticeURL, CustomerUID: in.CustomerUID, CustomerUIDUsage: usage,
+		StartedAt: now, AttemptDeadline: deadline, NextCheckAt: deadline, UpdatedAt: now,
+	}
+}
+
+// begin records the attempt. When the merchant_uid is held by an attempt
+// whose outcome is unknown, it first tries to resolve that attempt, so a
+// merchant retrying after a crash gets the truth instead of a second charge.
+func (s *Service) begin(ctx context.Context, p *core.Payment) error {
+	for tries := 0; ; tries++ {
+		p.ImpUID = NewImpUID()
+		err := s.store.BeginAttempt(ctx, p)
+		var held *store.OrderHeldError
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, store.ErrIDTaken) && tries < 5:
+			continue
+		case errors.As(err, &held):
+			existing := held.Existing
+			if existing.Status.Unresolved() && tries < 5 && s.clock.Now().After(existing.AttemptDeadline) {
+				resolved, rerr := s.resolve(ctx, *existing)
+				if rerr == nil && resolved.Status == core.StatusFailed {
+					continue // the slot is free again: the earlier attempt never charged
+				}
+				if rerr == nil {
+					existing = resolved
+				}
+			}
+			if existing.Status.Unresolved() {
+				return &InProgressError{Existing: existing}
+			}
+			return &DuplicateOrderError{Existing: existing}
+		default:
+			return err
+		}
+	}
+}
+
+// execute calls the PG for a recorded attempt and stores the outcome.
+func (s *Service) execute(ctx context.Context, p *core.Payment, req pg.ChargeRequest, also func(*store.Tx, *core.Payment) error) (*core.Payment, error) {
+	req.IdempotencyKey = p.ImpUID
+	req.Amount, req.Currency, req.OrderName, req.CardQuota = p.Amount, p.Currency, p.Name, p.CardQuota
+	req.Target = pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
+	// A merchant hanging up must not abort a charge half-way: that would only
+	// turn a known outcome into an unknown one.
+	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
+	res, err := s.pg.Charge(pgctx, req)
+	cancel()
+	var pgErr *pg.Error
+	switch {
+	case err == nil:
+		s.applyResult(p, res)
+	case errors.As(err, &pgErr):
+		now := s.clock.Now()
+		p.Status, p.FailedAt, p.FailReason, p.UpdatedAt = core.StatusFailed, now, pgErr.Message, now
+	default:
+		// Unknown: keep the order held and let the reconciler ask the PG.
+		s.charges.WithLabelValues("unknown").Inc()
+		now := s.clock.Now()
+		next := now.Add(checkDelay(0))
+		s.log.Warn("charge outcome unknown", "imp_uid", p.ImpUID, "merchant_uid", p.MerchantUID, "err", err)
+		if merr := s.store.MarkUnknown(ctx, p.MerchantID, p.ImpUID, next, now); merr != nil {
+			return nil, fmt.Errorf("charge %s: record unknown outcome: %w", p.ImpUID, merr)
+		}
+		p.Status, p.NextCheckAt = core.StatusUnknown, next
+		return p, nil
+	}
+	if err := s.finish(ctx, p, also); err != nil {
+		return nil, err
+	}
+	if pgErr != nil {
+		s.charges.WithLabelValues("refused").Inc()
+		return p, &PGRefusedError{Stage: "charge", Err: pgErr, Payment: p}
+	}
+	s.charges.WithLabelValues(string(p.Status)).Inc()
+	return p, nil
+}
+
+func (s *Service) applyResult(p *core.Payment, res *pg.ChargeResult) {
+	now := s.clock.Now()
+	p.PGTID, p.ApplyNum, p.ReceiptURL, p.UpdatedAt = res.PGTID, res.ApplyNum, res.ReceiptURL, now
+	if res.Card.CardName != "" {
+		ct := res.Card.CardType
+		p.CardName, p.CardCode, p.CardNumber, p.CardType = res.Card.CardName, res.Card.CardCode, res.Card.CardNumber, &ct
+	}
+	if res.Status == pg.ChargeApproved {
+		p.Status, p.PaidAt = core.StatusPaid, now
+		return
+	}
+	p.Status, p.FailedAt, p.FailReason = core.StatusFailed, now, res.DeclineReason
+	if p.FailReason == "" {
+		p.FailReason = "카드사 승인 거절"
+	}
+}
+
+// finish stores the outcome; if the reconciler got there first, its answer stands.
+func (s *Service) finish(ctx context.Context, p *core.Payment, also func(*store.Tx, *core.Payment) error) error {
+	var extra func(*store.Tx) error
+	if also != nil {
+		extra = func(tx *store.Tx) error { return also(tx, p) }
+	}
+	err := s.store.FinishAttempt(ctx, p, s.outcomeEvents(p), extra)
+	if errors.Is(err, core.ErrConflict) {
+		cur, gerr := s.store.GetPayment(ctx, p.MerchantID, p.ImpUID)
+		if gerr != nil {
+			return fmt.Errorf("charge %s: %w", p.ImpUID, gerr)
+		}
+		*p = *cur
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("charge %s: %w", p.ImpUID, err)
+	}
+	p.Checks = 0
+	if p.Cancels == nil {
+		p.Cancels = []core.Cancellation{}
+	}
+	return nil
+}
+
+// outcomeEvents are the webhooks an outcome fires: v1 notifies paid
+// payments, and scheduled executions whether paid or failed.
+func (s *Service) outcomeEvents(p *core.Payment) []core.Event {
+	if p.Status != core.StatusPaid && !(p.Status == core.StatusFailed && p.CustomerUIDUsage == core.UsageScheduled) {
+		return nil
+	}
+	return []core.Event{s.paymentEvent(p, string(p.Status), "")}
+}
+
+func (s *Service) paymentEvent(p *core.Payment, status, cancellationID string) core.Event {
+	payload := map[string]string{"imp_uid": p.ImpUID, "merchant_uid": p.MerchantUID, "status": status}
+	if cancellationID != "" {
+		payload["cancellation_id"] = cancellationID
+	}
+	return core.Event{
+		ID: NewID("msg_"), MerchantID: p.MerchantID, Type: "payment." + status, ImpUID: p.ImpUID,
+		Payload: payload, URL: p.NoticeURL, CreatedAt: s.clock.Now(),
+	}
+}
+
+// resolveChannel picks the merchant's channel for a v1 pg value: "provider"
+// or "provider.mid"; anything unmatched falls back to the default channel as
+// i'mport does.
+func (s *Service) resolveChannel(ctx context.Context, merchantID int64, pgValue string) (core.Channel, error) {
+	chans, err := s.Channels(ctx, merchantID)
+	if err != nil {
+		return core.Channel{}, err
+	}
+	if len(chans) == 0 {
+		return core.Channel{}, &UnknownPGError{PG: pgValue}
+	}
+	if pgValue != "" {
+		provider, mid, hasMID := cutLast(pgValue)
+		var match *core.Channel
+		for i := range chans {
+			c := &chans[i]
+			if c.Provider != provider || (hasMID && c.MID != mid) {
+				continue
+			}
+			if match == nil || (c.Type == "api_payment" && match.Type != "api_payment") {
+				match = c
+			}
+		}
+		if match != nil {
+			return *match, nil
+		}
+	}
+	for _, c := range chans {
+		if c.IsDefault {
+			return c, nil
+		}
+	}
+	return chans[0], nil
+}
+
+func cutLast(v string) (provider, mid string, ok bool) {
+	for i := 0; i < len(v); i++ {
+		if v[i] == '.' {
+			return v[:i], v[i+1:], true
+		}
+	}
+	return v, "", false
+}
+
+// Channels lists the merchant's PG channels (GET /users/pg).
+func (s *Service) Channels(ctx context.Context, merchantID int64) ([]core.Channel, error) {
+	now := s.clock.Now()
+	s.mu.RLock()
+	c, ok := s.channels[merchantID]
+	s.mu.RUnlock()
+	if ok && now.Before(c.expires) {
+		return c.list, nil
+	}
+	list, err := s.store.Channels(ctx, merchantID)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.channels[merchantID] = cachedChannels{list: list, expires: now.Add(30 * time.Second)}
+	s.mu.Unlock()
+	return list, nil
+}

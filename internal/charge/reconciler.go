@@ -1,0 +1,163 @@
+package charge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/store"
+)
+
+// checkSchedule is when the reconciler looks an unknown charge up again,
+// by number of look-ups already made. PGs usually settle within seconds;
+// the long tail covers PG outages. After the last step it keeps asking every
+// six hours: an unknown charge is never guessed into paid or failed.
+var checkSchedule = []time.Duration{
+	0, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 6 * time.Hour,
+}
+
+// CheckSchedule exposes the look-up schedule for documentation and tests.
+func CheckSchedule() []time.Duration { return append([]time.Duration(nil), checkSchedule...) }
+
+func checkDelay(checks int) time.Duration {
+	if checks < len(checkSchedule) {
+		return checkSchedule[checks]
+	}
+	return checkSchedule[len(checkSchedule)-1]
+}
+
+// notSeenChecks is how many look-ups past the attempt deadline must find no
+// trace of a charge before it counts as never made. One is not enough: a
+// PG's lookup index can lag its charge path.
+const notSeenChecks = 2
+
+// claimLease keeps other nodes off a claimed attempt while one looks it up.
+const claimLease = time.Minute
+
+// resolve asks the PG about one unresolved attempt and stores the answer.
+// It returns the payment as it now stands (possibly still unresolved).
+func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, error) {
+	target := pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
+	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
+	res, err := s.pg.LookupCharge(pgctx, target, p.ImpUID)
+	cancel()
+	now := s.clock.Now()
+	switch {
+	case err == nil:
+		s.applyResult(&p, res)
+		s.log.Info("reconciled charge", "imp_uid", p.ImpUID, "status", p.Status)
+	case errors.Is(err, pg.ErrNoSuchCharge) && now.After(p.AttemptDeadline) && p.Checks+1 >= notSeenChecks:
+		p.Status, p.FailedAt, p.UpdatedAt = core.StatusFailed, now, now
+		p.FailReason = "PG에 결제 요청이 도달하지 않았습니다 (charge never reached the PG)"
+		s.log.Info("reconciled charge as never made", "imp_uid", p.ImpUID)
+	default:
+		next := now.Add(checkDelay(p.Checks + 1))
+		if errors.Is(err, pg.ErrNoSuchCharge) && next.Before(p.AttemptDeadline) {
+			next = p.AttemptDeadline
+		}
+		if rerr := s.store.RescheduleCheck(ctx, p.MerchantID, p.ImpUID, next, p.Checks+1); rerr != nil {
+			return nil, fmt.Errorf("reconcile %s: %w", p.ImpUID, rerr)
+		}
+		p.Status, p.NextCheckAt, p.Checks = core.StatusUnknown, next, p.Checks+1
+		return &p, nil
+	}
+	if err := s.finish(ctx, &p, s.runResolveHooks); err != nil {
+		return nil, err
+	}
+	s.charges.WithLabelValues("reconciled_" + string(p.Status)).Inc()
+	return &p, nil
+}
+
+// Reconcile makes one pass over due unresolved attempts and stale refunds,
+// returning how many it resolved. Safe to run on every node at once.
+func (s *Service) Reconcile(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	claimed, err := s.store.ClaimUnresolved(ctx, now, now.Add(claimLease), 100)
+	if err != nil {
+		return 0, err
+	}
+	resolved := 0
+	for _, p := range claimed {
+		out, err := s.resolve(ctx, p)
+		if err != nil {
+			s.log.Error("reconcile charge", "imp_uid", p.ImpUID, "err", err)
+			continue
+		}
+		if !out.Status.Unresolved() {
+			resolved++
+		}
+	}
+	n, err := s.reconcileCancels(ctx, now)
+	return resolved + n, err
+}
+
+// reconcileCancels settles refunds whose PG answer was lost.
+func (s *Service) reconcileCancels(ctx context.Context, now time.Time) (int, error) {
+	stale, err := s.store.StalePendingCancels(ctx, now.Add(-(s.pgTimeout + attemptGrace)), 100)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, pc := range stale {
+		p, err := s.store.GetPayment(ctx, pc.MerchantID, pc.Cancel.ImpUID)
+		if err != nil {
+			continue
+		}
+		c := pc.Cancel
+		pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
+		res, err := s.pg.LookupCancel(pgctx, pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}, c.ID)
+		cancel()
+		switch {
+		case err == nil:
+			c.Status, c.PGTID, c.ReceiptURL, c.CancelledAt = core.CancelDone, res.PGTID, res.ReceiptURL, res.CancelledAt
+			if c.CancelledAt.IsZero() {
+				c.CancelledAt = now
+			}
+		case errors.Is(err, pg.ErrNoSuchCharge):
+			c.Status = core.CancelFailed
+		default:
+			continue
+		}
+		if _, err := s.store.FinishCancel(ctx, pc.MerchantID, c, s.cancelEvents(c.ID)); err != nil {
+			s.log.Error("reconcile cancel", "cancellation_id", c.ID, "err", err)
+			continue
+		}
+		done++
+	}
+	return done, nil
+}
+
+// RunReconciler reconciles every interval until ctx ends.
+func (s *Service) RunReconciler(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("reconciler pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ResolveHook runs inside the transaction that stores a reconciled outcome,
+// so that whoever started the attempt (the scheduler) records it atomically.
+type ResolveHook func(tx *store.Tx, p *core.Payment) error
+
+// OnResolved registers a hook for reconciled outcomes.
+func (s *Service) OnResolved(h ResolveHook) { s.resolveHooks = append(s.resolveHooks, h) }
+
+func (s *Service) runResolveHooks(tx *store.Tx, p *core.Payment) error {
+	for _, h := range s.resolveHooks {
+		if err := h(tx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,572 @@
+package charge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/store"
+	"github.com/billkey/billkey/internal/vault"
+)
+
+// v1 token lifetime rules.
+const (
+	TokenTTL          = 30 * time.Minute
+	TokenExtendWithin = time.Minute
+	TokenExtendBy     = 5 * time.Minute
+)
+
+// HashSecret hashes an imp_secret for storage. Secrets are 256-bit random
+// values, so a plain SHA-256 resists brute force and keeps getToken cheap
+// for clients that call it before every request.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// --- Auth (v1 getToken) ---
+
+// IssueToken applies the v1 reuse rule: the same token until it expires; in
+// its last minute it is extended by 5 minutes; a new one after expiry.
+func (s *Service) IssueToken(ctx context.Context, impKey, impSecret string) (core.Token, error) {
+	m, err := s.store.MerchantByImpKey(ctx, impKey)
+	if errors.Is(err, core.ErrNotFound) {
+		// Compare anyway so that timing does not reveal which keys exist.
+		subtle.ConstantTimeCompare(HashSecret(impSecret), make([]byte, sha256.Size))
+		return core.Token{}, ErrBadCredentials
+	}
+	if err != nil {
+		return core.Token{}, fmt.Errorf("get token: %w", err)
+	}
+	if subtle.ConstantTimeCompare(HashSecret(impSecret), m.ImpSecretHash) != 1 {
+		return core.Token{}, ErrBadCredentials
+	}
+	var raw [20]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return core.Token{}, err
+	}
+	tok, err := s.store.IssueToken(ctx, m.ID, hex.EncodeToString(raw[:]), s.clock.Now(), TokenTTL, TokenExtendWithin, TokenExtendBy)
+	if err != nil {
+		return core.Token{}, fmt.Errorf("get token: %w", err)
+	}
+	s.mu.Lock()
+	s.tokens[tok.Token] = tok
+	s.merchants[m.ID] = m
+	s.mu.Unlock()
+	return tok, nil
+}
+
+// Authenticate returns the merchant a live token belongs to, or ErrUnauthorized.
+func (s *Service) Authenticate(ctx context.Context, token string) (*core.Merchant, error) {
+	if token == "" {
+		return nil, ErrUnauthorized
+	}
+	now := s.clock.Now()
+	s.mu.RLock()
+	tok, ok := s.tokens[token]
+	s.mu.RUnlock()
+	if !ok || !now.Before(tok.ExpiresAt) {
+		// Not cached, or the cached expiry passed: another node may have
+		// issued or extended it, so ask the store.
+		t, err := s.store.LookupToken(ctx, token, now)
+		if errors.Is(err, core.ErrNotFound) {
+			s.mu.Lock()
+			delete(s.tokens, token)
+			s.mu.Unlock()
+			return nil, ErrUnauthorized
+		}
+		if err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		tok = t
+		s.mu.Lock()
+		if len(s.tokens) > 100_000 {
+			s.tokens = map[string]core.Token{} // bound memory; the store is the truth
+		}
+		s.tokens[token] = tok
+		s.mu.Unlock()
+	}
+	return s.merchant(ctx, tok.MerchantID)
+}
+
+func (s *Service) merchant(ctx context.Context, id int64) (*core.Merchant, error) {
+	s.mu.RLock()
+	m, ok := s.merchants[id]
+	s.mu.RUnlock()
+	if ok {
+		return m, nil
+	}
+	m, err := s.store.MerchantByID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("merchant %d: %w", id, err)
+	}
+	s.mu.Lock()
+	s.merchants[id] = m
+	s.mu.Unlock()
+	return m, nil
+}
+
+// --- Billing keys ---
+
+// validateCard normalizes card data and refuses what no PG would accept.
+func (s *Service) validateCard(c pg.Card) (pg.Card, error) {
+	num, err := vault.NormalizeCardNumber(c.Number)
+	if err != nil {
+		return c, &InvalidCardError{Reason: "card_number"}
+	}
+	exp, err := vault.NormalizeExpiry(c.Expiry)
+	if err != nil {
+		return c, &InvalidCardError{Reason: "expiry"}
+	}
+	if vault.ExpiryPassed(exp, s.clock.Now()) {
+		return c, &InvalidCardError{Reason: "expired"}
+	}
+	c.Number, c.Expiry = num, exp
+	return c, nil
+}
+
+func validateUID(field, v string, maxLen int) error {
+	if strings.TrimSpace(v) == "" {
+		return &ValidationError{Field: field, Reason: "required"}
+	}
+	if len([]rune(v)) > maxLen {
+		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", maxLen)}
+	}
+	return nil
+}
+
+// CardAAD binds a stored card ciphertext to its row: copied to another
+// merchant or customer it does not decrypt.
+func CardAAD(merchantID int64, customerUID string) []byte {
+	return []byte(fmt.Sprintf("billing_key:%d:%s", merchantID, customerUID))
+}
+
+// IssueBillingKey stores a card at the PG and keeps its billing key under
+// customer_uid, replacing any earlier card for that customer_uid.
+func (s *Service) IssueBillingKey(ctx context.Context, merchantID int64, in IssueKeyInput) (*core.BillingKey, error) {
+	if err := validateUID("customer_uid", in.CustomerUID, 80); err != nil {
+		return nil, err
+	}
+	card, err := s.validateCard(in.Card)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := s.resolveChannel(ctx, merchantID, in.PG)
+	if err != nil {
+		return nil, err
+	}
+	return s.issueKey(ctx, merchantID, in, card, ch, nil)
+}
+
+// issueKey calls the PG and stores the key; extra runs in the storing transaction.
+func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInput, card pg.Card, ch core.Channel, extra func(*store.Tx) error) (*core.BillingKey, error) {
+	target := pg.Target{Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox}
+	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
+	res, err := s.pg.IssueBillingKey(pgctx, pg.IssueKeyRequest{Target: target, IdempotencyKey: NewID("bk_"), CustomerUID: in.CustomerUID, Card: card})
+	cancel()
+	var pgErr *pg.Error
+	if errors.As(err, &pgErr) {
+		return nil, &PGRefusedError{Stage: "issue", Err: pgErr}
+	}
+	if err != nil {
+		// Nothing is stored on our side, so repeating the request is safe; a
+		// key the PG may have made meanwhile is never referenced.
+		return nil, fmt.Errorf("issue billing key %s: %w", in.CustomerUID, err)
+	}
+	cipher, keyID, err := s.vault.Seal([]byte(card.Number+"|"+card.Expiry), CardAAD(merchantID, in.CustomerUID))
+	if err != nil {
+		return nil, fmt.Errorf("seal card: %w", err)
+	}
+	now := s.clock.Now()
+	ct := res.Card.CardType
+	k := &core.BillingKey{
+		MerchantID: merchantID, CustomerUID: in.CustomerUID, CustomerID: in.CustomerID, PGProvider: ch.Provider, PGID: ch.MID,
+		Sandbox: ch.Sandbox, PGBillingKey: res.BillingKey, CardName: res.Card.CardName, CardCode: res.Card.CardCode,
+		CardNumber: res.Card.CardNumber, CardType: &ct, CardCipher: cipher, CardKeyID: keyID, Customer: in.Customer,
+		Inserted: now, Updated: now,
+	}
+	if k.CardNumber == "" {
+		k.CardNumber = vault.Mask(card.Number)
+	}
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.PutBillingKey(ctx, k); err != nil {
+			return err
+		}
+		if extra != nil {
+			return extra(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func (s *Service) GetBillingKey(ctx context.Context, merchantID int64, customerUID string) (*core.BillingKey, error) {
+	k, err := s.store.GetBillingKey(ctx, merchantID, customerUID)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, ErrCustomerNotFound
+	}
+	return k, err
+}
+
+// GetBillingKeys returns the keys found, in request order; unknown uids are skipped.
+func (s *Service) GetBillingKeys(ctx context.Context, merchantID int64, customerUIDs []string) ([]core.BillingKey, error) {
+	keys, err := s.store.GetBillingKeys(ctx, merchantID, customerUIDs)
+	if err != nil {
+		return nil, err
+	}
+	byUID := make(map[string]core.BillingKey, len(keys))
+	for _, k := range keys {
+		byUID[k.CustomerUID] = k
+	}
+	out := make([]core.BillingKey, 0, len(keys))
+	seen := map[string]bool{}
+	for _, u := range customerUIDs {
+		if k, ok := byUID[u]; ok && !seen[u] {
+			out = append(out, k)
+			seen[u] = true
+		}
+	}
+	return out, nil
+}
+
+// BeforeKeyDelete lets other packages act in the deleting transaction (the
+// scheduler revokes the key's pending schedules there).
+type BeforeKeyDelete func(ctx context.Context, tx *store.Tx, merchantID int64, customerUID string, now time.Time) error
+
+// OnKeyDelete registers a hook run inside every billing-key deletion.
+func (s *Service) OnKeyDelete(h BeforeKeyDelete) { s.keyDeleteHooks = append(s.keyDeleteHooks, h) }
+
+// DeleteBillingKey removes the key here and at the PG.
+func (s *Service) DeleteBillingKey(ctx context.Context, merchantID int64, customerUID, reason string) (*core.BillingKey, error) {
+	now := s.clock.Now()
+	k, err := s.store.DeleteBillingKey(ctx, merchantID, customerUID, func(tx *store.Tx) error {
+		for _, h := range s.keyDeleteHooks {
+			if err := h(ctx, tx, merchantID, customerUID, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, ErrCustomerNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Our row is gone, so the key can never be charged through Billkey again;
+	// revoking it at the PG is hygiene, and a failure there is only logged.
+	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
+	defer cancel()
+	if err := s.pg.DeleteBillingKey(pgctx, pg.Target{Provider: k.PGProvider, MID: k.PGID, Sandbox: k.Sandbox}, k.PGBillingKey); err != nil {
+		s.log.Warn("revoke billing key at PG failed", "customer_uid", customerUID, "pg", k.PGProvider, "err", err)
+	}
+	return k, nil
+}
+
+// --- Payments ---
+
+func (s *Service) validatePay(in *PayInput) error {
+	if err := validateUID("merchant_uid", in.MerchantUID, 40); err != nil {
+		return err
+	}
+	if in.Currency == "" {
+		in.Currency = "KRW"
+	}
+	if _, err := core.CurrencyScale(in.Currency); err != nil {
+		return &ValidationError{Field: "currency", Reason: "unknown currency"}
+	}
+	if in.Amount <= 0 {
+		return &ValidationError{Field: "amount", Reason: "must be greater than 0"}
+	}
+	if in.TaxFree < 0 || in.TaxFree > in.Amount {
+		return &ValidationError{Field: "tax_free", Reason: "must be between 0 and amount"}
+	}
+	if len([]rune(in.Name)) > 40 {
+		return &ValidationError{Field: "name", Reason: "longer than 40 characters"}
+	}
+	return nil
+}
+
+// Onetime charges card data (key-in), storing it as a billing key when
+// in.CustomerUID is set. A decline returns the failed payment and nil error.
+func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*core.Payment, error) {
+	if err := s.validatePay(&in); err != nil {
+		return nil, err
+	}
+	if in.Card == nil {
+		return nil, &ValidationError{Field: "card_number", Reason: "required"}
+	}
+	card, err := s.validateCard(*in.Card)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := s.resolveChannel(ctx, merchantID, in.PG)
+	if err != nil {
+		return nil, err
+	}
+	if in.CustomerUID == "" {
+		p := s.newAttempt(merchantID, in, ch, "")
+		p.CardNumber = vault.Mask(card.Number)
+		if err := s.begin(ctx, p); err != nil {
+			return nil, err
+		}
+		return s.execute(ctx, p, pg.ChargeRequest{Card: &card}, nil)
+	}
+	if err := validateUID("customer_uid", in.CustomerUID, 80); err != nil {
+		return nil, err
+	}
+	// Hold the order first so that a duplicate merchant_uid neither charges
+	// nor replaces the customer's stored card.
+	p := s.newAttempt(merchantID, in, ch, core.UsageIssue)
+	p.CardNumber = vault.Mask(card.Number)
+	if err := s.begin(ctx, p); err != nil {
+		return nil, err
+	}
+	k, err := s.issueKey(ctx, merchantID, IssueKeyInput{CustomerUID: in.CustomerUID, Card: card, PG: in.PG, Customer: in.Buyer}, card, ch, nil)
+	if err != nil {
+		// The key was never made, so nothing was charged: release the order.
+		reason := err.Error()
+		var refused *PGRefusedError
+		if errors.As(err, &refused) {
+			reason = refused.Err.Message
+		}
+		now := s.clock.Now()
+		p.Status, p.FailedAt, p.FailReason, p.UpdatedAt = core.StatusFailed, now, reason, now
+		if ferr := s.finish(ctx, p, nil); ferr != nil {
+			return nil, ferr
+		}
+		if refused != nil {
+			refused.Payment = p
+		}
+		return nil, err
+	}
+	return s.execute(ctx, p, pg.ChargeRequest{BillingKey: k.PGBillingKey}, nil)
+}
+
+// Again charges a stored billing key. A decline returns the failed payment and
+// nil error; an unknown outcome returns the payment in StatusUnknown.
+func (s *Service) Again(ctx context.Context, merchantID int64, in PayInput) (*core.Payment, error) {
+	if err := validateUID("customer_uid", in.CustomerUID, 80); err != nil {
+		return nil, err
+	}
+	if err := s.validatePay(&in); err != nil {
+		return nil, err
+	}
+	k, err := s.store.GetBillingKey(ctx, merchantID, in.CustomerUID)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, ErrCustomerNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, req := s.PrepareAgain(merchantID, in, k)
+	if err := s.begin(ctx, p); err != nil {
+		return nil, err
+	}
+	return s.execute(ctx, p, req, nil)
+}
+
+// PrepareAgain builds the attempt and PG request for charging key k: buyer
+// fields the caller left empty come from the key's customer fields.
+func (s *Service) PrepareAgain(merchantID int64, in PayInput, k *core.BillingKey) (*core.Payment, pg.ChargeRequest) {
+	b := &in.Buyer
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&b.Name, k.Customer.Name}, {&b.Email, k.Customer.Email}, {&b.Tel, k.Customer.Tel},
+		{&b.Addr, k.Customer.Addr}, {&b.Postcode, k.Customer.Postcode},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.src
+		}
+	}
+	ch := core.Channel{Provider: k.PGProvider, MID: k.PGID, Sandbox: k.Sandbox}
+	p := s.newAttempt(merchantID, in, ch, core.UsagePayment)
+	p.CardName, p.CardCode, p.CardNumber, p.CardType = k.CardName, k.CardCode, k.CardNumber, k.CardType
+	return p, pg.ChargeRequest{BillingKey: k.PGBillingKey}
+}
+
+// Begin records an attempt built by PrepareAgain (exported for the scheduler).
+func (s *Service) Begin(ctx context.Context, p *core.Payment) error { return s.begin(ctx, p) }
+
+// Execute runs a recorded attempt; also runs inside the outcome transaction.
+func (s *Service) Execute(ctx context.Context, p *core.Payment, req pg.ChargeRequest, also func(*store.Tx, *core.Payment) error) (*core.Payment, error) {
+	return s.execute(ctx, p, req, also)
+}
+
+func (s *Service) GetPayment(ctx context.Context, merchantID int64, impUID string) (*core.Payment, error) {
+	p, err := s.store.GetPayment(ctx, merchantID, impUID)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, ErrPaymentNotFound
+	}
+	return p, err
+}
+
+// FindPayment returns the first payment of a merchant_uid by sorting
+// (default "-started"), optionally only with a v1 status.
+func (s *Service) FindPayment(ctx context.Context, merchantID int64, merchantUID, status, sorting string) (*core.Payment, error) {
+	if !store.ValidSorting(sorting) {
+		return nil, &ValidationError{Field: "sorting", Reason: "unknown sorting"}
+	}
+	p, err := s.store.FindPayment(ctx, merchantID, merchantUID, status, sorting)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, ErrPaymentNotFound
+	}
+	return p, err
+}
+
+// GetPayments returns the payments found for the given imp_uids and
+// merchant_uids (the latest per merchant_uid) and how many ids found nothing.
+func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, merchantUIDs []string) ([]core.Payment, int, error) {
+	found, err := s.store.GetPayments(ctx, merchantID, impUIDs)
+	if err != nil {
+		return nil, 0, err
+	}
+	byID := map[string]core.Payment{}
+	for _, p := range found {
+		byID[p.ImpUID] = p
+	}
+	var out []core.Payment
+	missing := 0
+	for _, id := range impUIDs {
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
+		} else {
+			missing++
+		}
+	}
+	for _, mu := range merchantUIDs {
+		p, err := s.store.FindPayment(ctx, merchantID, mu, "", "")
+		if errors.Is(err, core.ErrNotFound) {
+			missing++
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, *p)
+	}
+	return out, missing, nil
+}
+
+func (s *Service) ListPayments(ctx context.Context, merchantID int64, q core.PaymentQuery) (core.PaymentPage, error) {
+	if !store.ValidSorting(q.Sorting) {
+		return core.PaymentPage{}, &ValidationError{Field: "sorting", Reason: "unknown sorting"}
+	}
+	switch q.Status {
+	case "", "all", "ready", "paid", "failed", "cancelled":
+	default:
+		return core.PaymentPage{}, &ValidationError{Field: "payment_status", Reason: "unknown status"}
+	}
+	if q.Limit <= 0 {
+		q.Limit = 20
+	}
+	if q.Limit > 1000 {
+		return core.PaymentPage{}, &ValidationError{Field: "limit", Reason: "must be at most 1000"}
+	}
+	return s.store.ListPayments(ctx, merchantID, q)
+}
+
+// ErrCancelUnknown: the PG did not answer a refund; the reconciler will
+// confirm it and the reservation keeps the balance from being refunded twice.
+var ErrCancelUnknown = errors.New("cancel outcome unknown")
+
+func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) (*core.Payment, error) {
+	if in.ImpUID == "" && in.MerchantUID == "" {
+		return nil, &ValidationError{Field: "imp_uid", Reason: "imp_uid or merchant_uid required"}
+	}
+	now := s.clock.Now()
+	c := core.Cancellation{ID: NewID("cncl_"), TaxFree: in.TaxFree, Reason: in.Reason, CreatedAt: now}
+	p, err := s.store.ReserveCancel(ctx, merchantID, store.CancelTarget{ImpUID: in.ImpUID, MerchantUID: in.MerchantUID}, &c, in.Amount, in.Checksum, in.EnableWebhook)
+	switch {
+	case errors.Is(err, store.ErrNothingToCancel):
+		return nil, ErrNothingToCancel
+	case errors.Is(err, store.ErrChecksumMismatch):
+		return nil, ErrChecksumMismatch
+	case errors.Is(err, store.ErrCancelExceeds):
+		return nil, ErrCancelExceeds
+	case err != nil:
+		return nil, err
+	}
+	target := pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
+	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
+	res, err := s.pg.Cancel(pgctx, pg.CancelRequest{Target: target, ChargeKey: p.ImpUID, IdempotencyKey: c.ID, Amount: c.Amount, Reason: c.Reason})
+	cancel()
+	var pgErr *pg.Error
+	switch {
+	case err == nil:
+		c.Status, c.PGTID, c.ReceiptURL, c.CancelledAt = core.CancelDone, res.PGTID, res.ReceiptURL, s.clock.Now()
+	case errors.As(err, &pgErr):
+		c.Status = core.CancelFailed
+	default:
+		s.log.Warn("cancel outcome unknown", "imp_uid", p.ImpUID, "cancellation_id", c.ID, "err", err)
+		return nil, fmt.Errorf("cancel %s: %w", p.ImpUID, ErrCancelUnknown)
+	}
+	done, err := s.store.FinishCancel(ctx, merchantID, c, s.cancelEvents(c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("cancel %s: %w", p.ImpUID, err)
+	}
+	if pgErr != nil {
+		return nil, &PGRefusedError{Stage: "cancel", Err: pgErr, Payment: done}
+	}
+	return done, nil
+}
+
+func (s *Service) cancelEvents(cancellationID string) func(*core.Payment, bool) []core.Event {
+	return func(p *core.Payment, enableWebhook bool) []core.Event {
+		if !enableWebhook {
+			return nil
+		}
+		return []core.Event{s.paymentEvent(p, "cancelled", cancellationID)}
+	}
+}
+
+// Prepare registers (update=false) or changes (update=true) the amount a
+// payment-window payment for merchantUID must have.
+func (s *Service) Prepare(ctx context.Context, merchantID int64, merchantUID string, amount int64, currency string, update bool) (*core.Prepared, error) {
+	if err := validateUID("merchant_uid", merchantUID, 40); err != nil {
+		return nil, err
+	}
+	if currency == "" {
+		currency = "KRW"
+	}
+	if amount <= 0 {
+		return nil, &ValidationError{Field: "amount", Reason: "must be greater than 0"}
+	}
+	p := core.Prepared{MerchantID: merchantID, MerchantUID: merchantUID, Amount: amount, Currency: currency, CreatedAt: s.clock.Now()}
+	var err error
+	if update {
+		err = s.store.UpdatePrepared(ctx, p)
+	} else {
+		err = s.store.PutPrepared(ctx, p)
+	}
+	switch {
+	case errors.Is(err, core.ErrConflict):
+		return nil, ErrPrepareExists
+	case errors.Is(err, core.ErrNotFound):
+		return nil, ErrPrepareNotFound
+	case err != nil:
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (s *Service) GetPrepared(ctx context.Context, merchantID int64, merchantUID string) (*core.Prepared, error) {
+	p, err := s.store.GetPrepared(ctx, merchantID, merchantUID)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, ErrPrepareNotFound
+	}
+	return p, err
+}

@@ -1,0 +1,652 @@
+// Package sim is the sandbox PG: a real HTTP service on loopback that models
+// the Korean PGs Billkey talks to, so timeouts and dropped connections in
+// tests and benchmarks are real ones. Its own ledger is the ground truth that
+// exactly-once tests assert on.
+package sim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/billkey/billkey/internal/pg"
+)
+
+// Config shapes how the simulated PG misbehaves.
+type Config struct {
+	Latency time.Duration // added to every PG API answer
+	Jitter  time.Duration // up to this much more, uniformly
+	// ErrorRate is the fraction of issue/charge/cancel requests refused with
+	// a 5xx before anything is charged.
+	ErrorRate float64
+	// LostRate is the fraction of new approved charges that are recorded and
+	// then have their response dropped (connection closed, no answer).
+	LostRate float64
+	Seed     int64
+}
+
+// Cancellation is one refund of a charge.
+type Cancellation struct {
+	IdempotencyKey string    `json:"idempotency_key"`
+	PGTID          string    `json:"pg_tid"`
+	Amount         int64     `json:"amount"`
+	Reason         string    `json:"reason,omitempty"`
+	CancelledAt    time.Time `json:"cancelled_at"`
+}
+
+// Charge is one entry of the simulator's ledger: exactly one per
+// (provider, MID, idempotency key), approved or declined.
+type Charge struct {
+	IdempotencyKey string          `json:"idempotency_key"`
+	Provider       string          `json:"provider"`
+	MID            string          `json:"mid"`
+	Sandbox        bool            `json:"sandbox"`
+	Amount         int64           `json:"amount"`
+	Currency       string          `json:"currency"`
+	Status         pg.ChargeStatus `json:"status"`
+	DeclineCode    string          `json:"decline_code,omitempty"`
+	DeclineReason  string          `json:"decline_reason,omitempty"`
+	PGTID          string          `json:"pg_tid"`
+	ApplyNum       string          `json:"apply_num,omitempty"`
+	BillingKey     string          `json:"billing_key,omitempty"` // empty for key-in charges
+	Card           pg.CardInfo     `json:"card"`                  // number masked
+	OrderName      string          `json:"order_name,omitempty"`
+	CardQuota      int             `json:"card_quota,omitempty"`
+	Cancelled      int64           `json:"cancelled"`
+	Cancellations  []Cancellation  `json:"cancellations,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+	ReceiptURL     string          `json:"receipt_url,omitempty"`
+}
+
+// Stats counts what the simulator did since it started.
+type Stats struct {
+	Requests   int64 `json:"requests"`    // PG API requests (not /_sim)
+	IssuedKeys int64 `json:"issued_keys"` // new billing keys
+	Charges    int64 `json:"charges"`     // new ledger entries
+	Approved   int64 `json:"approved"`
+	Declined   int64 `json:"declined"`
+	Replays    int64 `json:"replays"` // repeats answered from the ledger
+	Errors     int64 `json:"errors"`  // 5xx answers, nothing charged
+	Lost       int64 `json:"lost"`    // responses dropped
+	Cancels    int64 `json:"cancels"` // new cancellations
+	Refused    int64 `json:"refused"` // 4xx answers
+}
+
+type ledgerKey struct{ provider, mid, key string }
+
+type charge struct {
+	Charge
+	fingerprint string
+	// alwaysLose is set for the lost-response test card, whose every charge
+	// answer is dropped, repeats included; LostRate losses are one-shot.
+	alwaysLose bool
+}
+
+type cancelRef struct {
+	charge      *charge
+	idx         int
+	requested   int64
+	fingerprint string
+}
+
+type billingKey struct {
+	token       string
+	provider    string
+	mid         string
+	method      string
+	card        pg.CardInfo
+	behaviour   behaviour
+	fingerprint string
+	deleted     bool
+}
+
+type statCounters struct {
+	requests, issuedKeys, charges, approved, declined, replays, errors, lost, cancels, refused atomic.Int64
+}
+
+// Server is one simulated PG endpoint serving every personality.
+type Server struct {
+	cfg atomic.Pointer[Config]
+	now atomic.Pointer[func() time.Time]
+
+	rngMu sync.Mutex
+	rng   *mrand.Rand
+
+	// One mutex guards the whole ledger: critical sections are map lookups
+	// only (latency is slept outside), so it is not the bottleneck.
+	mu      sync.Mutex
+	charges map[ledgerKey]*charge
+	order   []*charge
+	cancels map[ledgerKey]*cancelRef
+	keys    map[string]*billingKey
+	issued  map[ledgerKey]*billingKey
+	byTID   map[string]*charge
+	seq     uint64
+
+	stats   statCounters
+	handler http.Handler
+
+	srvMu sync.Mutex
+	srvs  []*http.Server
+}
+
+// New makes a simulator; call Start to serve it or mount Handler yourself.
+func New(cfg Config) *Server {
+	s := &Server{
+		charges: map[ledgerKey]*charge{},
+		cancels: map[ledgerKey]*cancelRef{},
+		keys:    map[string]*billingKey{},
+		issued:  map[ledgerKey]*billingKey{},
+		byTID:   map[string]*charge{},
+		rng:     newRand(cfg.Seed),
+	}
+	s.cfg.Store(&cfg)
+	now := time.Now
+	s.now.Store(&now)
+	s.handler = s.routes()
+	return s
+}
+
+func newRand(seed int64) *mrand.Rand {
+	return mrand.New(mrand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
+}
+
+// SetConfig changes behaviour at runtime; a new Seed restarts the random
+// sequence so chaos runs are reproducible.
+func (s *Server) SetConfig(cfg Config) {
+	old := s.cfg.Swap(&cfg)
+	if old.Seed != cfg.Seed {
+		s.rngMu.Lock()
+		s.rng = newRand(cfg.Seed)
+		s.rngMu.Unlock()
+	}
+}
+
+// Config returns the current behaviour settings.
+func (s *Server) Config() Config { return *s.cfg.Load() }
+
+// SetClock makes the PG stamp approvals with another clock (the sandbox test
+// clock); nil restores the wall clock.
+func (s *Server) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	s.now.Store(&now)
+}
+
+func (s *Server) clock() time.Time { return (*s.now.Load())() }
+
+// Handler serves the PG API and the /_sim admin endpoints.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on addr (e.g. "127.0.0.1:0") and serves in the background.
+func (s *Server) Start(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.srvMu.Lock()
+	s.srvs = append(s.srvs, srv)
+	s.srvMu.Unlock()
+	go srv.Serve(ln) //nolint:errcheck // ErrServerClosed after Close is the normal end
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops every listener Start opened and drops open connections.
+func (s *Server) Close() error {
+	s.srvMu.Lock()
+	srvs := s.srvs
+	s.srvs = nil
+	s.srvMu.Unlock()
+	var errs []error
+	for _, srv := range srvs {
+		errs = append(errs, srv.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ledger is a snapshot of every charge in the order the PG recorded them.
+func (s *Server) Ledger() []Charge {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Charge, len(s.order))
+	for i, c := range s.order {
+		out[i] = c.Charge
+		out[i].Cancellations = slices.Clone(c.Cancellations)
+	}
+	return out
+}
+
+// ChargeCount counts ledger entries, or only approved ones.
+func (s *Server) ChargeCount(approvedOnly bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if approvedOnly {
+		// approved is only bumped under mu together with the append.
+		return int(s.stats.approved.Load())
+	}
+	return len(s.order)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Requests: c.requests.Load(), IssuedKeys: c.issuedKeys.Load(), Charges: c.charges.Load(),
+		Approved: c.approved.Load(), Declined: c.declined.Load(), Replays: c.replays.Load(),
+		Errors: c.errors.Load(), Lost: c.lost.Load(), Cancels: c.cancels.Load(), Refused: c.refused.Load(),
+	}
+}
+
+func (s *Server) chance(rate float64) bool {
+	if rate <= 0 {
+		return false
+	}
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.Float64() < rate
+}
+
+// delay models PG processing time. It is slept after the ledger is written,
+// so a client that times out has really left a charge behind.
+func (s *Server) delay(ctx context.Context) {
+	cfg := s.cfg.Load()
+	d := cfg.Latency
+	if cfg.Jitter > 0 {
+		s.rngMu.Lock()
+		d += time.Duration(s.rng.Int64N(int64(cfg.Jitter) + 1))
+		s.rngMu.Unlock()
+	}
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// refusal is a definite "no" from the PG: nothing was charged.
+type refusal struct {
+	status int
+	WireError
+}
+
+func refuse(status int, p Personality, t pgText) *refusal {
+	return &refusal{status: status, WireError: WireError{Provider: p.Provider, Code: t.code, Message: t.msg}}
+}
+
+func badRequest(provider, msg string) *refusal {
+	return &refusal{status: http.StatusBadRequest, WireError: WireError{Provider: provider, Code: CodeBadRequest, Message: msg}}
+}
+
+func unsupported(p Personality, msg string) *refusal {
+	return &refusal{status: http.StatusBadRequest, WireError: WireError{Provider: p.Provider, Code: CodeUnsupported, Message: msg, Unsupported: true}}
+}
+
+func (s *Server) systemError(p Personality) *refusal {
+	s.stats.errors.Add(1)
+	return refuse(http.StatusInternalServerError, p, p.text(kSystem))
+}
+
+func personalityFor(provider string) (Personality, *refusal) {
+	p, ok := personalities[provider]
+	if !ok {
+		return p, &refusal{status: http.StatusBadRequest, WireError: WireError{
+			Provider: provider, Code: CodeUnknownProvider, Unsupported: true,
+			Message: fmt.Sprintf("지원하지 않는 PG사입니다: %q", provider),
+		}}
+	}
+	return p, nil
+}
+
+func secretHash(number string) string {
+	h := sha256.Sum256([]byte(number))
+	return hex.EncodeToString(h[:12])
+}
+
+// validateCard returns the normalized number. Texts never quote the number.
+func validateCard(p Personality, c *WireCard) (string, *refusal) {
+	if c == nil {
+		return "", badRequest(p.Provider, "카드 정보가 없습니다.")
+	}
+	n := normalizeNumber(c.Number)
+	if !luhnValid(n) {
+		return "", refuse(http.StatusBadRequest, p, p.text(kInvalidCard))
+	}
+	if !validExpiry(c.Expiry) {
+		return "", refuse(http.StatusBadRequest, p, p.text(kInvalidExpiry))
+	}
+	return n, nil
+}
+
+func (s *Server) issue(req WireIssueKey) (WireIssueKeyResult, *refusal) {
+	p, ref := personalityFor(req.Provider)
+	if ref != nil {
+		return WireIssueKeyResult{}, ref
+	}
+	method := MethodCard
+	switch req.Channel {
+	case "", ChannelAPI:
+		if !p.RESTKeyIn {
+			return WireIssueKeyResult{}, unsupported(p, topic(p.Name)+" REST API 빌링키 발급(키인)을 지원하지 않습니다.")
+		}
+	case ChannelWindow:
+		if req.Method != "" {
+			method = req.Method
+		}
+		if !p.SupportsWindowMethod(method) {
+			return WireIssueKeyResult{}, unsupported(p, fmt.Sprintf("%s %s 결제창 빌링키 발급을 지원하지 않습니다.", topic(p.Name), methodNames[method]))
+		}
+	default:
+		return WireIssueKeyResult{}, badRequest(p.Provider, "channel은 api 또는 window여야 합니다.")
+	}
+	var (
+		number string
+		info   pg.CardInfo
+		fp     = method
+	)
+	if method == MethodCard {
+		n, ref := validateCard(p, req.Card)
+		if ref != nil {
+			return WireIssueKeyResult{}, ref
+		}
+		number, info, fp = n, CardInfoFor(n), "card:"+secretHash(n)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lk := ledgerKey{p.Provider, req.MID, req.IdempotencyKey}
+	if req.IdempotencyKey != "" {
+		if k, ok := s.issued[lk]; ok {
+			if k.fingerprint != fp {
+				return WireIssueKeyResult{}, conflict(p)
+			}
+			s.stats.replays.Add(1)
+			return keyView(k), nil
+		}
+	}
+	if s.chance(s.cfg.Load().ErrorRate) {
+		return WireIssueKeyResult{}, s.systemError(p)
+	}
+	b := behaviourOf(number)
+	switch b {
+	case bPGError:
+		return WireIssueKeyResult{}, s.systemError(p)
+	case bDecline:
+		return WireIssueKeyResult{}, refuse(http.StatusPaymentRequired, p, p.text(kDecline))
+	case bInsufficient:
+		return WireIssueKeyResult{}, refuse(http.StatusPaymentRequired, p, p.text(kInsufficient))
+	case bExpired:
+		return WireIssueKeyResult{}, refuse(http.StatusPaymentRequired, p, p.text(kExpired))
+	}
+	k := &billingKey{
+		token: "sim_bk_" + rand.Text(), provider: p.Provider, mid: req.MID, method: method,
+		card: info, behaviour: b, fingerprint: fp,
+	}
+	s.keys[k.token] = k
+	if req.IdempotencyKey != "" {
+		s.issued[lk] = k
+	}
+	s.stats.issuedKeys.Add(1)
+	return keyView(k), nil
+}
+
+func keyView(k *billingKey) WireIssueKeyResult {
+	return WireIssueKeyResult{Provider: k.provider, MID: k.mid, BillingKey: k.token, Method: k.method, Card: wireCard(k.card)}
+}
+
+func wireCard(c pg.CardInfo) WireCardInfo {
+	return WireCardInfo{CardName: c.CardName, CardCode: c.CardCode, CardNumber: c.CardNumber, CardType: c.CardType}
+}
+
+func conflict(p Personality) *refusal {
+	return &refusal{status: http.StatusConflict, WireError: WireError{
+		Provider: p.Provider, Code: CodeIdempotencyConflict,
+		Message: "같은 idempotency_key로 내용이 다른 요청이 이미 처리되었습니다.",
+	}}
+}
+
+func (s *Server) deleteKey(provider, mid, token string) *refusal {
+	p, ref := personalityFor(provider)
+	if ref != nil {
+		return ref
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keys[token]
+	if !ok || k.provider != p.Provider || k.mid != mid {
+		r := refuse(http.StatusNotFound, p, p.text(kUnknownBillingKey))
+		return r
+	}
+	k.deleted = true // deleting twice is fine: the caller may be retrying
+	return nil
+}
+
+// charge returns the answer and whether to drop it instead of answering.
+func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *refusal) {
+	p, ref := personalityFor(req.Provider)
+	if ref != nil {
+		return WireChargeResult{}, false, ref
+	}
+	switch {
+	case req.IdempotencyKey == "":
+		return WireChargeResult{}, false, badRequest(p.Provider, "idempotency_key가 필요합니다.")
+	case req.Amount <= 0:
+		return WireChargeResult{}, false, badRequest(p.Provider, "결제금액은 0보다 커야 합니다.")
+	case (req.BillingKey == "") == (req.Card == nil):
+		return WireChargeResult{}, false, badRequest(p.Provider, "billing_key와 card 중 하나만 보내야 합니다.")
+	}
+	if req.Currency == "" {
+		req.Currency = "KRW"
+	}
+	var number, src string
+	if req.Card != nil {
+		if !p.KeyInCharge {
+			return WireChargeResult{}, false, unsupported(p, topic(p.Name)+" REST API 키인 결제를 지원하지 않습니다.")
+		}
+		n, ref := validateCard(p, req.Card)
+		if ref != nil {
+			return WireChargeResult{}, false, ref
+		}
+		number, src = n, "card:"+secretHash(n)
+	} else {
+		if !p.BillingKeyCharge {
+			return WireChargeResult{}, false, unsupported(p, topic(p.Name)+" REST API 빌링키 결제를 지원하지 않습니다.")
+		}
+		src = "bk:" + req.BillingKey
+	}
+	fp := fmt.Sprintf("%d|%s|%s", req.Amount, req.Currency, src)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lk := ledgerKey{p.Provider, req.MID, req.IdempotencyKey}
+	if c, ok := s.charges[lk]; ok {
+		if c.fingerprint != fp {
+			return WireChargeResult{}, false, conflict(p)
+		}
+		s.stats.replays.Add(1)
+		return chargeView(c), c.alwaysLose, nil
+	}
+	if s.chance(s.cfg.Load().ErrorRate) {
+		return WireChargeResult{}, false, s.systemError(p)
+	}
+	var (
+		b    behaviour
+		info pg.CardInfo
+	)
+	if req.Card != nil {
+		b, info = behaviourOf(number), CardInfoFor(number)
+	} else {
+		k, ok := s.keys[req.BillingKey]
+		if !ok || k.deleted || k.provider != p.Provider || k.mid != req.MID {
+			return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kUnknownBillingKey))
+		}
+		b, info = k.behaviour, k.card
+	}
+	if b == bPGError {
+		return WireChargeResult{}, false, s.systemError(p)
+	}
+
+	now := s.clock()
+	s.seq++
+	c := &charge{Charge: Charge{
+		IdempotencyKey: req.IdempotencyKey, Provider: p.Provider, MID: req.MID, Sandbox: req.Sandbox,
+		Amount: req.Amount, Currency: req.Currency, BillingKey: req.BillingKey, Card: info,
+		OrderName: req.OrderName, CardQuota: req.CardQuota, CreatedAt: now,
+		PGTID: fmt.Sprintf("%s%s%06d", p.tidPrefix, now.Format("060102150405"), s.seq%1000000),
+	}, fingerprint: fp}
+	c.ReceiptURL = "http://" + host + "/_sim/receipts/" + c.PGTID
+	declined := func(k errKind) {
+		t := p.text(k)
+		c.Status, c.DeclineCode, c.DeclineReason = pg.ChargeDeclined, t.code, t.msg
+	}
+	switch {
+	case b == bBillingDeclines && req.BillingKey != "":
+		declined(kBillingRefused)
+	case b == bDecline:
+		declined(kDecline)
+	case b == bInsufficient:
+		declined(kInsufficient)
+	case b == bExpired:
+		declined(kExpired)
+	default:
+		c.Status = pg.ChargeApproved
+		c.ApplyNum = fmt.Sprintf("%08d", (s.seq*7919+1234)%100000000)
+	}
+	lose := false
+	if c.Status == pg.ChargeApproved {
+		c.alwaysLose = b == bLost
+		lose = c.alwaysLose || s.chance(s.cfg.Load().LostRate)
+		s.stats.approved.Add(1)
+	} else {
+		s.stats.declined.Add(1)
+	}
+	s.charges[lk] = c
+	s.order = append(s.order, c)
+	s.byTID[c.PGTID] = c
+	s.stats.charges.Add(1)
+	return chargeView(c), lose, nil
+}
+
+func chargeView(c *charge) WireChargeResult {
+	r := WireChargeResult{
+		Provider: c.Provider, MID: c.MID, IdempotencyKey: c.IdempotencyKey, Status: string(c.Status),
+		PGTID: c.PGTID, ApplyNum: c.ApplyNum, Card: wireCard(c.Card), DeclineCode: c.DeclineCode,
+		DeclineReason: c.DeclineReason, Amount: c.Amount, Currency: c.Currency, Cancelled: c.Cancelled,
+		ReceiptURL: c.ReceiptURL,
+	}
+	if c.Status == pg.ChargeApproved {
+		r.ApprovedAt = c.CreatedAt
+	}
+	return r
+}
+
+func (s *Server) lookupCharge(provider, mid, key string) (WireChargeResult, *refusal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.charges[ledgerKey{provider, mid, key}]
+	if !ok {
+		return WireChargeResult{}, notFound(provider, CodeNoSuchCharge, "존재하지 않는 거래입니다.")
+	}
+	return chargeView(c), nil
+}
+
+func notFound(provider, code, msg string) *refusal {
+	return &refusal{status: http.StatusNotFound, WireError: WireError{Provider: provider, Code: code, Message: msg}}
+}
+
+func (s *Server) cancel(chargeKey string, req WireCancel) (WireCancelResult, *refusal) {
+	p, ref := personalityFor(req.Provider)
+	if ref != nil {
+		return WireCancelResult{}, ref
+	}
+	switch {
+	case req.IdempotencyKey == "":
+		return WireCancelResult{}, badRequest(p.Provider, "idempotency_key가 필요합니다.")
+	case req.Amount < 0:
+		return WireCancelResult{}, badRequest(p.Provider, "취소금액은 0 이상이어야 합니다.")
+	case !p.Cancel:
+		return WireCancelResult{}, unsupported(p, topic(p.Name)+" API 취소를 지원하지 않습니다.")
+	}
+	fp := fmt.Sprintf("%s|%d", chargeKey, req.Amount)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ck := ledgerKey{p.Provider, req.MID, req.IdempotencyKey}
+	if ref, ok := s.cancels[ck]; ok {
+		if ref.fingerprint != fp {
+			return WireCancelResult{}, conflict(p)
+		}
+		s.stats.replays.Add(1)
+		return cancelView(ref), nil
+	}
+	c, ok := s.charges[ledgerKey{p.Provider, req.MID, chargeKey}]
+	if !ok {
+		return WireCancelResult{}, notFound(p.Provider, CodeNoSuchCharge, "존재하지 않는 거래입니다.")
+	}
+	if c.Status != pg.ChargeApproved {
+		return WireCancelResult{}, refuse(http.StatusBadRequest, p, p.text(kNotApproved))
+	}
+	remaining := c.Amount - c.Cancelled
+	if remaining == 0 {
+		return WireCancelResult{}, refuse(http.StatusBadRequest, p, p.text(kAlreadyCancelled))
+	}
+	amt := req.Amount
+	if amt == 0 {
+		amt = remaining
+	}
+	if amt > remaining {
+		return WireCancelResult{}, refuse(http.StatusBadRequest, p, p.text(kOverRefund))
+	}
+	if amt < c.Amount && !p.PartialCancel {
+		return WireCancelResult{}, unsupported(p, topic(p.Name)+" 부분취소를 지원하지 않습니다.")
+	}
+	if s.chance(s.cfg.Load().ErrorRate) {
+		return WireCancelResult{}, s.systemError(p)
+	}
+	now := s.clock()
+	s.seq++
+	c.Cancellations = append(c.Cancellations, Cancellation{
+		IdempotencyKey: req.IdempotencyKey, Amount: amt, Reason: req.Reason, CancelledAt: now,
+		PGTID: fmt.Sprintf("%sC%s%06d", p.tidPrefix, now.Format("060102150405"), s.seq%1000000),
+	})
+	c.Cancelled += amt
+	r := &cancelRef{charge: c, idx: len(c.Cancellations) - 1, requested: req.Amount, fingerprint: fp}
+	s.cancels[ck] = r
+	s.stats.cancels.Add(1)
+	return cancelView(r), nil
+}
+
+func cancelView(r *cancelRef) WireCancelResult {
+	c := r.charge
+	x := c.Cancellations[r.idx]
+	return WireCancelResult{
+		Provider: c.Provider, MID: c.MID, IdempotencyKey: x.IdempotencyKey, ChargeKey: c.IdempotencyKey,
+		PGTID: x.PGTID, Amount: x.Amount, Reason: x.Reason, CancelledAt: x.CancelledAt,
+		ReceiptURL: c.ReceiptURL,
+	}
+}
+
+func (s *Server) lookupCancel(provider, mid, key string) (WireCancelResult, *refusal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.cancels[ledgerKey{provider, mid, key}]
+	if !ok {
+		return WireCancelResult{}, notFound(provider, CodeNoSuchCancel, "존재하지 않는 취소 거래입니다.")
+	}
+	return cancelView(r), nil
+}

@@ -1,0 +1,268 @@
+// Package simclient is the pg.Connector that talks HTTP to the sandbox PG
+// (internal/pg/sim). Its error mapping is the part that matters: whether a
+// failure can have left a charge behind decides between *pg.Error (nothing
+// charged) and pg.ErrUnknownOutcome (ask the PG later).
+package simclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/pg/sim"
+)
+
+// Client implements pg.Connector against one simulator base URL.
+type Client struct {
+	base    string
+	timeout time.Duration
+	hc      *http.Client
+}
+
+var _ pg.Connector = (*Client)(nil)
+
+// New makes a client; timeout bounds each call (0 = only the caller's ctx).
+func New(baseURL string, timeout time.Duration) *Client {
+	tr := &http.Transport{
+		Proxy: nil, // loopback PG: an environment proxy would only add a hop
+		DialContext: (&net.Dialer{
+			Timeout:   5 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		// Benchmarks run thousands of concurrent charges against one host;
+		// the default of 2 idle conns per host would churn sockets into
+		// TIME_WAIT exhaustion.
+		MaxIdleConns:        2048,
+		MaxIdleConnsPerHost: 512,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), timeout: timeout, hc: &http.Client{Transport: tr}}
+}
+
+// CloseIdleConnections releases pooled connections.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+// call kinds decide how an unanswered request is reported.
+type kind int
+
+const (
+	mutating kind = iota // may have changed state at the PG
+	lookup               // read-only; only 404 may be read as "never happened"
+)
+
+func (c *Client) do(ctx context.Context, k kind, provider, method, path string, in, out any) error {
+	if err := ctx.Err(); err != nil {
+		return err // nothing left our process
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// No Idempotency-Key header on purpose: net/http would then treat the
+	// POST as replayable and silently resend it on a dead pooled conn,
+	// turning a lost response into a surprise success.
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if k == mutating && neverSent(err) {
+			return &pg.Error{Provider: provider, Code: sim.CodeNetwork,
+				Message: "PG 서버에 연결할 수 없습니다: " + dialReason(err)}
+		}
+		return fmt.Errorf("%w: %s %s: %w", pg.ErrUnknownOutcome, method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: reading response: %w", pg.ErrUnknownOutcome, method, path, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out == nil {
+			return nil
+		}
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%w: %s %s: bad response: %w", pg.ErrUnknownOutcome, method, path, err)
+		}
+		return nil
+	}
+	return mapStatus(k, provider, method, path, resp.StatusCode, raw)
+}
+
+func mapStatus(k kind, provider, method, path string, status int, raw []byte) error {
+	var we sim.WireError
+	isPG := json.Unmarshal(raw, &we) == nil && we.Code != ""
+	if status == http.StatusNotFound && isPG && (we.Code == sim.CodeNoSuchCharge || we.Code == sim.CodeNoSuchCancel) {
+		if k == lookup {
+			return pg.ErrNoSuchCharge
+		}
+		return fmt.Errorf("%w: %w", pg.ErrNoSuchCharge, toPGError(provider, we))
+	}
+	if !isPG {
+		// Not the PG's own answer (a proxy, a crashed handler): a 5xx may
+		// have come after the PG acted, a 4xx means it never got there.
+		if status >= 500 || k == lookup {
+			return fmt.Errorf("%w: %s %s: HTTP %d", pg.ErrUnknownOutcome, method, path, status)
+		}
+		return &pg.Error{Provider: provider, Code: fmt.Sprintf("HTTP_%d", status), Message: http.StatusText(status)}
+	}
+	perr := toPGError(provider, we)
+	if k == lookup {
+		// A failed lookup says nothing about the charge itself.
+		return fmt.Errorf("%w: lookup failed: %w", pg.ErrUnknownOutcome, perr)
+	}
+	return perr
+}
+
+func toPGError(provider string, we sim.WireError) *pg.Error {
+	if we.Provider != "" {
+		provider = we.Provider
+	}
+	return &pg.Error{Provider: provider, Code: we.Code, Message: we.Message, Unsupported: we.Unsupported}
+}
+
+// neverSent is true only when no connection was ever made, so no byte of the
+// request can have reached the PG. Anything later is an unknown outcome.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func dialReason(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+func targetQuery(t pg.Target) string {
+	return "?" + url.Values{"provider": {t.Provider}, "mid": {t.MID}}.Encode()
+}
+
+func wireCard(c pg.Card) *sim.WireCard {
+	return &sim.WireCard{Number: c.Number, Expiry: c.Expiry, Birth: c.Birth, Pwd2Digit: c.Pwd2Digit, CVC: c.CVC}
+}
+
+func cardInfo(w sim.WireCardInfo) pg.CardInfo {
+	return pg.CardInfo{CardName: w.CardName, CardCode: w.CardCode, CardNumber: w.CardNumber, CardType: w.CardType}
+}
+
+// IssueBillingKey stores a card by REST key-in.
+func (c *Client) IssueBillingKey(ctx context.Context, req pg.IssueKeyRequest) (*pg.IssueKeyResult, error) {
+	return c.issue(ctx, req, sim.ChannelAPI, "")
+}
+
+// IssueWindowBillingKey issues a billing key the way the PG's payment window
+// would (the hosted checkout uses it): allowed for window-only PGs, and for
+// phone/trans methods the card may be empty.
+func (c *Client) IssueWindowBillingKey(ctx context.Context, req pg.IssueKeyRequest, method string) (*pg.IssueKeyResult, error) {
+	return c.issue(ctx, req, sim.ChannelWindow, method)
+}
+
+func (c *Client) issue(ctx context.Context, req pg.IssueKeyRequest, channel, method string) (*pg.IssueKeyResult, error) {
+	in := sim.WireIssueKey{
+		Provider: req.Target.Provider, MID: req.Target.MID, Sandbox: req.Target.Sandbox,
+		IdempotencyKey: req.IdempotencyKey, CustomerUID: req.CustomerUID, Channel: channel, Method: method,
+	}
+	if req.Card.Number != "" {
+		in.Card = wireCard(req.Card)
+	}
+	var out sim.WireIssueKeyResult
+	if err := c.do(ctx, mutating, req.Target.Provider, http.MethodPost, "/v1/billing-keys", in, &out); err != nil {
+		return nil, err
+	}
+	return &pg.IssueKeyResult{BillingKey: out.BillingKey, Card: cardInfo(out.Card)}, nil
+}
+
+// DeleteBillingKey removes a stored card; deleting twice succeeds.
+func (c *Client) DeleteBillingKey(ctx context.Context, target pg.Target, billingKey string) error {
+	return c.do(ctx, mutating, target.Provider, http.MethodDelete,
+		"/v1/billing-keys/"+url.PathEscape(billingKey)+targetQuery(target), nil, nil)
+}
+
+// Charge charges a billing key or a card. A declined charge is a result,
+// not an error.
+func (c *Client) Charge(ctx context.Context, req pg.ChargeRequest) (*pg.ChargeResult, error) {
+	in := sim.WireCharge{
+		Provider: req.Target.Provider, MID: req.Target.MID, Sandbox: req.Target.Sandbox,
+		IdempotencyKey: req.IdempotencyKey, BillingKey: req.BillingKey, Amount: req.Amount,
+		Currency: req.Currency, OrderName: req.OrderName, CardQuota: req.CardQuota,
+	}
+	if req.Card != nil {
+		in.Card = wireCard(*req.Card)
+	}
+	var out sim.WireChargeResult
+	if err := c.do(ctx, mutating, req.Target.Provider, http.MethodPost, "/v1/charges", in, &out); err != nil {
+		return nil, err
+	}
+	return chargeResult(out), nil
+}
+
+func chargeResult(w sim.WireChargeResult) *pg.ChargeResult {
+	return &pg.ChargeResult{
+		Status: pg.ChargeStatus(w.Status), PGTID: w.PGTID, ApplyNum: w.ApplyNum, Card: cardInfo(w.Card),
+		DeclineCode: w.DeclineCode, DeclineReason: w.DeclineReason, Amount: w.Amount, Cancelled: w.Cancelled,
+		ApprovedAt: w.ApprovedAt, ReceiptURL: w.ReceiptURL,
+	}
+}
+
+// LookupCharge asks the PG what became of a charge. Only pg.ErrNoSuchCharge
+// means it never happened; every other error wraps pg.ErrUnknownOutcome.
+func (c *Client) LookupCharge(ctx context.Context, target pg.Target, idempotencyKey string) (*pg.ChargeResult, error) {
+	var out sim.WireChargeResult
+	if err := c.do(ctx, lookup, target.Provider, http.MethodGet,
+		"/v1/charges/"+url.PathEscape(idempotencyKey)+targetQuery(target), nil, &out); err != nil {
+		return nil, err
+	}
+	return chargeResult(out), nil
+}
+
+// Cancel refunds req.Amount, or everything still refundable when it is 0. An
+// unknown charge gives an error matching both pg.ErrNoSuchCharge and *pg.Error.
+func (c *Client) Cancel(ctx context.Context, req pg.CancelRequest) (*pg.CancelResult, error) {
+	in := sim.WireCancel{
+		Provider: req.Target.Provider, MID: req.Target.MID, IdempotencyKey: req.IdempotencyKey,
+		Amount: req.Amount, Reason: req.Reason,
+	}
+	var out sim.WireCancelResult
+	if err := c.do(ctx, mutating, req.Target.Provider, http.MethodPost,
+		"/v1/charges/"+url.PathEscape(req.ChargeKey)+"/cancels", in, &out); err != nil {
+		return nil, err
+	}
+	return &pg.CancelResult{PGTID: out.PGTID, ReceiptURL: out.ReceiptURL, CancelledAt: out.CancelledAt}, nil
+}
+
+// LookupCancel finds a refund by its own idempotency key.
+func (c *Client) LookupCancel(ctx context.Context, target pg.Target, idempotencyKey string) (*pg.CancelResult, error) {
+	var out sim.WireCancelResult
+	if err := c.do(ctx, lookup, target.Provider, http.MethodGet,
+		"/v1/cancels/"+url.PathEscape(idempotencyKey)+targetQuery(target), nil, &out); err != nil {
+		return nil, err
+	}
+	return &pg.CancelResult{PGTID: out.PGTID, ReceiptURL: out.ReceiptURL, CancelledAt: out.CancelledAt}, nil
+}
