@@ -68,9 +68,13 @@ type App struct {
 	MasterKeyCreated bool
 
 	registry *prometheus.Registry
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	closers  []func() error
+	// workers run from Start until Close; extra subsystems append to it.
+	workers []func(ctx context.Context)
+	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
+	mounts  []mount
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closers []func() error
 }
 
 // New opens the store, migrates it, loads the vault and builds the service.
@@ -124,8 +128,23 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Store: st, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry,
 	})
+	a.workers = append(a.workers,
+		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
+		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },
+	)
+	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler} {
+		if err := setup(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	a.Handler = a.routes()
 	return a, nil
+}
+
+type mount struct {
+	pattern string
+	handler http.Handler
 }
 
 func (a *App) masterKeyFile() string {
@@ -201,6 +220,9 @@ func (a *App) routes() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	for _, m := range a.mounts {
+		mux.Handle(m.pattern, m.handler)
+	}
 	mux.Handle("/", iamport.New(a.Service, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry}))
 	return mux
 }
@@ -209,9 +231,10 @@ func (a *App) routes() http.Handler {
 func (a *App) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.wg.Add(2)
-	go func() { defer a.wg.Done(); a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) }()
-	go func() { defer a.wg.Done(); a.watchVaultKeys(ctx, 30*time.Second) }()
+	for _, w := range a.workers {
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); w(ctx) }()
+	}
 }
 
 // Serve listens on Config.Addr until ctx ends, then shuts down gracefully.

@@ -23,7 +23,9 @@ const (
 	cardInsufficent = "4000-0000-0000-9995"
 )
 
-func card(n string) pg.Card { return pg.Card{Number: n, Expiry: "2030-12", Birth: "800101", Pwd2Digit: "12"} }
+func card(n string) pg.Card {
+	return pg.Card{Number: n, Expiry: "2030-12", Birth: "800101", Pwd2Digit: "12"}
+}
 
 func issue(t *testing.T, e *apptest.Env, uid, number string) *core.BillingKey {
 	t.Helper()
