@@ -58,6 +58,7 @@ const (
 	msgPrepareExists    = "이미 사전등록된 결제정보가 존재합니다. 금액을 변경하려면 PUT /payments/prepare 를 사용해주세요."
 	msgBadStatus        = "지원되지 않는 상태값입니다."
 	msgNoUID            = "imp_uid 또는 merchant_uid를 지정해주셔야합니다."
+	msgCancelUnknown    = "PG사에 결제취소 결과를 확인하고 있습니다. 잠시 후 결제정보를 조회해주세요."
 	msgInternal         = "일시적인 서버 오류가 발생했습니다. 잠시 후 다시 시도해주세요."
 )
 
@@ -102,6 +103,10 @@ func mapError(err error, o op, subject string) *apiError {
 		return ok200(1, msgNothingToCancel)
 	case errors.Is(err, charge.ErrChecksumMismatch):
 		return ok200(1, msgChecksum)
+	case errors.Is(err, charge.ErrCancelUnknown):
+		// The refund may have happened; telling the merchant to look it up
+		// beats a 500 that invites a blind retry.
+		return ok200(-1, msgCancelUnknown)
 	case errors.Is(err, charge.ErrCancelExceeds):
 		return ok200(1, msgCancelExceeds)
 	case errors.Is(err, charge.ErrPrepareNotFound):

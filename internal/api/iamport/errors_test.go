@@ -42,6 +42,7 @@ func TestMapError(t *testing.T) {
 		{"payment not found on cancel", charge.ErrPaymentNotFound, opCancel, "", 200, 1, msgNothingToCancel, false},
 		{"nothing to cancel", charge.ErrNothingToCancel, opCancel, "", 200, 1, msgNothingToCancel, false},
 		{"checksum", charge.ErrChecksumMismatch, opCancel, "", 200, 1, "checksum", true},
+		{"cancel outcome unknown", fmt.Errorf("cancel imp_1: %w", charge.ErrCancelUnknown), opCancel, "", 200, -1, msgCancelUnknown, false},
 		{"cancel exceeds", charge.ErrCancelExceeds, opCancel, "", 200, 1, msgCancelExceeds, false},
 		{"prepare not found", charge.ErrPrepareNotFound, opPrepare, "", 404, 1, msgPrepareNotFound, false},
 		{"prepare exists", charge.ErrPrepareExists, opPrepare, "", 200, 1, "이미 사전등록된", true},

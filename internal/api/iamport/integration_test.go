@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,6 +37,7 @@ func newTestServer(t *testing.T) *testServer {
 		MasterKeyFile: filepath.Join(dir, "master.key"),
 		PGTimeout:     5 * time.Second,
 		Sim:           sim.Config{},
+		Logger:        slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Skipf("real service unavailable (app.New: %v)", err)
