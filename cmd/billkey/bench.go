@@ -1,8 +1,284 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/pg/sim"
 )
 
-func bench(ctx context.Context, args []string) error { return errors.New("bench: not built yet") }
+func bench(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("bench: want again or schedules")
+	}
+	switch args[0] {
+	case "again":
+		return benchAgain(ctx, args[1:])
+	case "schedules":
+		return benchSchedules(ctx, args[1:])
+	}
+	return fmt.Errorf("bench: unknown benchmark %q", args[0])
+}
+
+// benchAgain measures POST /subscribe/payments/again end to end over
+// loopback HTTP against an in-process Billkey and sandbox PG: closed-loop
+// throughput with -concurrency workers, or open-loop latency at -rate.
+func benchAgain(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench again", flag.ContinueOnError)
+	dbURL := fs.String("database-url", "", "postgres:// URL or SQLite path (default: a fresh SQLite file in a temp dir)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send load")
+	concurrency := fs.Int("concurrency", 32, "closed-loop workers (ignored with -rate)")
+	rate := fs.Int("rate", 0, "open-loop requests per second (0: closed loop)")
+	latency := fs.Duration("pg-latency", 0, "simulated PG latency")
+	keys := fs.Int("keys", 200, "billing keys to charge round-robin")
+	pgbench := fs.Bool("pgbench", true, "on Postgres, also run pgbench -N for the same duration and print its TPS")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dbURL == "" {
+		dir, err := os.MkdirTemp("", "billkey-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*dbURL = filepath.Join(dir, "bench.db")
+	}
+	log := (&common{logLevel: "error"}).logger(io.Discard)
+	a, err := app.New(ctx, app.Config{
+		DatabaseURL: *dbURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
+		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	a.Start()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	defer stopSrv()
+	go a.Serve(srvCtx, ln)
+	base := "http://" + ln.Addr().String()
+
+	cred, err := a.CreateMerchant(ctx, "bench")
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
+	tok, err := benchToken(client, base, cred)
+	if err != nil {
+		return err
+	}
+	run := fmt.Sprintf("%d", time.Now().UnixNano())
+	for i := 0; i < *keys; i++ {
+		body := map[string]any{"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "800101", "pwd_2digit": "12"}
+		if _, err := benchPost(client, base+"/subscribe/customers/bench-"+run+"-"+fmt.Sprint(i), tok, body); err != nil {
+			return fmt.Errorf("issue key: %w", err)
+		}
+	}
+
+	dialect := a.Store.Dialect()
+
+	var seq atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failures atomic.Int64
+	one := func() {
+		n := seq.Add(1)
+		body := map[string]any{"customer_uid": fmt.Sprintf("bench-%s-%d", run, n%int64(*keys)), "merchant_uid": fmt.Sprintf("b-%s-%d", run, n), "amount": 1000, "name": "bench"}
+		start := time.Now()
+		status, err := benchPost(client, base+"/subscribe/payments/again", tok, body)
+		d := time.Since(start)
+		if err != nil || status != "paid" {
+			failures.Add(1)
+			return
+		}
+		mu.Lock()
+		lat = append(lat, d)
+		mu.Unlock()
+	}
+	loadCtx, stop := context.WithTimeout(ctx, *duration)
+	defer stop()
+	began := time.Now()
+	var wg sync.WaitGroup
+	if *rate > 0 {
+		tick := time.NewTicker(time.Second / time.Duration(*rate))
+	open:
+		for {
+			select {
+			case <-loadCtx.Done():
+				break open
+			case <-tick.C:
+				wg.Add(1)
+				go func() { defer wg.Done(); one() }()
+			}
+		}
+		tick.Stop()
+	} else {
+		for w := 0; w < *concurrency; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for loadCtx.Err() == nil {
+					one()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(began)
+
+	// pgbench runs right after our load, for as long, on the same server:
+	// the target is stated as a ratio to it.
+	var pgbenchTPS float64
+	var pgbenchErr error
+	if dialect == "postgres" && *pgbench {
+		pgbenchTPS, pgbenchErr = runPgbench(ctx, *dbURL, *duration)
+	}
+
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	tps := float64(len(lat)) / elapsed.Seconds()
+	mode := fmt.Sprintf("closed loop, %d workers", *concurrency)
+	if *rate > 0 {
+		mode = fmt.Sprintf("open loop, %d req/s", *rate)
+	}
+	fmt.Printf("again benchmark: store=%s pg-latency=%s %s, %s\n", dialect, *latency, mode, elapsed.Round(time.Millisecond))
+	fmt.Printf("  charges: %d paid, %d failed → %.0f charges/s\n", len(lat), failures.Load(), tps)
+	fmt.Printf("  latency: p50 %s  p99 %s  max %s\n", pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
+	if *latency > 0 {
+		fmt.Printf("  gateway overhead (p99 − PG latency): %s\n", (pct(0.99) - *latency).Round(10*time.Microsecond))
+	}
+	if dialect == "postgres" && *pgbench {
+		if pgbenchErr != nil {
+			fmt.Printf("  pgbench -N: %v\n", pgbenchErr)
+		} else {
+			fmt.Printf("  pgbench -N: %.0f TPS → again/pgbench = %.2f\n", pgbenchTPS, tps/pgbenchTPS)
+		}
+	}
+	return nil
+}
+
+func benchToken(client *http.Client, base string, cred app.Credentials) (string, error) {
+	b, _ := json.Marshal(map[string]string{"imp_key": cred.ImpKey, "imp_secret": cred.ImpSecret})
+	resp, err := client.Post(base+"/users/getToken", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Response struct {
+			AccessToken string `json:"access_token"`
+		} `json:"response"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", err
+	}
+	return out.Response.AccessToken, nil
+}
+
+// benchPost posts JSON and returns the payment status (or "ok" for non-payments).
+func benchPost(client *http.Client, u, tok string, body any) (string, error) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", u, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", tok)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Code     int     `json:"code"`
+		Message  *string `json:"message"`
+		Response struct {
+			Status string `json:"status"`
+		} `json:"response"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", err
+	}
+	if out.Code != 0 {
+		msg := ""
+		if out.Message != nil {
+			msg = *out.Message
+		}
+		return "", fmt.Errorf("code %d: %s", out.Code, msg)
+	}
+	if out.Response.Status == "" {
+		return "ok", nil
+	}
+	return out.Response.Status, nil
+}
+
+// runPgbench initializes a scratch database on the same Postgres server and
+// runs pgbench -N (simple update, no branch contention) for d.
+func runPgbench(ctx context.Context, dbURL string, d time.Duration) (float64, error) {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+		if len(matches) == 0 {
+			return 0, errors.New("pgbench not found")
+		}
+		bin = matches[len(matches)-1]
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return 0, err
+	}
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	admin, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return 0, err
+	}
+	defer admin.Close()
+	admin.ExecContext(ctx, `CREATE DATABASE billkey_pgbench`)
+	u.Path = "/billkey_pgbench"
+	u.RawQuery = ""
+	target := u.String()
+	if out, err := exec.CommandContext(ctx, bin, "-i", "-s", "10", "-q", target).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("pgbench -i: %v: %s", err, out)
+	}
+	secs := fmt.Sprint(max(1, int(d.Seconds())))
+	out, err := exec.CommandContext(ctx, bin, "-N", "-c", "16", "-j", "2", "-T", secs, target).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench -N: %v: %s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench output: %s", out)
+	}
+	var tps float64
+	fmt.Sscan(string(m[1]), &tps)
+	return tps, nil
+}

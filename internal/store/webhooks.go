@@ -1,0 +1,424 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/billkey/billkey/internal/core"
+)
+
+// Outbox event statuses. pending → delivered | failed (retries exhausted or
+// undeliverable) | skipped (no URL to deliver to).
+const (
+	EventPending   = "pending"
+	EventDelivered = "delivered"
+	EventFailed    = "failed"
+	EventSkipped   = "skipped"
+)
+
+// OutboxEvent is an outbox row with its delivery state.
+type OutboxEvent struct {
+	core.Event
+	// BodyFormat is '' for a v1 field map (encoded per the merchant's
+	// webhook_format), or 'json' / 'form' when Body is the exact body to send.
+	BodyFormat    string
+	Body          string // the payload column as stored
+	Status        string
+	Attempts      int // attempts made over the event's life
+	RetryBase     int // Attempts when the event was last queued by an operator
+	NextAttemptAt time.Time
+	DeliveredAt   time.Time
+	LeasedUntil   time.Time // non-zero while a worker holds the event
+}
+
+// WebhookAttempt is one delivery attempt in the log.
+type WebhookAttempt struct {
+	ID         int64
+	EventID    string
+	MerchantID int64
+	AttemptNo  int
+	URL        string
+	StatusCode int // 0 when no HTTP response arrived
+	Latency    time.Duration
+	Error      string
+	CreatedAt  time.Time
+}
+
+// WebhookSecret is a sealed signing secret. ExpiresAt zero marks the current one.
+type WebhookSecret struct {
+	MerchantID int64
+	ID         string
+	Cipher     []byte
+	KeyID      string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// WebhookSettings is where and how a merchant's webhooks go.
+type WebhookSettings struct {
+	MerchantID int64
+	URL        string // default URL; a payment's notice_url replaces it
+	Format     string // "json" or "form"
+	Profile    string // retry profile name
+}
+
+// DueEvent names an event whose attempt is due, for the dispatcher to pick from.
+type DueEvent struct {
+	ID         string
+	MerchantID int64
+}
+
+// DeliveryResult is what a finished attempt changes on its event.
+type DeliveryResult struct {
+	EventID    string
+	MerchantID int64
+	// Attempts and LeasedUntil as claimed: a worker whose lease ran out and
+	// was overtaken by another must not overwrite the newer outcome.
+	ClaimedAttempts int
+	LeasedUntil     time.Time
+	Status          string
+	NextAttemptAt   time.Time
+	DeliveredAt     time.Time
+	Attempt         WebhookAttempt
+}
+
+const outboxCols = `id, merchant_id, type, imp_uid, payload, url, body_format, status, attempts, retry_base,
+	next_attempt_at, delivered_at, leased_until, created_at`
+
+func scanOutbox(row interface{ Scan(...any) error }) (*OutboxEvent, error) {
+	var e OutboxEvent
+	var next, delivered, leased, created int64
+	err := row.Scan(&e.ID, &e.MerchantID, &e.Type, &e.ImpUID, &e.Body, &e.URL, &e.BodyFormat, &e.Status, &e.Attempts, &e.RetryBase,
+		&next, &delivered, &leased, &created)
+	if err != nil {
+		return nil, err
+	}
+	// Only v1 field maps decode into Payload; exact bodies stay in Body.
+	if e.BodyFormat == "" {
+		if err := json.Unmarshal([]byte(e.Body), &e.Payload); err != nil {
+			return nil, fmt.Errorf("event %s payload: %w", e.ID, err)
+		}
+	}
+	e.NextAttemptAt, e.DeliveredAt, e.LeasedUntil, e.CreatedAt = tm(next), tm(delivered), tm(leased), tm(created)
+	return &e, nil
+}
+
+func scanOutboxRows(rows *sql.Rows) ([]OutboxEvent, error) {
+	defer rows.Close()
+	var out []OutboxEvent
+	for rows.Next() {
+		e, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *e)
+	}
+	return out, rows.Err()
+}
+
+// DueEvents lists up to limit pending events whose attempt is due, oldest
+// due first, leaving out merchants whose receivers already have all the
+// concurrency they may get: otherwise one merchant's backlog would fill every
+// batch and starve the others. It spans merchants: it is the webhook worker's
+// work queue. Nothing is locked; ClaimEvents does that.
+func (s *Store) DueEvents(ctx context.Context, now time.Time, excludeMerchants []int64, limit int) ([]DueEvent, error) {
+	q := `SELECT id, merchant_id FROM events WHERE status = 'pending' AND next_attempt_at <= ?`
+	args := []any{us(now)}
+	if len(excludeMerchants) > 0 {
+		q += ` AND merchant_id NOT IN ` + inList(len(excludeMerchants))
+		for _, m := range excludeMerchants {
+			args = append(args, m)
+		}
+	}
+	q += ` ORDER BY next_attempt_at LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("due events: %w", err)
+	}
+	defer rows.Close()
+	var out []DueEvent
+	for rows.Next() {
+		var d DueEvent
+		if err := rows.Scan(&d.ID, &d.MerchantID); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ClaimEvents leases the given events if they are still pending and due:
+// next_attempt_at and leased_until move to leaseUntil, so another node skips
+// them, and a worker that crashes mid-delivery just lets the lease run out.
+// Events another node claimed first are silently left out.
+func (s *Store) ClaimEvents(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]OutboxEvent, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []OutboxEvent
+	err := s.InTx(ctx, func(tx *Tx) error {
+		args := []any{us(leaseUntil), us(leaseUntil)}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		args = append(args, us(now))
+		rows, err := tx.query(ctx, `UPDATE events SET next_attempt_at = ?, leased_until = ?
+			WHERE id IN (SELECT id FROM events WHERE id IN `+inList(len(ids))+`
+				AND status = 'pending' AND next_attempt_at <= ?`+s.skipLocked()+`)
+			RETURNING `+outboxCols, args...)
+		if err != nil {
+			return fmt.Errorf("claim events: %w", err)
+		}
+		out, err = scanOutboxRows(rows)
+		return err
+	})
+	return out, err
+}
+
+// FinishDelivery logs an attempt and moves its event on. It reports false
+// when the claim was lost (the lease ran out and another worker took the
+// event); the attempt is logged all the same, since it did happen.
+func (s *Store) FinishDelivery(ctx context.Context, r DeliveryResult) (bool, error) {
+	applied := false
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE events SET status = ?, attempts = attempts + 1, next_attempt_at = ?, delivered_at = ?, leased_until = 0
+			WHERE merchant_id = ? AND id = ? AND status = 'pending' AND attempts = ? AND leased_until = ?`,
+			r.Status, us(r.NextAttemptAt), us(r.DeliveredAt), r.MerchantID, r.EventID, r.ClaimedAttempts, us(r.LeasedUntil))
+		if err != nil {
+			return fmt.Errorf("finish delivery %s: %w", r.EventID, err)
+		}
+		n, _ := res.RowsAffected()
+		applied = n == 1
+		a := r.Attempt
+		if _, err := tx.exec(ctx, `INSERT INTO webhook_attempts (event_id, merchant_id, attempt_no, url, status_code, latency_us, error, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.EventID, r.MerchantID, a.AttemptNo, a.URL, a.StatusCode, a.Latency.Microseconds(), a.Error, us(a.CreatedAt)); err != nil {
+			return fmt.Errorf("log attempt of %s: %w", r.EventID, err)
+		}
+		return nil
+	})
+	return applied, err
+}
+
+// ReleaseEvent gives back a claim without an attempt (the worker is shutting
+// down), making the event due at now instead of when the lease runs out.
+func (s *Store) ReleaseEvent(ctx context.Context, merchantID int64, id string, claimedAttempts int, leasedUntil, now time.Time) error {
+	_, err := s.exec(ctx, `UPDATE events SET next_attempt_at = ?, leased_until = 0
+		WHERE merchant_id = ? AND id = ? AND status = 'pending' AND attempts = ? AND leased_until = ?`,
+		us(now), merchantID, id, claimedAttempts, us(leasedUntil))
+	if err != nil {
+		return fmt.Errorf("release event %s: %w", id, err)
+	}
+	return nil
+}
+
+// EventFilter selects outbox events for the operator view. Empty fields match all.
+type EventFilter struct {
+	ImpUID  string
+	EventID string
+	Status  string
+	Limit   int // default 100
+}
+
+// OutboxEvents lists a merchant's events with their delivery state, newest first.
+func (s *Store) OutboxEvents(ctx context.Context, merchantID int64, f EventFilter) ([]OutboxEvent, error) {
+	q := `SELECT ` + outboxCols + ` FROM events WHERE merchant_id = ?`
+	args := []any{merchantID}
+	if f.ImpUID != "" {
+		q += ` AND imp_uid = ?`
+		args = append(args, f.ImpUID)
+	}
+	if f.EventID != "" {
+		q += ` AND id = ?`
+		args = append(args, f.EventID)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("outbox events: %w", err)
+	}
+	return scanOutboxRows(rows)
+}
+
+// OutboxEvent finds one of a merchant's events.
+func (s *Store) OutboxEvent(ctx context.Context, merchantID int64, id string) (*OutboxEvent, error) {
+	e, err := scanOutbox(s.queryRow(ctx, `SELECT `+outboxCols+` FROM events WHERE merchant_id = ? AND id = ?`, merchantID, id))
+	if err != nil {
+		return nil, notFound(err, "event "+id)
+	}
+	return e, nil
+}
+
+// WebhookAttempts lists an event's delivery attempts, first first.
+func (s *Store) WebhookAttempts(ctx context.Context, merchantID int64, eventID string) ([]WebhookAttempt, error) {
+	rows, err := s.query(ctx, `SELECT id, event_id, merchant_id, attempt_no, url, status_code, latency_us, error, created_at
+		FROM webhook_attempts WHERE merchant_id = ? AND event_id = ? ORDER BY id`, merchantID, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("webhook attempts of %s: %w", eventID, err)
+	}
+	defer rows.Close()
+	var out []WebhookAttempt
+	for rows.Next() {
+		var a WebhookAttempt
+		var lat, created int64
+		if err := rows.Scan(&a.ID, &a.EventID, &a.MerchantID, &a.AttemptNo, &a.URL, &a.StatusCode, &lat, &a.Error, &created); err != nil {
+			return nil, err
+		}
+		a.Latency, a.CreatedAt = time.Duration(lat)*time.Microsecond, tm(created)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RequeueEvent makes one event due now with a fresh retry schedule, whatever
+// its status: resending a delivered event replays it under the same id. It
+// fails with core.ErrConflict while a worker is delivering it.
+func (s *Store) RequeueEvent(ctx context.Context, merchantID int64, id string, now time.Time) error {
+	res, err := s.exec(ctx, `UPDATE events SET status = 'pending', next_attempt_at = ?, retry_base = attempts
+		WHERE merchant_id = ? AND id = ? AND leased_until <= ?`, us(now), merchantID, id, us(now))
+	if err != nil {
+		return fmt.Errorf("requeue event %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	if _, err := s.OutboxEvent(ctx, merchantID, id); err != nil {
+		return err
+	}
+	return fmt.Errorf("requeue event %s: delivery in progress: %w", id, core.ErrConflict)
+}
+
+// RequeueFailedEvents makes every failed event of the merchant due now with a
+// fresh retry schedule, and counts them.
+func (s *Store) RequeueFailedEvents(ctx context.Context, merchantID int64, now time.Time) (int, error) {
+	res, err := s.exec(ctx, `UPDATE events SET status = 'pending', next_attempt_at = ?, retry_base = attempts
+		WHERE merchant_id = ? AND status = 'failed'`, us(now), merchantID)
+	if err != nil {
+		return 0, fmt.Errorf("requeue failed events: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// WebhookQueueDepth counts undelivered events by status across merchants
+// (an aggregate for metrics, no tenant data).
+func (s *Store) WebhookQueueDepth(ctx context.Context) (map[string]int, error) {
+	rows, err := s.query(ctx, `SELECT status, COUNT(*) FROM events WHERE status IN ('pending', 'failed') GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("webhook queue depth: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{EventPending: 0, EventFailed: 0}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// WebhookSecrets lists the merchant's secrets still valid at now, newest first.
+func (s *Store) WebhookSecrets(ctx context.Context, merchantID int64, now time.Time) ([]WebhookSecret, error) {
+	rows, err := s.query(ctx, `SELECT merchant_id, id, cipher, key_id, created_at, expires_at FROM webhook_secrets
+		WHERE merchant_id = ? AND (expires_at = 0 OR expires_at > ?) ORDER BY expires_at = 0 DESC, created_at DESC, id DESC`,
+		merchantID, us(now))
+	if err != nil {
+		return nil, fmt.Errorf("webhook secrets: %w", err)
+	}
+	defer rows.Close()
+	var out []WebhookSecret
+	for rows.Next() {
+		var w WebhookSecret
+		var created, expires int64
+		if err := rows.Scan(&w.MerchantID, &w.ID, &w.Cipher, &w.KeyID, &created, &expires); err != nil {
+			return nil, err
+		}
+		w.CreatedAt, w.ExpiresAt = tm(created), tm(expires)
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// AddFirstWebhookSecret stores w as the merchant's current secret unless one
+// exists already (another node won the race); it reports whether w was stored.
+func (s *Store) AddFirstWebhookSecret(ctx context.Context, w WebhookSecret) (bool, error) {
+	res, err := s.exec(ctx, `INSERT INTO webhook_secrets (merchant_id, id, cipher, key_id, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING`, w.MerchantID, w.ID, w.Cipher, w.KeyID, us(w.CreatedAt))
+	if err != nil {
+		return false, fmt.Errorf("add webhook secret: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// RotateWebhookSecret makes w the current secret; the previous current one
+// keeps signing until oldExpiresAt. Secrets already expired are deleted.
+func (s *Store) RotateWebhookSecret(ctx context.Context, w WebhookSecret, oldExpiresAt time.Time) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		// Locking the merchant row serializes concurrent rotations, so that
+		// exactly one secret ends up current.
+		var id int64
+		if err := tx.queryRow(ctx, `SELECT id FROM merchants WHERE id = ?`+s.forUpdate(), w.MerchantID).Scan(&id); err != nil {
+			return notFound(err, "merchant")
+		}
+		now := us(w.CreatedAt)
+		if _, err := tx.exec(ctx, `DELETE FROM webhook_secrets WHERE merchant_id = ? AND expires_at <> 0 AND expires_at <= ?`, w.MerchantID, now); err != nil {
+			return fmt.Errorf("sweep webhook secrets: %w", err)
+		}
+		if _, err := tx.exec(ctx, `UPDATE webhook_secrets SET expires_at = ? WHERE merchant_id = ? AND expires_at = 0`,
+			max(us(oldExpiresAt), now), w.MerchantID); err != nil {
+			return fmt.Errorf("retire webhook secret: %w", err)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO webhook_secrets (merchant_id, id, cipher, key_id, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, 0)`, w.MerchantID, w.ID, w.Cipher, w.KeyID, now); err != nil {
+			return fmt.Errorf("add webhook secret: %w", err)
+		}
+		return nil
+	})
+}
+
+// GetWebhookSettings returns where and how the merchant's webhooks go.
+func (s *Store) GetWebhookSettings(ctx context.Context, merchantID int64) (WebhookSettings, error) {
+	w := WebhookSettings{MerchantID: merchantID}
+	var profile sql.NullString
+	err := s.queryRow(ctx, `SELECT m.webhook_url, m.webhook_format, ws.profile FROM merchants m
+		LEFT JOIN webhook_settings ws ON ws.merchant_id = m.id WHERE m.id = ?`, merchantID).Scan(&w.URL, &w.Format, &profile)
+	if err != nil {
+		return w, notFound(err, "webhook settings")
+	}
+	w.Profile = profile.String
+	return w, nil
+}
+
+// SetWebhookSettings stores the merchant's URL, format and retry profile together.
+func (s *Store) SetWebhookSettings(ctx context.Context, w WebhookSettings, now time.Time) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE merchants SET webhook_url = ?, webhook_format = ? WHERE id = ?`, w.URL, w.Format, w.MerchantID)
+		if err != nil {
+			return fmt.Errorf("set webhook settings: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("set webhook settings: merchant %d: %w", w.MerchantID, core.ErrNotFound)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO webhook_settings (merchant_id, profile, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (merchant_id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at`,
+			w.MerchantID, w.Profile, us(now)); err != nil {
+			return fmt.Errorf("set webhook profile: %w", err)
+		}
+		return nil
+	})
+}
