@@ -49,6 +49,8 @@ type Config struct {
 	Logger *slog.Logger
 	// ReconcileInterval is how often the reconciler looks for unknown outcomes.
 	ReconcileInterval time.Duration
+	// WebhookAllowPrivate (BILLKEY_WEBHOOK_ALLOW_PRIVATE) lets webhooks go to loopback, private and link-local addresses.
+	WebhookAllowPrivate bool
 }
 
 // DefaultDatabaseURL is the embedded default: a SQLite file in the working directory.

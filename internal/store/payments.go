@@ -62,6 +62,9 @@ func scanPayment(row interface{ Scan(...any) error }) (*core.Payment, error) {
 // with *OrderHeldError when the merchant_uid is already held, and ErrIDTaken
 // on an imp_uid collision.
 func (s *Store) BeginAttempt(ctx context.Context, p *core.Payment) error {
+	if s.dialect == Postgres {
+		return s.autocommit().BeginAttempt(ctx, p)
+	}
 	return s.InTx(ctx, func(tx *Tx) error { return tx.BeginAttempt(ctx, p) })
 }
 
@@ -89,13 +92,34 @@ func (tx *Tx) BeginAttempt(ctx context.Context, p *core.Payment) error {
 // unknown, together with its outbox events and any extra work (also), in one
 // transaction. core.ErrConflict means someone else resolved it first.
 func (s *Store) FinishAttempt(ctx context.Context, p *core.Payment, events []core.Event, also func(*Tx) error) error {
+	args := []any{string(p.Status), p.PGTID, p.ApplyNum, p.CardCode, p.CardName, p.CardNumber, nullInt(p.CardType), us(p.PaidAt), us(p.FailedAt),
+		p.FailReason, p.ReceiptURL, us(p.NextCheckAt), p.Checks, us(p.UpdatedAt), p.MerchantID, p.ImpUID}
+	if s.dialect == Postgres && also == nil && len(events) <= 1 {
+		// The hot path of every charge: the outcome and its outbox event in
+		// one statement, one round trip, atomic as any transaction.
+		q, n := finishAttemptSQL, int64(1)
+		if len(events) == 1 {
+			body, err := json.Marshal(events[0].Payload)
+			if err != nil {
+				return err
+			}
+			e := events[0]
+			q = `WITH u AS (` + finishAttemptSQL + ` RETURNING imp_uid)
+				INSERT INTO events (id, merchant_id, type, imp_uid, payload, url, status, next_attempt_at, created_at)
+				SELECT ?, ?, ?, ?, ?, ?, 'pending', ?, ? FROM u`
+			args = append(args, e.ID, e.MerchantID, e.Type, e.ImpUID, string(body), e.URL, us(e.CreatedAt), us(e.CreatedAt))
+		}
+		res, err := s.autocommit().exec(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("finish attempt %s: %w", p.ImpUID, err)
+		}
+		if got, _ := res.RowsAffected(); got != n {
+			return fmt.Errorf("finish attempt %s: %w", p.ImpUID, core.ErrConflict)
+		}
+		return nil
+	}
 	return s.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `UPDATE payments SET status = ?, pg_tid = ?, apply_num = ?, card_code = ?, card_name = ?,
-			card_number = ?, card_type = ?, paid_at = ?, failed_at = ?, fail_reason = ?, receipt_url = ?, next_check_at = ?,
-			checks = ?, updated_at = ?
-			WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`,
-			string(p.Status), p.PGTID, p.ApplyNum, p.CardCode, p.CardName, p.CardNumber, nullInt(p.CardType), us(p.PaidAt), us(p.FailedAt),
-			p.FailReason, p.ReceiptURL, us(p.NextCheckAt), p.Checks, us(p.UpdatedAt), p.MerchantID, p.ImpUID)
+		res, err := tx.exec(ctx, finishAttemptSQL, args...)
 		if err != nil {
 			return fmt.Errorf("finish attempt %s: %w", p.ImpUID, err)
 		}
@@ -111,6 +135,11 @@ func (s *Store) FinishAttempt(ctx context.Context, p *core.Payment, events []cor
 		return nil
 	})
 }
+
+const finishAttemptSQL = `UPDATE payments SET status = ?, pg_tid = ?, apply_num = ?, card_code = ?, card_name = ?,
+	card_number = ?, card_type = ?, paid_at = ?, failed_at = ?, fail_reason = ?, receipt_url = ?, next_check_at = ?,
+	checks = ?, updated_at = ?
+	WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`
 
 // MarkUnknown moves a pending attempt to unknown with its next look-up time.
 func (s *Store) MarkUnknown(ctx context.Context, merchantID int64, impUID string, nextCheck, now time.Time) error {

@@ -16,6 +16,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,12 @@ type Store struct {
 	writes    chan *writeJob
 	writerWG  sync.WaitGroup
 	closeOnce sync.Once
+	// SQLite parses every statement anew unless it is prepared, and parsing
+	// costs as much as executing. Statements are prepared once on the pool;
+	// database/sql then keeps one per connection, and the writer keeps its
+	// own connection (wconn) so that its transactions always hit that cache.
+	wconn *sql.Conn
+	stmts sync.Map // query → *sql.Stmt
 }
 
 // Open connects to databaseURL: a postgres:// or postgresql:// URL selects
@@ -63,8 +70,11 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		db.SetMaxOpenConns(64)
-		db.SetMaxIdleConns(64)
+		// More connections than Postgres has cores to run them only adds
+		// lock and WAL contention; requests queue here instead.
+		conns := max(8, 4*runtime.GOMAXPROCS(0))
+		db.SetMaxOpenConns(conns)
+		db.SetMaxIdleConns(conns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
@@ -93,6 +103,10 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	s := &Store{db: db, dialect: SQLite, writes: make(chan *writeJob, 1024)}
+	if s.wconn, err = db.Conn(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	s.writerWG.Add(1)
 	go s.groupCommit()
 	return s, nil
@@ -110,7 +124,9 @@ func (s *Store) Close() error {
 		if s.writes != nil {
 			close(s.writes)
 			s.writerWG.Wait()
+			s.wconn.Close()
 		}
+		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	})
 	return s.db.Close()
 }
@@ -180,20 +196,49 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Tx is a write transaction with the store's placeholder rebinding.
+// Tx is a write transaction with the store's placeholder rebinding. On
+// Postgres a Tx may also wrap the pool itself, for single statements that
+// need no BEGIN/COMMIT round trips (autocommit is just as atomic).
 type Tx struct {
 	s  *Store
-	tx *sql.Tx
+	q  querier
+	tx *sql.Tx // nil in autocommit mode
+	// cached is set on the SQLite writer: statements prepared once on its connection.
+	cached bool
+}
+
+// autocommit returns a Tx that runs each statement on its own (Postgres only).
+func (s *Store) autocommit() *Tx { return &Tx{s: s, q: s.db} }
+
+// stmt returns the writer's prepared statement for q, or nil to run q directly.
+func (t *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if !t.cached {
+		return nil
+	}
+	st := t.s.prepared(ctx, q)
+	if st == nil {
+		return nil // let the direct call report the error
+	}
+	return t.tx.StmtContext(ctx, st)
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.s.rebind(q), args...)
+	if st := t.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.q.ExecContext(ctx, t.s.rebind(q), args...)
 }
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.s.rebind(q), args...)
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.q.QueryContext(ctx, t.s.rebind(q), args...)
 }
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.s.rebind(q), args...)
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.q.QueryRowContext(ctx, t.s.rebind(q), args...)
 }
 
 // forUpdate is the row-lock suffix: Postgres locks rows; SQLite's immediate
@@ -230,7 +275,7 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{s: s, tx: tx}); err != nil {
+	if err := fn(&Tx{s: s, q: tx, tx: tx}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -240,10 +285,36 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	return nil
 }
 
+// prepared returns a cached pool-wide prepared statement on SQLite; pgx
+// already caches statements per connection on Postgres.
+func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
+	if s.dialect != SQLite {
+		return nil
+	}
+	if st, ok := s.stmts.Load(q); ok {
+		return st.(*sql.Stmt)
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	return st
+}
+
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := s.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.db.QueryContext(ctx, s.rebind(q), args...)
 }
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := s.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.db.QueryRowContext(ctx, s.rebind(q), args...)
 }
 
@@ -301,13 +372,13 @@ func (s *Store) runGroup(batch []*writeJob) {
 			j.done <- err
 		}
 	}
-	tx, err := s.db.BeginTx(context.Background(), nil)
+	tx, err := s.wconn.BeginTx(context.Background(), nil)
 	if err != nil {
 		fail(fmt.Errorf("begin: %w", err))
 		return
 	}
 	results := make([]error, len(batch))
-	t := &Tx{s: s, tx: tx}
+	t := &Tx{s: s, q: tx, tx: tx, cached: true}
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			results[i] = err

@@ -66,9 +66,5 @@ func (p Profile) nextDelay(n int, retryAfter time.Duration) (time.Duration, bool
 	if n < 1 || n > len(p.Delays) {
 		return 0, false
 	}
-	d := p.Delays[n-1]
-	if retryAfter > d {
-		d = min(retryAfter, maxRetryAfter)
-	}
-	return d, true
+	return max(p.Delays[n-1], min(retryAfter, maxRetryAfter)), true
 }

@@ -1,0 +1,96 @@
+package webhook
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+	"time"
+)
+
+// RefusedAddressError is a delivery refused because the destination resolved
+// to an address on the operator's own networks.
+type RefusedAddressError struct{ Addr netip.Addr }
+
+func (e *RefusedAddressError) Error() string {
+	return fmt.Sprintf("webhook destination %s is a private, loopback or link-local address (set BILLKEY_WEBHOOK_ALLOW_PRIVATE=true to allow)", e.Addr)
+}
+
+// blockedPrefixes complete netip's predicates with ranges that are not
+// "private" by RFC 1918 but are just as internal.
+var blockedPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, incl. broadcast
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
+	netip.MustParsePrefix("2001:db8::/32"),  // documentation
+	netip.MustParsePrefix("fec0::/10"),      // deprecated site-local
+	netip.MustParsePrefix("100::/64"),       // discard-only
+}
+
+// Blocked reports whether a is somewhere a webhook must not go by default:
+// loopback, private, link-local, unspecified, multicast or otherwise
+// internal. Cloud metadata services (169.254.169.254) are link-local.
+func Blocked(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() || !a.IsValid() {
+		return true
+	}
+	for _, p := range blockedPrefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// dialGuard checks the address actually being dialled, after DNS
+// resolution: checking the URL's host name up front would be defeated by a
+// name that resolves differently at dial time (DNS rebinding).
+func dialGuard(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("webhook dial %s: %w", address, err)
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("webhook dial %s: %w", address, err)
+	}
+	if Blocked(a) {
+		return &RefusedAddressError{Addr: a.Unmap()}
+	}
+	return nil
+}
+
+// newClient builds the delivery client: short connect and response
+// timeouts, no proxy from the environment (it would move the address check
+// to the proxy), and redirects returned instead of followed, so that a 3xx
+// counts as a failed delivery rather than a detour to another host.
+func newClient(allowPrivate bool, connectTimeout, timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		d.Control = dialGuard
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   connectTimeout,
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}

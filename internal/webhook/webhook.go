@@ -1,0 +1,260 @@
+// Package webhook delivers the outbox: events the charge engine wrote in
+// the same transaction as the payment change that caused them. Delivery is
+// at least once, under the same event id on every attempt (the
+// Standard Webhooks webhook-id), with a per-merchant retry profile that
+// survives restarts because all schedule state lives in the events row.
+//
+// Work is claimed with row locks and a lease (next_attempt_at moves past the
+// delivery timeout), so several nodes share the queue and a crashed node's
+// claims simply come due again. Each merchant gets a bounded share of the
+// concurrent deliveries, so a receiver that hangs until the timeout slows
+// only its own merchant.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/store"
+	"github.com/billkey/billkey/internal/vault"
+)
+
+// Options configure a Service. Zero values take the defaults shown.
+type Options struct {
+	Store  *store.Store
+	Vault  *vault.Vault
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Registerer receives the metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// Authenticate resolves a v1 access token for the operator endpoints.
+	Authenticate func(ctx context.Context, token string) (*core.Merchant, error)
+	// AllowPrivate permits delivery to loopback, private and link-local
+	// addresses (BILLKEY_WEBHOOK_ALLOW_PRIVATE). Off, such destinations are
+	// refused at dial time.
+	AllowPrivate bool
+	// MaxInFlight bounds concurrent deliveries of this node (64).
+	MaxInFlight int
+	// PerMerchant bounds concurrent deliveries to one merchant (4).
+	PerMerchant int
+	// ConnectTimeout bounds connecting and the TLS handshake (5s).
+	ConnectTimeout time.Duration
+	// Timeout bounds a whole delivery, response included (15s).
+	Timeout time.Duration
+	// Lease is how long a claim keeps other nodes off an event; it must
+	// outlast Timeout (Timeout + 1m).
+	Lease time.Duration
+	// Interval is how often Run looks for due events (1s).
+	Interval time.Duration
+}
+
+// Service delivers webhooks and serves the operator view.
+type Service struct {
+	store        *store.Store
+	vault        *vault.Vault
+	clock        clock.Clock
+	log          *slog.Logger
+	authenticate func(ctx context.Context, token string) (*core.Merchant, error)
+	client       *http.Client
+	maxInFlight  int
+	perMerchant  int
+	timeout      time.Duration
+	lease        time.Duration
+	interval     time.Duration
+	m            *metrics
+
+	// dispatchMu makes a claim pass and its in-flight bookkeeping atomic
+	// with respect to other passes of this node.
+	dispatchMu sync.Mutex
+	mu         sync.Mutex
+	inFlight   map[int64]int // by merchant
+	total      int
+	wg         sync.WaitGroup
+	wake       chan struct{}
+}
+
+// New builds a Service; Run or DeliverDue make it deliver.
+func New(o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 64
+	}
+	if o.PerMerchant <= 0 {
+		o.PerMerchant = 4
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 5 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 15 * time.Second
+	}
+	if o.Lease <= o.Timeout {
+		o.Lease = o.Timeout + time.Minute
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	return &Service{
+		store: o.Store, vault: o.Vault, clock: o.Clock, log: o.Logger, authenticate: o.Authenticate,
+		client:      newClient(o.AllowPrivate, o.ConnectTimeout, o.Timeout),
+		maxInFlight: o.MaxInFlight, perMerchant: o.PerMerchant, timeout: o.Timeout, lease: o.Lease, interval: o.Interval,
+		m:        newMetrics(o.Registerer),
+		inFlight: map[int64]int{},
+		wake:     make(chan struct{}, 1),
+	}
+}
+
+// Run delivers due events until ctx ends, looking every Interval of real
+// time and whenever Wake is called. On shutdown, deliveries in flight are
+// abandoned and their claims released, so the next start resends them.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("webhook dispatch", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			s.Wait()
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// Wake makes Run look for due events now (after a resend, say).
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wait blocks until every delivery started so far has finished.
+func (s *Service) Wait() { s.wg.Wait() }
+
+// DeliverDue delivers everything due at the clock's now and waits for the
+// outcomes: it repeats claim passes until none finds work (a merchant with
+// more due events than its concurrency needs several). Tests drive delivery
+// with it; it returns the number of attempts made.
+func (s *Service) DeliverDue(ctx context.Context) (int, error) {
+	// Deliveries already in flight hold their merchants' shares; a pass made
+	// before they finish would wrongly find nothing to do.
+	s.Wait()
+	total := 0
+	for {
+		n, err := s.Dispatch(ctx)
+		s.Wait()
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// Dispatch makes one claim pass: it leases due events within the free
+// global and per-merchant concurrency and starts delivering them, without
+// waiting. It returns how many deliveries it started.
+func (s *Service) Dispatch(ctx context.Context) (int, error) {
+	s.dispatchMu.Lock()
+	defer s.dispatchMu.Unlock()
+	defer s.updateQueueDepth(ctx)
+
+	now := s.clock.Now()
+	s.mu.Lock()
+	free := s.maxInFlight - s.total
+	var saturated []int64
+	room := map[int64]int{}
+	for m, n := range s.inFlight {
+		if n >= s.perMerchant {
+			saturated = append(saturated, m)
+		} else {
+			room[m] = s.perMerchant - n
+		}
+	}
+	s.mu.Unlock()
+	if free <= 0 {
+		return 0, nil
+	}
+	// Over-fetch candidates: some will belong to a merchant whose share this
+	// pass fills up, and another node may claim some first.
+	due, err := s.store.DueEvents(ctx, now, saturated, free*4)
+	if err != nil {
+		return 0, err
+	}
+	var ids []string
+	for _, d := range due {
+		if len(ids) == free {
+			break
+		}
+		r, ok := room[d.MerchantID]
+		if !ok {
+			r = s.perMerchant
+		}
+		if r == 0 {
+			continue
+		}
+		room[d.MerchantID] = r - 1
+		ids = append(ids, d.ID)
+	}
+	claimed, err := s.store.ClaimEvents(ctx, ids, now, now.Add(s.lease))
+	if err != nil {
+		return 0, err
+	}
+	for _, ev := range claimed {
+		s.mu.Lock()
+		s.inFlight[ev.MerchantID]++
+		s.total++
+		s.m.inFlight.Set(float64(s.total))
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.done(ev.MerchantID)
+			s.deliver(ctx, ev)
+		}()
+	}
+	return len(claimed), nil
+}
+
+func (s *Service) done(merchantID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inFlight[merchantID]--; s.inFlight[merchantID] <= 0 {
+		delete(s.inFlight, merchantID)
+	}
+	s.total--
+	s.m.inFlight.Set(float64(s.total))
+}
+
+func (s *Service) updateQueueDepth(ctx context.Context) {
+	if !s.m.registered || ctx.Err() != nil {
+		return
+	}
+	depth, err := s.store.WebhookQueueDepth(ctx)
+	if err != nil {
+		s.log.Warn("webhook queue depth", "err", err)
+		return
+	}
+	for st, n := range depth {
+		s.m.queueDepth.WithLabelValues(st).Set(float64(n))
+	}
+}
+
+// ErrInvalid marks operator input the service rejects.
+var ErrInvalid = errors.New("invalid webhook setting")
