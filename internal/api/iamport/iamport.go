@@ -25,6 +25,8 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// MaxBodyBytes caps request bodies (default 1 MiB); larger ones get 413.
 	MaxBodyBytes int64
+	// Schedules serves the scheduled-payment endpoints; nil leaves them out.
+	Schedules Schedules
 }
 
 const defaultMaxBody = 1 << 20
@@ -104,6 +106,7 @@ func newHandler(svc service, opts Options) http.Handler {
 			h.customerRoutes,
 			h.subscribeRoutes,
 			h.paymentRoutes,
+			h.scheduleRoutes(opts.Schedules),
 		} {
 			area(r)
 		}
