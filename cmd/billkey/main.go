@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,12 +33,14 @@ Usage:
   billkey merchant create --name N [--json]
   billkey merchant list [--json]
   billkey keys rotate              add a vault key and re-wrap stored cards
+  billkey webhooks list|resend|secret|set   inspect and resend webhook deliveries
   billkey pgsim [flags]            run the sandbox PG simulator standalone
   billkey bench [flags]            measure again throughput and latency
   billkey version
 
 Environment: BILLKEY_ADDR, BILLKEY_DATABASE_URL, BILLKEY_MASTER_KEY,
-BILLKEY_MASTER_KEY_FILE, BILLKEY_PG_URL, BILLKEY_LOG_LEVEL.
+BILLKEY_MASTER_KEY_FILE, BILLKEY_PG_URL, BILLKEY_LOG_LEVEL,
+BILLKEY_WEBHOOK_ALLOW_PRIVATE.
 `
 
 func main() {
@@ -61,6 +64,8 @@ func main() {
 		err = pgsim(ctx, args)
 	case "bench":
 		err = bench(ctx, args)
+	case "webhooks":
+		err = webhooksCmd(ctx, args)
 	case "version":
 		fmt.Println(version())
 	case "help", "-h", "--help":
@@ -123,7 +128,8 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 }
 
 func (c *common) config(log *slog.Logger) app.Config {
-	return app.Config{DatabaseURL: c.databaseURL, MasterKey: c.masterKey, MasterKeyFile: c.masterKeyFile, PGURL: c.pgURL, Logger: log}
+	return app.Config{DatabaseURL: c.databaseURL, MasterKey: c.masterKey, MasterKeyFile: c.masterKeyFile, PGURL: c.pgURL, Logger: log,
+		WebhookAllowPrivate: os.Getenv("BILLKEY_WEBHOOK_ALLOW_PRIVATE") == "true"}
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -132,6 +138,11 @@ func serve(ctx context.Context, args []string) error {
 	c.register(fs)
 	addr := fs.String("addr", env("BILLKEY_ADDR", "127.0.0.1:8080"), "listen address")
 	testClock := fs.Bool("test-clock", false, "run with a controllable sandbox clock")
+	// Local development sends webhooks to localhost, so the embedded sandbox
+	// (SQLite) allows private addresses unless told otherwise; a Postgres
+	// deployment refuses them unless told otherwise.
+	allowPrivate := fs.String("webhook-allow-private", env("BILLKEY_WEBHOOK_ALLOW_PRIVATE", "auto"),
+		"deliver webhooks to loopback/private/link-local addresses: true, false, or auto (true on SQLite)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -139,6 +150,15 @@ func serve(ctx context.Context, args []string) error {
 	slog.SetDefault(log)
 	cfg := c.config(log)
 	cfg.Addr = *addr
+	switch *allowPrivate {
+	case "true":
+		cfg.WebhookAllowPrivate = true
+	case "false":
+	case "auto":
+		cfg.WebhookAllowPrivate = !strings.HasPrefix(cfg.DatabaseURL, "postgres")
+	default:
+		return fmt.Errorf("--webhook-allow-private: want true, false or auto, got %q", *allowPrivate)
+	}
 	if *testClock {
 		cfg.Clock = clock.NewTest(time.Now())
 		log.Warn("TEST CLOCK: time only moves when advanced through the sandbox clock endpoint")

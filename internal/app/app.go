@@ -31,6 +31,7 @@ import (
 	"github.com/billkey/billkey/internal/pg/simclient"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/vault"
+	"github.com/billkey/billkey/internal/webhook"
 )
 
 // Config is everything Billkey is configured with.
@@ -70,6 +71,7 @@ type App struct {
 	MasterKeyCreated bool
 
 	registry *prometheus.Registry
+	webhooks *webhook.Service
 	// workers run from Start until Close; extra subsystems append to it.
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
@@ -225,7 +227,7 @@ func (a *App) routes() http.Handler {
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}
-	mux.Handle("/", iamport.New(a.Service, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry}))
+	mux.Handle("/", iamport.New(a.Service, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()}))
 	return mux
 }
 

@@ -68,6 +68,7 @@ type Service struct {
 	channels  map[int64]cachedChannels // PG channels per merchant
 
 	keyDeleteHooks []BeforeKeyDelete
+	eventHooks     []func()
 	resolveHooks   []ResolveHook
 }
 
@@ -258,6 +259,9 @@ func (s *Service) finish(ctx context.Context, p *core.Payment, also func(*store.
 	if err != nil {
 		return fmt.Errorf("charge %s: %w", p.ImpUID, err)
 	}
+	if p.Status == core.StatusPaid || p.CustomerUIDUsage == core.UsageScheduled {
+		s.eventsWritten()
+	}
 	p.Checks = 0
 	if p.Cancels == nil {
 		p.Cancels = []core.Cancellation{}
@@ -346,4 +350,15 @@ func (s *Service) Channels(ctx context.Context, merchantID int64) ([]core.Channe
 	s.channels[merchantID] = cachedChannels{list: list, expires: now.Add(30 * time.Second)}
 	s.mu.Unlock()
 	return list, nil
+}
+
+// OnEventsWritten registers a callback run after a transaction wrote outbox
+// events, so that the webhook worker delivers them without waiting for its
+// next tick. Callbacks must not block.
+func (s *Service) OnEventsWritten(f func()) { s.eventHooks = append(s.eventHooks, f) }
+
+func (s *Service) eventsWritten() {
+	for _, f := range s.eventHooks {
+		f()
+	}
 }

@@ -521,6 +521,9 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 	if pgErr != nil {
 		return nil, &PGRefusedError{Stage: "cancel", Err: pgErr, Payment: done}
 	}
+	if in.EnableWebhook {
+		s.eventsWritten()
+	}
 	return done, nil
 }
 

@@ -9,9 +9,11 @@
 --   leased_until: set while a worker is delivering; a crashed worker's lease
 --     simply runs out and the event is claimed again.
 ALTER TABLE events ADD COLUMN body_format TEXT NOT NULL DEFAULT '';
-ALTER TABLE events ADD COLUMN retry_base BIGINT  NOT NULL DEFAULT 0;
-ALTER TABLE events ADD COLUMN leased_until BIGINT  NOT NULL DEFAULT 0;
-CREATE INDEX events_by_status ON events (merchant_id, status, created_at);
+ALTER TABLE events ADD COLUMN retry_base BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN leased_until BIGINT NOT NULL DEFAULT 0;
+-- Failed events are few and looked at together (resend-failed, the queue
+-- depth gauge); pending ones already have events_due.
+CREATE INDEX events_failed ON events (merchant_id, created_at) WHERE status = 'failed';
 
 -- One row per delivery attempt: the operator's delivery log.
 CREATE TABLE webhook_attempts (
@@ -52,7 +54,7 @@ CREATE TABLE webhook_settings (
 DROP TABLE webhook_settings;
 DROP TABLE webhook_secrets;
 DROP TABLE webhook_attempts;
-DROP INDEX events_by_status;
+DROP INDEX events_failed;
 ALTER TABLE events DROP COLUMN leased_until;
 ALTER TABLE events DROP COLUMN retry_base;
 ALTER TABLE events DROP COLUMN body_format;

@@ -11,7 +11,9 @@
 ALTER TABLE events ADD COLUMN body_format TEXT NOT NULL DEFAULT '';
 ALTER TABLE events ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN leased_until INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX events_by_status ON events (merchant_id, status, created_at);
+-- Failed events are few and looked at together (resend-failed, the queue
+-- depth gauge); pending ones already have events_due.
+CREATE INDEX events_failed ON events (merchant_id, created_at) WHERE status = 'failed';
 
 -- One row per delivery attempt: the operator's delivery log.
 CREATE TABLE webhook_attempts (
@@ -52,7 +54,7 @@ CREATE TABLE webhook_settings (
 DROP TABLE webhook_settings;
 DROP TABLE webhook_secrets;
 DROP TABLE webhook_attempts;
-DROP INDEX events_by_status;
+DROP INDEX events_failed;
 ALTER TABLE events DROP COLUMN leased_until;
 ALTER TABLE events DROP COLUMN retry_base;
 ALTER TABLE events DROP COLUMN body_format;
