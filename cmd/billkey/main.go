@@ -159,6 +159,17 @@ func serve(ctx context.Context, args []string) error {
 	default:
 		return fmt.Errorf("--webhook-allow-private: want true, false or auto, got %q", *allowPrivate)
 	}
+	// PG call timeout and reconciler pass interval (defaults in app.New);
+	// the chaos test shortens both so that killed nodes' attempts settle fast.
+	for name, dst := range map[string]*time.Duration{"BILLKEY_PG_TIMEOUT": &cfg.PGTimeout, "BILLKEY_RECONCILE_INTERVAL": &cfg.ReconcileInterval} {
+		if v := os.Getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%s=%q: want a positive duration like 2s", name, v)
+			}
+			*dst = d
+		}
+	}
 	if *testClock {
 		cfg.Clock = clock.NewTest(time.Now())
 		log.Warn("TEST CLOCK: time only moves when advanced through the sandbox clock endpoint")
@@ -221,7 +232,10 @@ Try it:
   curl -s -X POST %s/users/getToken -H 'Content-Type: application/json' \
     -d '{"imp_key":"%s","imp_secret":"%s"}'
 
-`, cred.MerchantCode, cred.ImpKey, cred.ImpSecret, base, cred.ImpKey, cred.ImpSecret)
+Demo subscribe page (payment window, test card 4242 4242 4242 4242):
+  %s%s
+
+`, cred.MerchantCode, cred.ImpKey, cred.ImpSecret, base, cred.ImpKey, cred.ImpSecret, base, a.DemoPath(cred.MerchantCode))
 	return nil
 }
 

@@ -52,6 +52,12 @@ type Config struct {
 	ReconcileInterval time.Duration
 	// WebhookAllowPrivate (BILLKEY_WEBHOOK_ALLOW_PRIVATE) lets webhooks go to loopback, private and link-local addresses.
 	WebhookAllowPrivate bool
+	// CheckoutOrigins (BILLKEY_CHECKOUT_ORIGINS, comma-separated) may embed the
+	// payment window and open it with IMP.request_pay; nil = localhost only
+	// (see internal/checkout.DefaultOrigins).
+	CheckoutOrigins []string
+	// DisableDemo (BILLKEY_DEMO=off) hides the /demo merchant page.
+	DisableDemo bool
 }
 
 // DefaultDatabaseURL is the embedded default: a SQLite file in the working directory.
@@ -136,7 +142,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
 		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },
 	)
-	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler} {
+	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout} {
 		if err := setup(ctx); err != nil {
 			a.Close()
 			return nil, err

@@ -1,0 +1,45 @@
+package app
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"github.com/billkey/billkey/internal/checkout"
+)
+
+// setupCheckout mounts the payment window: the IMP SDK at /v1/iamport.js,
+// the hosted window under /v1/checkout/ and the demo merchant page at /demo.
+func (a *App) setupCheckout(ctx context.Context) error {
+	origins := a.Config.CheckoutOrigins
+	if origins == nil {
+		// Read here so that the setting works without flag plumbing.
+		if v := strings.TrimSpace(os.Getenv("BILLKEY_CHECKOUT_ORIGINS")); v != "" {
+			origins = strings.Split(v, ",")
+		}
+	}
+	demo := !a.Config.DisableDemo && !strings.EqualFold(os.Getenv("BILLKEY_DEMO"), "off")
+	h, err := checkout.New(checkout.Options{
+		Service: a.Service,
+		Logger:  a.Log.With("component", "checkout"),
+		Clock:   a.Config.Clock,
+		Origins: origins,
+		Demo:    demo,
+	})
+	if err != nil {
+		return err
+	}
+	a.Log.Debug("payment window", "frame_ancestors", h.FrameAncestors(), "sdk_integrity", checkout.SDKIntegrity(), "demo", demo)
+	for _, r := range h.Routes() {
+		a.mounts = append(a.mounts, mount{pattern: r.Pattern, handler: r.Handler})
+	}
+	return nil
+}
+
+// DemoPath is the demo merchant page for a merchant code ("" when disabled).
+func (a *App) DemoPath(merchantCode string) string {
+	if a.Config.DisableDemo || strings.EqualFold(os.Getenv("BILLKEY_DEMO"), "off") {
+		return ""
+	}
+	return "/demo?merchant=" + merchantCode
+}

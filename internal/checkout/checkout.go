@@ -1,0 +1,645 @@
+// Package checkout is Billkey's payment window: the IMP browser SDK
+// (GET /v1/iamport.js), the hosted window page each PG personality renders
+// (card, CHAI bank transfer, phone billing) and the demo merchant page.
+//
+// Flow: the merchant page calls IMP.request_pay; the SDK creates a window
+// session server-side (POST /v1/checkout/sessions, CORS-checked against the
+// configured origins) and opens GET /v1/checkout/{session} in an overlay
+// iframe (callback mode) or navigates to it (redirect mode, m_redirect_url).
+// The page posts its form, with a CSRF token bound to the session, back to
+// Billkey; the session runs at most one payment (charge.Service.WindowPay)
+// and then only ever answers with that outcome. The result goes to the
+// merchant page by postMessage (to the session's origin only) or by a 303 to
+// m_redirect_url.
+package checkout
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/vault"
+)
+
+// Options configures the window.
+type Options struct {
+	Service *charge.Service
+	Logger  *slog.Logger
+	Clock   clock.Clock
+	// Origins may embed the window (CSP frame-ancestors), open sessions
+	// (CORS) and receive redirects: "https://shop.example.com",
+	// "https://*.example.com", "http://localhost:*" or "*". Nil means
+	// DefaultOrigins. The Billkey origin itself is always allowed.
+	Origins []string
+	// SessionTTL is how long a window stays usable (default 30 minutes).
+	SessionTTL time.Duration
+	// MaxAttempts caps submissions per window (default 5).
+	MaxAttempts int
+	// SubmitsPerIP caps form submissions per client IP per minute (default 20).
+	SubmitsPerIP int
+	// SessionsPerIP caps new windows per client IP per minute (default 60).
+	SessionsPerIP int
+	// MaxSessions bounds the windows held in memory (default 100,000).
+	MaxSessions int
+	// Demo serves the demo merchant page at /demo.
+	Demo bool
+}
+
+// Handler serves the SDK, the window and the demo.
+type Handler struct {
+	svc         *charge.Service
+	log         *slog.Logger
+	clock       clock.Clock
+	origins     []originPattern
+	ttl         time.Duration
+	maxAttempts int
+	sessions    *sessions
+	submits     *limiter
+	creates     *limiter
+	demo        bool
+}
+
+// New builds the handler; it fails on malformed origins.
+func New(opts Options) (*Handler, error) {
+	if opts.Origins == nil {
+		opts.Origins = DefaultOrigins
+	}
+	ps, err := parseOrigins(opts.Origins)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{svc: opts.Service, log: opts.Logger, clock: opts.Clock, origins: ps, ttl: opts.SessionTTL,
+		maxAttempts: opts.MaxAttempts, demo: opts.Demo}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.clock == nil {
+		h.clock = clock.Real{}
+	}
+	if h.ttl <= 0 {
+		h.ttl = 30 * time.Minute
+	}
+	if h.maxAttempts <= 0 {
+		h.maxAttempts = 5
+	}
+	h.sessions = newSessions(orDefault(opts.MaxSessions, 100_000))
+	h.submits = newLimiter(orDefault(opts.SubmitsPerIP, 20), time.Minute)
+	h.creates = newLimiter(orDefault(opts.SessionsPerIP, 60), time.Minute)
+	return h, nil
+}
+
+func orDefault(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// Route is one pattern (net/http ServeMux syntax) and its handler.
+type Route struct {
+	Pattern string
+	Handler http.Handler
+}
+
+// Routes lists the endpoints to mount.
+func (h *Handler) Routes() []Route {
+	rs := []Route{
+		{"GET " + SDKPath, http.HandlerFunc(serveSDK)},
+		{"GET /v1/iamport.json", http.HandlerFunc(serveSDKInfo)},
+		{"GET /v1/checkout/assets/{name}", http.HandlerFunc(serveAsset)},
+		{"POST /v1/checkout/sessions", http.HandlerFunc(h.createSession)},
+		{"OPTIONS /v1/checkout/sessions", http.HandlerFunc(h.preflight)},
+		{"GET /v1/checkout/{sid}", http.HandlerFunc(h.page)},
+		{"POST /v1/checkout/{sid}", http.HandlerFunc(h.submit)},
+		{"POST /v1/checkout/{sid}/cancel", http.HandlerFunc(h.cancel)},
+		{"POST /v1/checkout/{sid}/close", http.HandlerFunc(h.close)},
+		{"OPTIONS /v1/checkout/{sid}/close", http.HandlerFunc(h.preflight)},
+	}
+	if h.demo {
+		rs = append(rs,
+			Route{"GET /demo", http.HandlerFunc(h.demoPage)},
+			Route{"GET /demo/result", http.HandlerFunc(h.demoResult)},
+		)
+	}
+	return rs
+}
+
+// FrameAncestors is the CSP frame-ancestors value the window is served with.
+func (h *Handler) FrameAncestors() string {
+	return strings.TrimSpace("'self' " + cspSources(h.origins))
+}
+
+// selfOrigin is Billkey's own origin as the browser sees it. A TLS
+// terminating proxy is recognised by X-Forwarded-Proto; trusting it only
+// widens "same origin" to the https form of our own host.
+func selfOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + strings.ToLower(r.Host)
+}
+
+func (h *Handler) originAllowed(r *http.Request, origin string) bool {
+	return origin != "" && (origin == selfOrigin(r) || matchAny(h.origins, origin))
+}
+
+// cors answers a cross-origin SDK call; it reports whether the origin may call.
+func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
+	w.Header().Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if !h.originAllowed(r, origin) {
+		return false
+	}
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	return true
+}
+
+func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
+	if h.cors(w, r) {
+		w.Header().Set("Access-Control-Allow-Methods", "POST")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+		w.Header().Set("Access-Control-Max-Age", "600")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// pageHeaders are the security headers of every window page.
+func (h *Handler) pageHeaders(w http.ResponseWriter, s *session) {
+	formAction := "'self'"
+	if s != nil && s.redirect {
+		// Chromium applies form-action to the redirect that follows a form
+		// post, so the merchant's return URL must be listed.
+		if o, err := originOf(s.req.RedirectURL); err == nil {
+			formAction += " " + o
+		}
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; form-action "+formAction+"; frame-ancestors "+h.FrameAncestors()+"; base-uri 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	// The page URL holds the session id: never leak it to the merchant. Not
+	// "no-referrer": Chromium then sends "Origin: null" on our own form posts.
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// createResp answers POST /v1/checkout/sessions. On failure Rsp is the
+// callback result and RedirectURL, in redirect mode, where to send it.
+type createResp struct {
+	SessionID   string `json:"session_id,omitempty"`
+	URL         string `json:"url,omitempty"`
+	Rsp         *rsp   `json:"rsp,omitempty"`
+	RedirectURL string `json:"redirect_url,omitempty"`
+}
+
+type createReq struct {
+	MerchantCode string `json:"merchant_code"`
+	Mode         string `json:"mode"` // "popup" (callback) or "redirect"
+	Params       params `json:"params"`
+}
+
+func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	fail := func(status int, req request, redirect bool, code, msg string) {
+		out := failRsp(req, req.PG, code, msg, nil)
+		resp := createResp{Rsp: out}
+		if redirect && req.RedirectURL != "" {
+			if o, err := originOf(req.RedirectURL); err == nil && h.originAllowed(r, o) {
+				resp.RedirectURL = redirectURL(req.RedirectURL, out)
+			}
+		}
+		writeJSON(w, status, resp)
+	}
+	if !h.cors(w, r) {
+		fail(http.StatusForbidden, request{}, false, CodeOriginRefused,
+			"이 사이트에서는 결제창을 열 수 없습니다. (This origin may not open Billkey payment windows; see BILLKEY_CHECKOUT_ORIGINS.)")
+		return
+	}
+	if !h.creates.allow(clientIP(r), h.clock.Now()) {
+		fail(http.StatusTooManyRequests, request{}, false, CodeRateLimited, "요청이 너무 많습니다. 잠시 후 다시 시도하세요. (Too many requests.)")
+		return
+	}
+	var in createReq
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 32<<10))
+	if err := dec.Decode(&in); err != nil {
+		fail(http.StatusBadRequest, request{}, false, CodeInvalidParams, "요청 형식이 올바르지 않습니다. (Malformed request: "+err.Error()+")")
+		return
+	}
+	redirect := in.Mode == "redirect"
+	req, err := parseParams(in.Params, func() string { return "merchant_" + h.clock.Now().Format("20060102150405") + "_" + randToken()[:8] })
+	if err != nil {
+		fail(http.StatusBadRequest, req, redirect, CodeInvalidParams, err.Error())
+		return
+	}
+	if redirect {
+		if req.RedirectURL == "" {
+			fail(http.StatusBadRequest, req, false, CodeInvalidParams, "m_redirect_url: required in redirect mode")
+			return
+		}
+		if o, _ := originOf(req.RedirectURL); !h.originAllowed(r, o) {
+			fail(http.StatusBadRequest, req, false, CodeOriginRefused, "m_redirect_url: origin "+o+" is not an allowed checkout origin")
+			return
+		}
+	}
+	m, err := h.svc.MerchantByCode(ctx, strings.TrimSpace(in.MerchantCode))
+	if err != nil {
+		if !errors.Is(err, core.ErrNotFound) {
+			h.log.Error("checkout: merchant lookup", "err", err)
+		}
+		fail(http.StatusNotFound, req, redirect, CodeInvalidMerchant, "가맹점 식별코드가 올바르지 않습니다. (Unknown merchant code passed to IMP.init.)")
+		return
+	}
+	ch, err := h.svc.WindowChannel(ctx, m.ID, req.PG)
+	if err != nil {
+		fail(http.StatusBadRequest, req, redirect, CodeInvalidParams, "pg: "+err.Error())
+		return
+	}
+	pgName := ch.Provider
+	if p, ok := sim.Lookup(ch.Provider); ok {
+		pgName = p.Name
+		if !p.SupportsWindowMethod(req.PayMethod) {
+			fail(http.StatusBadRequest, req, redirect, CodeUnsupported, pgName+" 결제창은 pay_method \""+req.PayMethod+
+				"\"을(를) 지원하지 않습니다. (This PG's window does not support this pay_method; supported: "+strings.Join(p.Window, ", ")+")")
+			return
+		}
+	}
+	if err := h.svc.CheckPrepared(ctx, m.ID, req.MerchantUID, req.Amount, req.Currency); err != nil {
+		var mm *charge.AmountMismatchError
+		if errors.As(err, &mm) {
+			h.log.Warn("checkout: amount differs from prepared", "merchant", m.Code, "merchant_uid", req.MerchantUID,
+				"amount", req.Amount, "prepared", mm.Prepared.Amount)
+			fail(http.StatusBadRequest, req, redirect, CodeAmountMismatch, msgAmountMismatch)
+			return
+		}
+		h.log.Error("checkout: prepared lookup", "err", err)
+		fail(http.StatusInternalServerError, req, redirect, CodeInternal, "internal error")
+		return
+	}
+	now := h.clock.Now()
+	s := &session{
+		id: randToken(), csrf: randToken(), merchant: m, channel: ch, pgName: pgName, req: req, redirect: redirect,
+		origin: r.Header.Get("Origin"), createdAt: now, expiresAt: now.Add(h.ttl), done: make(chan struct{}),
+	}
+	if !h.sessions.add(s, now) {
+		fail(http.StatusServiceUnavailable, req, redirect, CodeRateLimited, "결제창이 너무 많이 열려 있습니다. (Too many open windows.)")
+		return
+	}
+	h.log.Info("checkout: window opened", "merchant", m.Code, "merchant_uid", req.MerchantUID, "pg", ch.Provider,
+		"pay_method", req.PayMethod, "key_only", req.CustomerUID != "" && req.Amount == 0, "redirect", redirect)
+	writeJSON(w, http.StatusCreated, createResp{SessionID: s.id, URL: selfOrigin(r) + "/v1/checkout/" + s.id})
+}
+
+// session finds the window of the request, answering 404 itself when gone.
+func (h *Handler) session(w http.ResponseWriter, r *http.Request) *session {
+	s := h.sessions.get(r.PathValue("sid"))
+	if s == nil {
+		h.pageHeaders(w, nil)
+		w.WriteHeader(http.StatusNotFound)
+		h.render(w, "message", messageData{Title: "결제창을 찾을 수 없습니다", TitleEn: "Payment window not found",
+			Body:   "결제창이 만료되었거나 존재하지 않습니다. 가맹점 페이지에서 다시 시도하세요.",
+			BodyEn: "The window expired or never existed. Start again from the merchant's page."})
+		return nil
+	}
+	return s
+}
+
+// finish makes out the window's final result; the first one wins.
+func (h *Handler) finish(s *session, out *rsp) {
+	h.sessions.mu.Lock()
+	defer h.sessions.mu.Unlock()
+	finishLocked(s, out)
+}
+
+// finishLocked is finish with sessions.mu held.
+func finishLocked(s *session, out *rsp) {
+	if s.state == stateDone {
+		return
+	}
+	s.state, s.result = stateDone, out
+	close(s.done)
+}
+
+// wait blocks until a submission in progress is done.
+func (h *Handler) wait(ctx context.Context, s *session) {
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+	}
+}
+
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	s := h.session(w, r)
+	if s == nil {
+		return
+	}
+	h.pageHeaders(w, s)
+	h.sessions.mu.Lock()
+	state := s.state
+	expired := state == stateOpen && h.clock.Now().After(s.expiresAt)
+	if expired {
+		finishLocked(s, failRsp(s.req, s.channel.Provider, CodeSessionExpired, msgExpired, nil))
+	}
+	h.sessions.mu.Unlock()
+	if state != stateOpen || expired {
+		h.wait(r.Context(), s)
+		h.respondResult(w, r, s)
+		return
+	}
+	h.renderForm(w, s, http.StatusOK, "", nil)
+}
+
+const msgExpired = "결제창 유효시간이 지났습니다. 다시 시도하세요. (The payment window expired; please start again.)"
+
+// respondResult shows a finished window's outcome: a 303 to m_redirect_url,
+// or a page whose script posts the rsp to the merchant page.
+func (h *Handler) respondResult(w http.ResponseWriter, r *http.Request, s *session) {
+	h.sessions.mu.Lock()
+	out := s.result
+	h.sessions.mu.Unlock()
+	if out == nil {
+		// Still processing and the client gave up waiting.
+		w.WriteHeader(http.StatusAccepted)
+		h.render(w, "message", messageData{Title: "결제 처리 중입니다", TitleEn: "Processing", Body: "잠시 후 새로고침하세요.", BodyEn: "Reload in a moment."})
+		return
+	}
+	if s.redirect {
+		http.Redirect(w, r, redirectURL(s.req.RedirectURL, out), http.StatusSeeOther)
+		return
+	}
+	b, _ := json.Marshal(out)
+	h.render(w, "result", resultData{
+		Session: s.id, Origin: s.origin, Rsp: string(b), Success: out.Success, PGName: s.pgName,
+		Provider: s.channel.Provider, KeyOnly: s.req.CustomerUID != "" && s.req.Amount == 0,
+		ErrorCode: deref(out.ErrorCode), ErrorMsg: deref(out.ErrorMsg), ImpUID: deref(out.ImpUID), CustomerUID: s.req.CustomerUID,
+	})
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// checkForm verifies the same-origin post and the session's CSRF token.
+func (h *Handler) checkForm(w http.ResponseWriter, r *http.Request, s *session) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != selfOrigin(r) {
+		w.WriteHeader(http.StatusForbidden)
+		h.render(w, "message", messageData{Title: "잘못된 요청입니다", TitleEn: "Forbidden", Body: "다른 사이트에서 보낸 요청입니다.", BodyEn: "Cross-site form post refused."})
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		h.render(w, "message", messageData{Title: "잘못된 요청입니다", TitleEn: "Bad request", Body: "요청을 읽을 수 없습니다.", BodyEn: "Unreadable form."})
+		return false
+	}
+	tok := r.PostForm.Get("csrf_token")
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.csrf)) != 1 {
+		h.log.Warn("checkout: bad CSRF token", "merchant", s.merchant.Code, "merchant_uid", s.req.MerchantUID, "ip", clientIP(r))
+		w.WriteHeader(http.StatusForbidden)
+		h.render(w, "message", messageData{Title: "잘못된 요청입니다", TitleEn: "Invalid form token",
+			Body: "결제창을 새로 열어 다시 시도하세요.", BodyEn: "The form token is missing or wrong. Open the window again."})
+		return false
+	}
+	return true
+}
+
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
+	s := h.session(w, r)
+	if s == nil {
+		return
+	}
+	h.pageHeaders(w, s)
+	if !h.checkForm(w, r, s) {
+		return
+	}
+	now := h.clock.Now()
+	if !h.submits.allow(clientIP(r), now) {
+		h.log.Warn("checkout: submission rate limit", "ip", clientIP(r), "merchant", s.merchant.Code)
+		h.renderForm(w, s, http.StatusTooManyRequests, "요청이 너무 많습니다. 1분 후 다시 시도하세요. (Too many attempts from your network; wait a minute.)", r.PostForm)
+		return
+	}
+	// Claim the window: only one submission ever reaches the PG.
+	h.sessions.mu.Lock()
+	state := s.state
+	claimed := false
+	if state == stateOpen {
+		switch {
+		case now.After(s.expiresAt):
+			finishLocked(s, failRsp(s.req, s.channel.Provider, CodeSessionExpired, msgExpired, nil))
+		case s.attempts >= h.maxAttempts:
+			finishLocked(s, failRsp(s.req, s.channel.Provider, CodeTooManyAttempts, "입력 횟수를 초과했습니다. (Too many attempts in this window.)", nil))
+		default:
+			s.attempts++
+			s.state = stateProcessing
+			claimed = true
+		}
+	}
+	h.sessions.mu.Unlock()
+	if !claimed {
+		// A replay or a double click: never run again, answer with the outcome.
+		h.wait(r.Context(), s)
+		h.respondResult(w, r, s)
+		return
+	}
+
+	in, formErr := h.windowInput(s, r)
+	if formErr == "" {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Minute)
+		p, _, err := h.svc.WindowPay(ctx, s.merchant.ID, in)
+		cancel()
+		var invalid *charge.InvalidCardError
+		var verr *charge.ValidationError
+		switch {
+		case errors.As(err, &invalid):
+			formErr = cardErrorText(invalid.Reason)
+		case errors.As(err, &verr) && (verr.Field == "card_number" || verr.Field == "expiry"):
+			formErr = cardErrorText(verr.Field)
+		default:
+			out := outcomeRsp(s.req, s.channel.Provider, p, err)
+			if out.ErrorCode != nil && *out.ErrorCode == CodeInternal {
+				h.log.Error("checkout: window payment", "merchant", s.merchant.Code, "merchant_uid", s.req.MerchantUID, "err", err)
+			}
+			h.log.Info("checkout: window finished", "merchant", s.merchant.Code, "merchant_uid", s.req.MerchantUID,
+				"imp_uid", deref(out.ImpUID), "status", deref(out.Status), "error_code", deref(out.ErrorCode))
+			h.finish(s, out)
+			h.respondResult(w, r, s)
+			return
+		}
+	}
+	// Input the customer can fix: reopen the form (attempts are counted).
+	h.sessions.mu.Lock()
+	if s.state == stateProcessing {
+		s.state = stateOpen
+	}
+	h.sessions.mu.Unlock()
+	h.renderForm(w, s, http.StatusUnprocessableEntity, formErr, r.PostForm)
+}
+
+func cardErrorText(reason string) string {
+	switch reason {
+	case "expiry":
+		return "유효기간을 MM/YY 형식으로 입력하세요. (Enter the expiry as MM/YY.)"
+	case "expired":
+		return "유효기간이 지난 카드입니다. (This card has expired.)"
+	default:
+		return "카드번호를 확인하세요. (Check the card number.)"
+	}
+}
+
+// SandboxOTP is the phone-billing verification code the sandbox accepts.
+const SandboxOTP = "123456"
+
+// windowInput reads the submitted form. Card fields go straight into the
+// PG request: they are never logged, stored (beyond the vault) or echoed.
+func (h *Handler) windowInput(s *session, r *http.Request) (charge.WindowInput, string) {
+	f := r.PostForm
+	q := s.req
+	channel := "pc"
+	if s.redirect {
+		channel = "mobile"
+	}
+	in := charge.WindowInput{PayMethod: q.PayMethod, PayInput: charge.PayInput{
+		MerchantUID: q.MerchantUID, Amount: q.Amount, Currency: q.Currency, TaxFree: q.TaxFree, Name: q.Name,
+		Buyer: q.Buyer, CustomData: q.CustomData, NoticeURL: q.NoticeURL, PG: s.channel.Provider + "." + s.channel.MID,
+		CustomerUID: q.CustomerUID, Channel: channel,
+	}}
+	switch q.PayMethod {
+	case charge.MethodCard:
+		num := f.Get("card_number")
+		if _, err := vault.NormalizeCardNumber(num); err != nil {
+			return in, cardErrorText("card_number")
+		}
+		exp := strings.ReplaceAll(f.Get("expiry"), " ", "")
+		if len(exp) == 4 && !strings.Contains(exp, "/") {
+			exp = exp[:2] + "/" + exp[2:] // the field asks for MM/YY, so four digits are MMYY
+		}
+		birth, pwd := strings.TrimSpace(f.Get("birth")), strings.TrimSpace(f.Get("pwd_2digit"))
+		if !digits(birth, 6) && !digits(birth, 10) {
+			return in, "생년월일 6자리(법인카드는 사업자등록번호 10자리)를 입력하세요. (Enter your date of birth as YYMMDD, or a 10-digit business number.)"
+		}
+		if !digits(pwd, 2) {
+			return in, "카드 비밀번호 앞 2자리를 입력하세요. (Enter the first 2 digits of the card PIN.)"
+		}
+		in.Card = &pg.Card{Number: num, Expiry: exp, Birth: birth, Pwd2Digit: pwd}
+	case charge.MethodTrans:
+		if _, ok := bankNames[f.Get("bank_code")]; !ok {
+			return in, "은행을 선택하세요. (Choose a bank.)"
+		}
+		if f.Get("agree") != "yes" {
+			return in, "자동이체 약관에 동의해야 합니다. (Please agree to the direct-debit terms.)"
+		}
+	case charge.MethodPhone:
+		if _, ok := carrierNames[f.Get("carrier")]; !ok {
+			return in, "통신사를 선택하세요. (Choose your carrier.)"
+		}
+		tel := strings.NewReplacer("-", "", " ", "").Replace(f.Get("phone"))
+		if !(digits(tel, 10) || digits(tel, 11)) || !strings.HasPrefix(tel, "01") {
+			return in, "휴대폰 번호를 확인하세요. (Check the mobile number.)"
+		}
+		if !digits(strings.TrimSpace(f.Get("birth")), 6) {
+			return in, "생년월일 6자리를 입력하세요. (Enter your date of birth as YYMMDD.)"
+		}
+		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(f.Get("otp"))), []byte(SandboxOTP)) != 1 {
+			return in, "인증번호가 올바르지 않습니다. (Wrong verification code; the sandbox code is " + SandboxOTP + ".)"
+		}
+		if f.Get("agree") != "yes" {
+			return in, "휴대폰 소액결제 약관에 동의해야 합니다. (Please agree to the phone-billing terms.)"
+		}
+	}
+	return in, ""
+}
+
+func digits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
+	s := h.session(w, r)
+	if s == nil {
+		return
+	}
+	h.pageHeaders(w, s)
+	if !h.checkForm(w, r, s) {
+		return
+	}
+	h.abandon(s, "사용자가 결제를 취소하셨습니다. (The customer cancelled the payment.)")
+	h.wait(r.Context(), s)
+	h.respondResult(w, r, s)
+}
+
+// close is the SDK telling us its overlay was closed (× or Esc). The session
+// id is the only credential: the worst a thief of it can do is cancel the
+// window, which its owner can do anyway. The answer is the window's real
+// outcome, in case the payment finished just before the close.
+func (h *Handler) close(w http.ResponseWriter, r *http.Request) {
+	if !h.cors(w, r) {
+		writeJSON(w, http.StatusForbidden, createResp{})
+		return
+	}
+	s := h.sessions.get(r.PathValue("sid"))
+	if s == nil {
+		writeJSON(w, http.StatusNotFound, createResp{})
+		return
+	}
+	h.abandon(s, "사용자가 결제창을 닫았습니다. (The customer closed the payment window.)")
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	h.wait(ctx, s)
+	cancel()
+	h.sessions.mu.Lock()
+	out := s.result
+	h.sessions.mu.Unlock()
+	writeJSON(w, http.StatusOK, createResp{Rsp: out})
+}
+
+// abandon ends an open window as cancelled by the customer.
+func (h *Handler) abandon(s *session, msg string) {
+	h.sessions.mu.Lock()
+	open := s.state == stateOpen
+	if open {
+		finishLocked(s, failRsp(s.req, s.channel.Provider, CodeUserCancel, msg, nil))
+	}
+	h.sessions.mu.Unlock()
+	if open {
+		h.log.Info("checkout: window cancelled", "merchant", s.merchant.Code, "merchant_uid", s.req.MerchantUID)
+	}
+}
