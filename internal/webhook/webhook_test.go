@@ -363,7 +363,8 @@ func TestSlowMerchantDoesNotDelayOthers(t *testing.T) {
 		e := newEnv(t, b)
 		w := e.App.Webhooks()
 		release := make(chan struct{})
-		slow := newReceiver(t, func(int, http.ResponseWriter) { <-release })
+		arrived := make(chan struct{}, 16)
+		slow := newReceiver(t, func(int, http.ResponseWriter) { arrived <- struct{}{}; <-release })
 		fastGot := make(chan struct{}, 1)
 		fast := newReceiver(t, func(int, http.ResponseWriter) { fastGot <- struct{}{} })
 		defer func() {
@@ -401,6 +402,15 @@ func TestSlowMerchantDoesNotDelayOthers(t *testing.T) {
 		case <-fastGot:
 		case <-time.After(10 * time.Second):
 			t.Fatal("the fast merchant's second webhook waited behind the slow merchant")
+		}
+		// The slow merchant's share has reached its receiver (requests may
+		// land after Dispatch returns), and not one more.
+		for i := 0; i < 4; i++ {
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("only %d of the slow merchant's 4 deliveries arrived", i)
+			}
 		}
 		if slow.count() != 4 {
 			t.Fatalf("slow receiver has %d concurrent deliveries, want its share of 4", slow.count())
