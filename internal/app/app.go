@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/billkey/billkey/internal/api/iamport"
+	v3 "github.com/billkey/billkey/internal/api/v3"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
@@ -30,6 +31,7 @@ import (
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
 	"github.com/billkey/billkey/internal/store"
+	"github.com/billkey/billkey/internal/subscription"
 	"github.com/billkey/billkey/internal/vault"
 	"github.com/billkey/billkey/internal/webhook"
 )
@@ -58,6 +60,12 @@ type Config struct {
 	CheckoutOrigins []string
 	// DisableDemo (BILLKEY_DEMO=off) hides the /demo merchant page.
 	DisableDemo bool
+	// D24Window is the accepted X-Date skew of signed v3 requests
+	// (BILLKEY_D24_WINDOW; default ±5 minutes).
+	D24Window time.Duration
+	// Dunning overrides the retry delays of soft-declined v3 renewals
+	// (default 1, 3 and 7 days after the failure).
+	Dunning []time.Duration
 }
 
 // DefaultDatabaseURL is the embedded default: a SQLite file in the working directory.
@@ -76,8 +84,9 @@ type App struct {
 
 	MasterKeyCreated bool
 
-	registry *prometheus.Registry
-	webhooks *webhook.Service
+	registry      *prometheus.Registry
+	webhooks      *webhook.Service
+	subscriptions *subscription.Engine
 	// workers run from Start until Close; extra subsystems append to it.
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
@@ -142,7 +151,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
 		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },
 	)
-	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout} {
+	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions} {
 		if err := setup(ctx); err != nil {
 			a.Close()
 			return nil, err
@@ -394,6 +403,9 @@ type Credentials struct {
 	Name         string `json:"name"`
 	ImpKey       string `json:"imp_key"`
 	ImpSecret    string `json:"imp_secret"`
+	// XLogin and APISignature sign v3 (D24) requests.
+	XLogin       string `json:"x_login"`
+	APISignature string `json:"api_signature"`
 }
 
 // DefaultChannels are the sandbox PG contracts every new merchant gets: the
@@ -448,6 +460,18 @@ func (a *App) CreateMerchant(ctx context.Context, name string) (Credentials, err
 		if err != nil && tries < 3 && strings.Contains(strings.ToLower(err.Error()), "unique") {
 			continue // merchant code collision
 		}
+		if err != nil {
+			return cred, err
+		}
+		cred.XLogin, cred.APISignature = "d24_"+randHex(16), randHex(40)
+		// The signature secret must be usable to verify requests, so it is
+		// sealed by the vault rather than hashed.
+		cipher, keyID, err := a.Vault.SealString(cred.APISignature, v3.SecretAAD(m.ID))
+		if err != nil {
+			return cred, err
+		}
+		err = a.Store.PutD24Credential(ctx, store.D24Credential{MerchantID: m.ID, XLogin: cred.XLogin, SecretCipher: cipher,
+			SecretKeyID: keyID, CreatedAt: m.CreatedAt})
 		return cred, err
 	}
 }

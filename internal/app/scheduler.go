@@ -1,6 +1,230 @@
 package app
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-// setupScheduler wires scheduled payments (see internal/scheduler).
-func (a *App) setupScheduler(ctx context.Context) error { return nil }
+	"github.com/billkey/billkey/internal/api/iamport"
+	"github.com/billkey/billkey/internal/api/iamport/form"
+	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/scheduler"
+)
+
+// schedulers holds each App's scheduler. It lives here rather than in an
+// App field so that the scheduler wiring stays in this file.
+var schedulers sync.Map // *App → *scheduler.Scheduler
+
+// Scheduler env settings (all optional):
+//
+//	BILLKEY_SCHEDULER_POLL     idle poll interval (Go duration, default 1s)
+//	BILLKEY_SCHEDULER_WORKERS  concurrent executions per node (default 64)
+//	BILLKEY_SCHEDULER_BATCH    rows per claim (default = workers)
+//	BILLKEY_SCHEDULER_LEASE    claim lease (default 1m)
+func schedulerConfigFromEnv() (scheduler.Config, error) {
+	var c scheduler.Config
+	var errs []error
+	dur := func(name string, dst *time.Duration) {
+		if v := os.Getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: want a positive duration like 500ms", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	num := func(name string, dst *int) {
+		if v := os.Getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: want a positive integer", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	dur("BILLKEY_SCHEDULER_POLL", &c.Poll)
+	num("BILLKEY_SCHEDULER_WORKERS", &c.Workers)
+	num("BILLKEY_SCHEDULER_BATCH", &c.Batch)
+	dur("BILLKEY_SCHEDULER_LEASE", &c.Lease)
+	return c, errors.Join(errs...)
+}
+
+// setupScheduler wires scheduled payments (see internal/scheduler): the
+// execution loop as a worker, the hooks that keep schedules consistent with
+// payments and key deletions, and the sandbox clock endpoints.
+func (a *App) setupScheduler(ctx context.Context) error {
+	cfg, err := schedulerConfigFromEnv()
+	if err != nil {
+		return fmt.Errorf("scheduler config: %w", err)
+	}
+	cfg.Logger = a.Log.With("component", "scheduler")
+	cfg.Registerer = a.registry
+	s := scheduler.New(a.Service, cfg)
+	s.Attach()
+	schedulers.Store(a, s)
+	a.closers = append(a.closers, func() error { schedulers.Delete(a); return nil })
+	a.workers = append(a.workers, s.Run)
+	h := &sandboxClock{app: a, sched: s}
+	a.mounts = append(a.mounts,
+		mount{pattern: "GET /sandbox/clock", handler: http.HandlerFunc(h.get)},
+		mount{pattern: "POST /sandbox/clock/advance", handler: http.HandlerFunc(h.advance)},
+	)
+	return nil
+}
+
+// Scheduler is the scheduled-payment service (nil after Close).
+func (a *App) Scheduler() *scheduler.Scheduler {
+	if v, ok := schedulers.Load(a); ok {
+		return v.(*scheduler.Scheduler)
+	}
+	return nil
+}
+
+// scheduleAPI is what the V1 dialect gets: a nil interface, not a typed
+// nil, when there is no scheduler.
+func (a *App) scheduleAPI() iamport.Schedules {
+	if s := a.Scheduler(); s != nil {
+		return s
+	}
+	return nil
+}
+
+// sandboxClock serves the test clock (billkey serve --test-clock): a
+// merchant advances time and everything due up to the new time runs before
+// the answer, as if the time had passed.
+type sandboxClock struct {
+	app   *App
+	sched *scheduler.Scheduler
+	mu    sync.Mutex // one advance at a time keeps "run everything due" meaningful
+}
+
+func writeEnvelope(w http.ResponseWriter, status, code int, message string, response any) {
+	env := map[string]any{"code": code, "message": nil, "response": response}
+	if message != "" {
+		env["message"] = message
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(env)
+}
+
+// authorize applies the V1 token rules and the test-clock mode check.
+func (h *sandboxClock) authorize(w http.ResponseWriter, r *http.Request) (*clock.Test, bool) {
+	tok := strings.TrimSpace(r.Header.Get("Authorization"))
+	if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
+		tok = strings.TrimSpace(tok[7:])
+	}
+	if tok == "" {
+		tok = strings.TrimSpace(r.Header.Get("X-ImpTokenHeader"))
+	}
+	if _, err := h.app.Service.Authenticate(r.Context(), tok); err != nil {
+		writeEnvelope(w, http.StatusUnauthorized, -1, "Unauthorized", nil)
+		return nil, false
+	}
+	tc, ok := h.app.Config.Clock.(*clock.Test)
+	if !ok {
+		writeEnvelope(w, http.StatusForbidden, -1, "테스트 시계 모드가 아닙니다. (billkey serve --test-clock 으로 실행한 서버에서만 사용할 수 있습니다)", nil)
+		return nil, false
+	}
+	return tc, true
+}
+
+type clockView struct {
+	Now      int64 `json:"now"`
+	Executed int   `json:"executed"`
+}
+
+func (h *sandboxClock) get(w http.ResponseWriter, r *http.Request) {
+	tc, ok := h.authorize(w, r)
+	if !ok {
+		return
+	}
+	writeEnvelope(w, http.StatusOK, 0, "", clockView{Now: tc.Now().Unix()})
+}
+
+// advance takes {"seconds": N} or {"to": unix} (JSON or form).
+func (h *sandboxClock) advance(w http.ResponseWriter, r *http.Request) {
+	tc, ok := h.authorize(w, r)
+	if !ok {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		writeEnvelope(w, http.StatusBadRequest, -1, "요청 본문을 읽지 못했습니다.", nil)
+		return
+	}
+	tree := form.ParseForm(r.URL.RawQuery)
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
+		m, err := form.ParseJSON(body)
+		if err != nil {
+			writeEnvelope(w, http.StatusBadRequest, -1, "요청 본문이 올바른 JSON 객체가 아닙니다.", nil)
+			return
+		}
+		tree = form.Merge(tree, m)
+	} else {
+		tree = form.Merge(tree, form.ParseForm(string(body)))
+	}
+	p := form.New(tree)
+	secs, hasSecs, err1 := p.Int64("seconds")
+	to, hasTo, err2 := p.Int64("to")
+	switch {
+	case err1 != nil || err2 != nil:
+		writeEnvelope(w, http.StatusBadRequest, -1, "seconds, to 파라메터는 정수여야 합니다.", nil)
+		return
+	case hasSecs == hasTo:
+		writeEnvelope(w, http.StatusBadRequest, -1, "seconds 또는 to 파라메터 중 하나만 지정해주세요.", nil)
+		return
+	case hasSecs && secs < 0:
+		writeEnvelope(w, http.StatusBadRequest, -1, "seconds 파라메터는 0 이상이어야 합니다. (시계는 되돌릴 수 없습니다)", nil)
+		return
+	case hasTo && to < tc.Now().Unix():
+		writeEnvelope(w, http.StatusBadRequest, -1, "to 파라메터는 현재 시각 이후여야 합니다. (시계는 되돌릴 수 없습니다)", nil)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if hasSecs {
+		tc.Advance(time.Duration(secs) * time.Second)
+	} else {
+		tc.Set(time.Unix(to, 0))
+	}
+	n, err := h.runDue(r.Context())
+	if err != nil {
+		h.app.Log.Error("sandbox clock: run due work", "err", err)
+		writeEnvelope(w, http.StatusInternalServerError, -1, "예약된 작업을 실행하지 못했습니다. 잠시 후 다시 시도해주세요.", nil)
+		return
+	}
+	writeEnvelope(w, http.StatusOK, 0, "", clockView{Now: tc.Now().Unix(), Executed: n})
+}
+
+// runDue runs due schedules and due reconciler look-ups until neither finds
+// work (a look-up can put a schedule back to waiting).
+func (h *sandboxClock) runDue(ctx context.Context) (int, error) {
+	total := 0
+	for range 5 {
+		n, err := h.sched.RunDue(ctx)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		resolved, err := h.app.Service.Reconcile(ctx)
+		if err != nil {
+			return total, err
+		}
+		if resolved == 0 {
+			break
+		}
+	}
+	return total, nil
+}

@@ -38,6 +38,9 @@ type PayInput struct {
 	Usage string
 	// Channel is "api" unless the payment window makes the payment.
 	Channel string
+	// Notify is "v3" for subscription renewals, whose notification the
+	// subscription engine writes; empty means the v1 webhook.
+	Notify string
 }
 
 // CancelInput refunds all or part of a payment.

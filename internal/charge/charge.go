@@ -145,7 +145,7 @@ func (s *Service) newAttempt(merchantID int64, in PayInput, ch core.Channel, usa
 		MerchantID: merchantID, MerchantUID: in.MerchantUID, Status: core.StatusPending, PayMethod: "card", Channel: channel,
 		PGProvider: ch.Provider, PGID: ch.MID, Sandbox: ch.Sandbox, CardQuota: in.CardQuota, Name: in.Name,
 		Amount: in.Amount, Currency: in.Currency, TaxFree: in.TaxFree, VatAmount: in.VatAmount, Buyer: in.Buyer,
-		CustomData: in.CustomData, NoticeURL: in.NoticeURL, CustomerUID: in.CustomerUID, CustomerUIDUsage: usage,
+		CustomData: in.CustomData, NoticeURL: in.NoticeURL, CustomerUID: in.CustomerUID, CustomerUIDUsage: usage, Notify: in.Notify,
 		StartedAt: now, AttemptDeadline: deadline, NextCheckAt: deadline, UpdatedAt: now,
 	}
 }
@@ -235,7 +235,7 @@ func (s *Service) applyResult(p *core.Payment, res *pg.ChargeResult) {
 		p.Status, p.PaidAt = core.StatusPaid, now
 		return
 	}
-	p.Status, p.FailedAt, p.FailReason = core.StatusFailed, now, res.DeclineReason
+	p.Status, p.FailedAt, p.FailReason, p.DeclineRetryable = core.StatusFailed, now, res.DeclineReason, res.Retryable
 	if p.FailReason == "" {
 		p.FailReason = "카드사 승인 거절"
 	}
@@ -272,6 +272,9 @@ func (s *Service) finish(ctx context.Context, p *core.Payment, also func(*store.
 // outcomeEvents are the webhooks an outcome fires: v1 notifies paid
 // payments, and scheduled executions whether paid or failed.
 func (s *Service) outcomeEvents(p *core.Payment) []core.Event {
+	if p.Notify == "v3" {
+		return nil
+	}
 	if p.Status != core.StatusPaid && !(p.Status == core.StatusFailed && p.CustomerUIDUsage == core.UsageScheduled) {
 		return nil
 	}

@@ -119,12 +119,19 @@ type Payment struct {
 	NoticeURL        string
 	CustomerUID      string
 	CustomerUIDUsage string
-	StartedAt        time.Time
-	PaidAt           time.Time
-	FailedAt         time.Time
-	CancelledAt      time.Time
-	FailReason       string
-	CancelReason     string
+	// Notify names the dialect whose notification the outcome fires: "" or
+	// "v1" ({imp_uid, merchant_uid, status}), "v3" (the subscription engine
+	// writes {deposit_id} itself).
+	Notify       string
+	StartedAt    time.Time
+	PaidAt       time.Time
+	FailedAt     time.Time
+	CancelledAt  time.Time
+	FailReason   string
+	CancelReason string
+	// DeclineRetryable is the PG's soft-decline flag of the outcome just
+	// stored (not persisted: only the code acting on the outcome needs it).
+	DeclineRetryable bool
 	ReceiptURL       string
 	Cancels          []Cancellation
 	// AttemptDeadline is when a pending attempt whose process vanished may be
@@ -183,8 +190,15 @@ type Event struct {
 	MerchantID int64
 	Type       string // e.g. "payment.paid"
 	ImpUID     string
-	// Payload is the dialect's own body (v1: imp_uid, merchant_uid, status...).
-	Payload   map[string]string
+	// Payload is the v1 body (imp_uid, merchant_uid, status...), encoded per
+	// the merchant's webhook format.
+	Payload map[string]string
+	// Body, when set, is the exact body to send instead (v3: {"deposit_id": N}),
+	// with its BodyFormat ("json").
+	Body       string
+	BodyFormat string
+	// Profile overrides the merchant's retry profile (v3 uses "d24").
+	Profile   string
 	URL       string
 	CreatedAt time.Time
 }

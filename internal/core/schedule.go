@@ -45,6 +45,9 @@ type Schedule struct {
 	PromotionID string
 	PGProvider  string
 	PGID        string
+	// SubscriptionID is set on the renewals of a v3 subscription (0 for v1
+	// schedules); their outcomes notify through the subscription engine.
+	SubscriptionID int64
 	// ImpUID is the charge attempt, set when execution starts.
 	ImpUID string
 	// PaymentStatus is the outcome ("" until executed); a later refund shows

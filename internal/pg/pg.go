@@ -78,10 +78,14 @@ type ChargeResult struct {
 	Card          CardInfo
 	DeclineCode   string
 	DeclineReason string
-	Amount        int64
-	Cancelled     int64
-	ApprovedAt    time.Time
-	ReceiptURL    string
+	// Retryable marks a soft decline (insufficient funds, a generic issuer
+	// refusal) that a later try may clear; hard declines (expired, invalid,
+	// blocked cards) are not worth retrying. Dunning policies use it.
+	Retryable  bool
+	Amount     int64
+	Cancelled  int64
+	ApprovedAt time.Time
+	ReceiptURL string
 }
 
 // CancelRequest refunds part or all of an approved charge.

@@ -94,6 +94,10 @@ type Scheduler struct {
 	cfg   Config
 	log   *slog.Logger
 
+	// executedHooks run in every outcome transaction of a scheduled
+	// execution (the v3 subscription engine turns outcomes into deposits).
+	executedHooks []func(ctx context.Context, tx *store.Tx, p *core.Payment) error
+
 	inflight   atomic.Int64
 	executions *prometheus.CounterVec
 	lateness   prometheus.Histogram
@@ -152,10 +156,11 @@ func (s *Scheduler) onResolved(tx *store.Tx, p *core.Payment) error {
 		return err
 	}
 	ok, err := tx.FinishScheduleAttempt(ctx, p, now)
-	if ok {
-		s.log.Info("schedule executed (reconciled)", "merchant_uid", p.MerchantUID, "imp_uid", p.ImpUID, "status", p.Status)
+	if err != nil || !ok {
+		return err
 	}
-	return err
+	s.log.Info("schedule executed (reconciled)", "merchant_uid", p.MerchantUID, "imp_uid", p.ImpUID, "status", p.Status)
+	return s.runExecutedHooks(ctx, tx, p)
 }
 
 // onKeyDelete revokes the customer's waiting schedules in the deletion
@@ -198,7 +203,9 @@ type ExistsError struct {
 	Paid        bool
 }
 
-func (e *ExistsError) Error() string { return "merchant_uid " + e.MerchantUID + " already scheduled or paid" }
+func (e *ExistsError) Error() string {
+	return "merchant_uid " + e.MerchantUID + " already scheduled or paid"
+}
 
 // CheckFailedError: the checking_amount approval did not go through.
 type CheckFailedError struct {

@@ -27,14 +27,21 @@ const paymentCols = `imp_uid, merchant_id, merchant_uid, status, pay_method, cha
 	apply_num, card_code, card_name, card_number, card_type, card_quota, name, amount, cancel_amount, currency,
 	tax_free, vat_amount, buyer_name, buyer_email, buyer_tel, buyer_addr, buyer_postcode, custom_data, notice_url,
 	customer_uid, customer_uid_usage, started_at, paid_at, failed_at, cancelled_at, fail_reason, cancel_reason,
-	receipt_url, attempt_deadline, next_check_at, checks, updated_at`
+	receipt_url, attempt_deadline, next_check_at, checks, updated_at, notify`
 
 func paymentArgs(p *core.Payment) []any {
 	return []any{p.ImpUID, p.MerchantID, p.MerchantUID, string(p.Status), p.PayMethod, p.Channel, p.PGProvider, p.PGID, p.PGTID, b2i(p.Sandbox),
 		p.ApplyNum, p.CardCode, p.CardName, p.CardNumber, nullInt(p.CardType), p.CardQuota, p.Name, p.Amount, p.CancelAmount, p.Currency,
 		p.TaxFree, nullInt64(p.VatAmount), p.Buyer.Name, p.Buyer.Email, p.Buyer.Tel, p.Buyer.Addr, p.Buyer.Postcode, nullStr(p.CustomData), p.NoticeURL,
 		p.CustomerUID, p.CustomerUIDUsage, us(p.StartedAt), us(p.PaidAt), us(p.FailedAt), us(p.CancelledAt), p.FailReason, p.CancelReason,
-		p.ReceiptURL, us(p.AttemptDeadline), us(p.NextCheckAt), p.Checks, us(p.UpdatedAt)}
+		p.ReceiptURL, us(p.AttemptDeadline), us(p.NextCheckAt), p.Checks, us(p.UpdatedAt), notifyOf(p)}
+}
+
+func notifyOf(p *core.Payment) string {
+	if p.Notify == "" {
+		return "v1"
+	}
+	return p.Notify
 }
 
 func scanPayment(row interface{ Scan(...any) error }) (*core.Payment, error) {
@@ -47,7 +54,7 @@ func scanPayment(row interface{ Scan(...any) error }) (*core.Payment, error) {
 		&p.ApplyNum, &p.CardCode, &p.CardName, &p.CardNumber, &cardType, &p.CardQuota, &p.Name, &p.Amount, &p.CancelAmount, &p.Currency,
 		&p.TaxFree, &vat, &p.Buyer.Name, &p.Buyer.Email, &p.Buyer.Tel, &p.Buyer.Addr, &p.Buyer.Postcode, &custom, &p.NoticeURL,
 		&p.CustomerUID, &p.CustomerUIDUsage, &started, &paid, &failed, &cancelled, &p.FailReason, &p.CancelReason,
-		&p.ReceiptURL, &deadline, &next, &p.Checks, &updated)
+		&p.ReceiptURL, &deadline, &next, &p.Checks, &updated, &p.Notify)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +77,7 @@ func (s *Store) BeginAttempt(ctx context.Context, p *core.Payment) error {
 
 // BeginAttempt is BeginAttempt inside a transaction.
 func (tx *Tx) BeginAttempt(ctx context.Context, p *core.Payment) error {
-	res, err := tx.exec(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES (`+placeholders(42)+`) ON CONFLICT DO NOTHING`, paymentArgs(p)...)
+	res, err := tx.exec(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES (`+placeholders(43)+`) ON CONFLICT DO NOTHING`, paymentArgs(p)...)
 	if err != nil {
 		return fmt.Errorf("begin attempt %s: %w", p.MerchantUID, err)
 	}
@@ -330,12 +337,17 @@ func (s *Store) listPayments(ctx context.Context, q string, args ...any) ([]core
 // InsertEvents writes outbox events in the caller's transaction.
 func (tx *Tx) InsertEvents(ctx context.Context, events []core.Event) error {
 	for _, e := range events {
-		body, err := json.Marshal(e.Payload)
-		if err != nil {
-			return err
+		body := e.Body
+		if e.BodyFormat == "" {
+			b, err := json.Marshal(e.Payload)
+			if err != nil {
+				return err
+			}
+			body = string(b)
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO events (id, merchant_id, type, imp_uid, payload, url, status, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`, e.ID, e.MerchantID, e.Type, e.ImpUID, string(body), e.URL, us(e.CreatedAt), us(e.CreatedAt)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO events (id, merchant_id, type, imp_uid, payload, url, body_format, profile, status, next_attempt_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`, e.ID, e.MerchantID, e.Type, e.ImpUID, body, e.URL, e.BodyFormat, e.Profile,
+			us(e.CreatedAt), us(e.CreatedAt)); err != nil {
 			return fmt.Errorf("insert event %s: %w", e.Type, err)
 		}
 	}
@@ -344,7 +356,7 @@ func (tx *Tx) InsertEvents(ctx context.Context, events []core.Event) error {
 
 // Events lists the outbox events of a payment (tests, operator view).
 func (s *Store) Events(ctx context.Context, merchantID int64, impUID string) ([]core.Event, error) {
-	rows, err := s.query(ctx, `SELECT id, merchant_id, type, imp_uid, payload, url, created_at FROM events
+	rows, err := s.query(ctx, `SELECT id, merchant_id, type, imp_uid, payload, url, body_format, profile, created_at FROM events
 		WHERE merchant_id = ? AND imp_uid = ? ORDER BY created_at, id`, merchantID, impUID)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
@@ -355,10 +367,12 @@ func (s *Store) Events(ctx context.Context, merchantID int64, impUID string) ([]
 		var e core.Event
 		var body string
 		var created int64
-		if err := rows.Scan(&e.ID, &e.MerchantID, &e.Type, &e.ImpUID, &body, &e.URL, &created); err != nil {
+		if err := rows.Scan(&e.ID, &e.MerchantID, &e.Type, &e.ImpUID, &body, &e.URL, &e.BodyFormat, &e.Profile, &created); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(body), &e.Payload); err != nil {
+		if e.BodyFormat != "" {
+			e.Body = body
+		} else if err := json.Unmarshal([]byte(body), &e.Payload); err != nil {
 			return nil, fmt.Errorf("event %s payload: %w", e.ID, err)
 		}
 		e.CreatedAt = tm(created)

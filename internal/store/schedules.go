@@ -34,7 +34,7 @@ var ErrScheduleState = errors.New("schedule is not in a state that allows this")
 var scheduleFields = []string{"id", "merchant_id", "merchant_uid", "customer_uid", "customer_id", "status", "schedule_at", "amount", "currency",
 	"tax_free", "vat_amount", "name", "buyer_name", "buyer_email", "buyer_tel", "buyer_addr", "buyer_postcode", "custom_data",
 	"notice_url", "card_quota", "promotion_id", "pg_provider", "pg_id", "imp_uid", "payment_status", "fail_reason",
-	"executed_at", "revoked_at", "created_at", "updated_at"}
+	"executed_at", "revoked_at", "created_at", "updated_at", "subscription_id"}
 
 func scheduleCols(alias string) string {
 	if alias == "" {
@@ -56,7 +56,7 @@ func scanSchedule(row interface{ Scan(...any) error }, withPayment bool) (*core.
 	dst := []any{&sc.ID, &sc.MerchantID, &sc.MerchantUID, &sc.CustomerUID, &sc.CustomerID, &status, &at, &sc.Amount, &sc.Currency,
 		&sc.TaxFree, &vat, &sc.Name, &sc.Buyer.Name, &sc.Buyer.Email, &sc.Buyer.Tel, &sc.Buyer.Addr, &sc.Buyer.Postcode, &custom,
 		&sc.NoticeURL, &sc.CardQuota, &sc.PromotionID, &sc.PGProvider, &sc.PGID, &sc.ImpUID, &payStatus, &sc.FailReason,
-		&executed, &revoked, &created, &updated}
+		&executed, &revoked, &created, &updated, &sc.SubscriptionID}
 	if withPayment {
 		dst = append(dst, &livePay)
 	}
@@ -279,15 +279,47 @@ func (s *Store) MoveSchedule(ctx context.Context, merchantID int64, merchantUID 
 // reserves the row: the charge starts with StartScheduleAttempt, which
 // checks the token again.
 func (s *Store) ClaimDueSchedules(ctx context.Context, now, leaseUntil time.Time, token string, limit int) ([]core.Schedule, error) {
+	// On Postgres the candidate rows are locked in a MATERIALIZED CTE: in
+	// "WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)" the planner
+	// may rescan the subquery once per outer row, and each rescan skips the
+	// rows locked so far and returns new ones, so LIMIT stops bounding the
+	// claim (observed: LIMIT 2 claimed 400). SQLite evaluates the IN list
+	// once, and its write lock serializes claims.
+	q := `UPDATE schedules SET lease_until = ?, claimed_by = ?
+		WHERE id IN (SELECT id FROM schedules WHERE status = 'scheduled' AND schedule_at <= ? AND lease_until <= ?
+			ORDER BY schedule_at LIMIT ?)
+		AND status = 'scheduled'
+		RETURNING ` + scheduleCols("")
+	args := []any{us(leaseUntil), token, us(now), us(now), limit}
+	if s.dialect == Postgres {
+		q = `WITH due AS MATERIALIZED (SELECT id FROM schedules WHERE status = 'scheduled' AND schedule_at <= ? AND lease_until <= ?
+			ORDER BY schedule_at LIMIT ?` + s.skipLocked() + `)
+		UPDATE schedules s SET lease_until = ?, claimed_by = ? FROM due WHERE s.id = due.id
+		RETURNING ` + scheduleCols("s")
+		args = []any{us(now), us(now), limit, us(leaseUntil), token}
+	}
+	var out []core.Schedule
+	err := s.InTx(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("claim schedules: %w", err)
+		}
+		out, err = collectSchedules(rows, false)
+		return err
+	})
+	return out, err
+}
+
+// ClaimSchedule claims one due, unclaimed row by merchant_uid (a run
+// started by the API instead of the loop, e.g. a v3 first charge).
+func (s *Store) ClaimSchedule(ctx context.Context, merchantID int64, merchantUID string, now, leaseUntil time.Time, token string) ([]core.Schedule, error) {
 	var out []core.Schedule
 	err := s.InTx(ctx, func(tx *Tx) error {
 		rows, err := tx.query(ctx, `UPDATE schedules SET lease_until = ?, claimed_by = ?
-			WHERE id IN (SELECT id FROM schedules WHERE status = 'scheduled' AND schedule_at <= ? AND lease_until <= ?
-				ORDER BY schedule_at LIMIT ?`+s.skipLocked()+`)
-			AND status = 'scheduled'
-			RETURNING `+scheduleCols(""), us(leaseUntil), token, us(now), us(now), limit)
+			WHERE merchant_id = ? AND merchant_uid = ? AND status = 'scheduled' AND schedule_at <= ? AND lease_until <= ?
+			RETURNING `+scheduleCols(""), us(leaseUntil), token, merchantID, merchantUID, us(now), us(now))
 		if err != nil {
-			return fmt.Errorf("claim schedules: %w", err)
+			return fmt.Errorf("claim schedule %s: %w", merchantUID, err)
 		}
 		out, err = collectSchedules(rows, false)
 		return err
@@ -453,4 +485,58 @@ func (s *Store) ScheduleStats(ctx context.Context) (map[core.ScheduleStatus]int,
 		out[core.ScheduleStatus(st)] = n
 	}
 	return out, rows.Err()
+}
+
+// ScheduleStart is one claimed schedule to start with its attempt.
+type ScheduleStart struct {
+	Schedule *core.Schedule
+	Payment  *core.Payment
+	// Set by StartScheduleAttempts:
+	Started bool          // the attempt is recorded and the schedule executing
+	Held    *core.Payment // the merchant_uid is held by this other payment
+}
+
+// StartScheduleAttempts starts a claimed batch in ONE transaction: for each
+// item the payment attempt is recorded and the schedule moved to executing
+// with its imp_uid, or neither (claim lost, or the merchant_uid is held by
+// another payment, reported in Held). One commit per batch instead of per
+// entry is what lets a billing run keep up with the database. newID makes a
+// fresh imp_uid after a collision.
+func (s *Store) StartScheduleAttempts(ctx context.Context, token string, now time.Time, items []ScheduleStart, newID func() string) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		for i := range items {
+			it := &items[i]
+			it.Started, it.Held = false, nil
+			var err error
+			for tries := 0; tries < 5; tries++ {
+				if err = tx.BeginAttempt(ctx, it.Payment); !errors.Is(err, ErrIDTaken) {
+					break
+				}
+				it.Payment.ImpUID = newID()
+			}
+			var held *OrderHeldError
+			switch {
+			case errors.As(err, &held):
+				it.Held = held.Existing
+				continue
+			case err != nil:
+				return err
+			}
+			ok, err := tx.StartScheduleAttempt(ctx, it.Schedule, token, it.Payment, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				// Revoked, moved or re-claimed since our claim: the attempt
+				// never reached the PG, so it simply never existed.
+				if _, err := tx.exec(ctx, `DELETE FROM payments WHERE merchant_id = ? AND imp_uid = ? AND status = 'pending'`,
+					it.Payment.MerchantID, it.Payment.ImpUID); err != nil {
+					return fmt.Errorf("discard attempt %s: %w", it.Payment.ImpUID, err)
+				}
+				continue
+			}
+			it.Started = true
+		}
+		return nil
+	})
 }

@@ -230,6 +230,9 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, ev store.OutboxE
 	case errors.Is(res.err, errUndeliverable):
 		outcome, r.Status = outcomeRefused, store.EventFailed
 	default:
+		if ev.Profile != "" {
+			profileName = ev.Profile // a dialect's own schedule (v3: d24)
+		}
 		profile, err := LookupProfile(profileName)
 		if err != nil {
 			log.Warn("webhook profile unknown, using default", "profile", profileName)

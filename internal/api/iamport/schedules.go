@@ -100,7 +100,9 @@ func scheduleError(err error, o scheduleOp) error {
 		pr  *charge.PGRefusedError
 		dup *charge.DuplicateOrderError
 	)
-	ok200 := func(code int, msg string) *apiError { return &apiError{Status: http.StatusOK, Code: code, Message: msg} }
+	ok200 := func(code int, msg string) *apiError {
+		return &apiError{Status: http.StatusOK, Code: code, Message: msg}
+	}
 	switch {
 	case errors.Is(err, scheduler.ErrNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: -1, Message: msgScheduleNotFound}

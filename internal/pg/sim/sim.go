@@ -56,6 +56,7 @@ type Charge struct {
 	Status         pg.ChargeStatus `json:"status"`
 	DeclineCode    string          `json:"decline_code,omitempty"`
 	DeclineReason  string          `json:"decline_reason,omitempty"`
+	Retryable      bool            `json:"retryable,omitempty"`
 	PGTID          string          `json:"pg_tid"`
 	ApplyNum       string          `json:"apply_num,omitempty"`
 	BillingKey     string          `json:"billing_key,omitempty"` // empty for key-in charges
@@ -513,6 +514,10 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 	declined := func(k errKind) {
 		t := p.text(k)
 		c.Status, c.DeclineCode, c.DeclineReason = pg.ChargeDeclined, t.code, t.msg
+		// Soft declines, as card networks classify them: the money or the
+		// issuer's mood may change (the 0341 card's issuer refusals count
+		// too, so dunning can be exercised); an expired card will not.
+		c.Retryable = k == kInsufficient || k == kDecline || k == kBillingRefused
 	}
 	switch {
 	case b == bBillingDeclines && req.BillingKey != "":
@@ -546,7 +551,7 @@ func chargeView(c *charge) WireChargeResult {
 	r := WireChargeResult{
 		Provider: c.Provider, MID: c.MID, IdempotencyKey: c.IdempotencyKey, Status: string(c.Status),
 		PGTID: c.PGTID, ApplyNum: c.ApplyNum, Card: wireCard(c.Card), DeclineCode: c.DeclineCode,
-		DeclineReason: c.DeclineReason, Amount: c.Amount, Currency: c.Currency, Cancelled: c.Cancelled,
+		DeclineReason: c.DeclineReason, Retryable: c.Retryable, Amount: c.Amount, Currency: c.Currency, Cancelled: c.Cancelled,
 		ReceiptURL: c.ReceiptURL,
 	}
 	if c.Status == pg.ChargeApproved {

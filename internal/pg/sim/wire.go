@@ -93,6 +93,7 @@ type WireChargeResult struct {
 	Card           WireCardInfo `json:"card"`
 	DeclineCode    string       `json:"decline_code,omitempty"`
 	DeclineReason  string       `json:"decline_reason,omitempty"`
+	Retryable      bool         `json:"retryable,omitempty"`
 	Amount         int64        `json:"amount"`
 	Currency       string       `json:"currency"`
 	Cancelled      int64        `json:"cancelled"`

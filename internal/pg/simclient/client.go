@@ -226,7 +226,7 @@ func (c *Client) Charge(ctx context.Context, req pg.ChargeRequest) (*pg.ChargeRe
 func chargeResult(w sim.WireChargeResult) *pg.ChargeResult {
 	return &pg.ChargeResult{
 		Status: pg.ChargeStatus(w.Status), PGTID: w.PGTID, ApplyNum: w.ApplyNum, Card: cardInfo(w.Card),
-		DeclineCode: w.DeclineCode, DeclineReason: w.DeclineReason, Amount: w.Amount, Cancelled: w.Cancelled,
+		DeclineCode: w.DeclineCode, DeclineReason: w.DeclineReason, Retryable: w.Retryable, Amount: w.Amount, Cancelled: w.Cancelled,
 		ApprovedAt: w.ApprovedAt, ReceiptURL: w.ReceiptURL,
 	}
 }

@@ -1,0 +1,582 @@
+// Package v3 is the OneKey/D24 Subscriptions API v3 dialect: D24-signed
+// requests, subscriptions, deposits and the OneShot hosted page, on top of
+// the subscription engine.
+package v3
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/billkey/billkey/internal/api/v3/d24"
+	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/period"
+	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/store"
+	"github.com/billkey/billkey/internal/subscription"
+)
+
+// SecretOpener unseals a stored D24 signature secret (the vault).
+type SecretOpener interface {
+	OpenString(ciphertext []byte, keyID, aad string) (string, error)
+}
+
+// SecretAAD binds a sealed D24 secret to its merchant.
+func SecretAAD(merchantID int64) string { return fmt.Sprintf("d24_secret:%d", merchantID) }
+
+// Options wires the handler.
+type Options struct {
+	Engine  *subscription.Engine
+	Service *charge.Service
+	Store   *store.Store
+	Vault   SecretOpener
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	// Window is the accepted X-Date skew (default ±5 minutes).
+	Window time.Duration
+	// WindowPG is the payment-window PG the OneShot page opens (default kicc).
+	WindowPG string
+}
+
+// Handler serves /v3/.
+type Handler struct {
+	opts     Options
+	verifier *d24.Verifier
+	page     *template.Template
+}
+
+//go:embed assets
+var assets embed.FS
+
+const maxBody = 64 << 10
+
+// New builds the handler.
+func New(opts Options) *Handler {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.WindowPG == "" {
+		opts.WindowPG = "kicc"
+	}
+	h := &Handler{opts: opts, page: template.Must(template.ParseFS(assets, "assets/oneshot.html"))}
+	h.verifier = &d24.Verifier{Window: opts.Window, Now: opts.Clock.Now, Secret: h.secret}
+	return h
+}
+
+func (h *Handler) secret(ctx context.Context, xLogin string) (string, int64, error) {
+	c, err := h.opts.Store.D24CredentialByLogin(ctx, xLogin)
+	if errors.Is(err, core.ErrNotFound) {
+		return "", 0, d24.ErrUnknownLogin
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	secret, err := h.opts.Vault.OpenString(c.SecretCipher, c.SecretKeyID, SecretAAD(c.MerchantID))
+	if err != nil {
+		return "", 0, fmt.Errorf("open d24 secret: %w", err)
+	}
+	return secret, c.MerchantID, nil
+}
+
+// Route is one pattern for the top-level ServeMux.
+type Route struct {
+	Pattern string
+	Handler http.Handler
+}
+
+// Routes lists the v3 endpoints.
+func (h *Handler) Routes() []Route {
+	signed := func(f http.HandlerFunc) http.Handler { return h.verifier.Handler(maxBody, f) }
+	return []Route{
+		{"POST /v3/subscriptions", signed(h.idempotent(h.create))},
+		{"GET /v3/subscriptions/{id}", signed(h.get)},
+		{"DELETE /v3/subscriptions/{id}", signed(h.cancel)},
+		{"GET /v3/deposits/{id}", signed(h.deposit)},
+		{"GET /v3/checkout/{token}", http.HandlerFunc(h.checkoutPage)},
+		{"GET /v3/checkout/{token}/complete", http.HandlerFunc(h.checkoutComplete)},
+		{"GET /v3/checkout-assets/oneshot.js", http.HandlerFunc(h.asset)},
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// money renders minor units as a JSON number.
+func money(minor int64, currency string) json.Number {
+	return json.Number(core.FormatAmount(minor, currency))
+}
+
+func merchantID(r *http.Request) int64 {
+	id, _ := d24.MerchantID(r.Context())
+	return id
+}
+
+// --- idempotency ---
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+// idempotent replays the first response to a POST with the same
+// X-Idempotency-Key and body for 24 hours, and refuses the key with another body.
+func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err != nil {
+			d24.WriteError(w, d24.ErrValidation("unreadable body"))
+			return
+		}
+		mid := merchantID(r)
+		key, ok, err := d24.IdempotencyKeyFrom(r.Header, mid, r.Method, r.URL.Path, body)
+		if err != nil {
+			d24.WriteError(w, err)
+			return
+		}
+		if !ok {
+			next(w, r)
+			return
+		}
+		stored, claimed, err := h.opts.Store.ClaimIdempotencyKey(r.Context(), mid, key.Key, key.RequestHash, h.opts.Clock.Now(), d24.IdempotencyRetention)
+		if err != nil {
+			d24.WriteError(w, err)
+			return
+		}
+		if !claimed {
+			if err := key.Check(stored.RequestHash); err != nil {
+				d24.WriteError(w, err)
+				return
+			}
+			if stored.StatusCode == 0 {
+				d24.WriteError(w, &d24.Error{HTTPStatus: http.StatusConflict, Code: http.StatusConflict, Type: "IDEMPOTENCY_KEY_IN_USE",
+					Description: "A request with this X-Idempotency-Key is still being processed."})
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(stored.StatusCode)
+			w.Write(stored.Body)
+			return
+		}
+		rec := &recorder{ResponseWriter: w}
+		next(rec, r)
+		status := rec.status
+		if status >= 500 {
+			status = 0 // not an answer worth replaying: let a retry run again
+		}
+		if err := h.opts.Store.CompleteIdempotencyKey(context.WithoutCancel(r.Context()), mid, key.Key, status, rec.body.Bytes()); err != nil {
+			h.opts.Logger.Error("store idempotent response", "err", err)
+		}
+	}
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		return nil, err
+	}
+	r.Body.Close()
+	b := buf.Bytes()
+	r.Body = readCloser{bytes.NewReader(b)}
+	return b, nil
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
+
+// --- create ---
+
+type createReq struct {
+	InvoiceID    string          `json:"invoice_id"`
+	Amount       json.Number     `json:"amount"`
+	Currency     string          `json:"currency"`
+	Country      string          `json:"country"`
+	Payer        json.RawMessage `json:"payer"`
+	Description  string          `json:"description"`
+	Subscription *struct {
+		StartDate   string `json:"start_date"`
+		Plan        string `json:"plan"`
+		PlanUnit    *int   `json:"plan_unit"`
+		AutoRenewal *bool  `json:"auto_renewal"`
+	} `json:"subscription"`
+	CreditCard *struct {
+		HolderName      string `json:"holder_name"`
+		CardNumber      string `json:"card_number"`
+		CVV             string `json:"cvv"`
+		ExpirationMonth string `json:"expiration_month"`
+		ExpirationYear  string `json:"expiration_year"`
+	} `json:"credit_card"`
+	// CustomerUID is Billkey's extension: charge an existing v1 billing key.
+	CustomerUID     string `json:"customer_uid"`
+	ClientIP        string `json:"client_ip"`
+	BackURL         string `json:"back_url"`
+	SuccessURL      string `json:"success_url"`
+	ErrorURL        string `json:"error_url"`
+	NotificationURL string `json:"notification_url"`
+}
+
+func validation(format string, a ...any) error { return d24.ErrValidation(fmt.Sprintf(format, a...)) }
+
+func (req *createReq) input() (subscription.CreateInput, error) {
+	var in subscription.CreateInput
+	switch {
+	case req.InvoiceID == "":
+		return in, validation("invoice_id is required")
+	case req.Amount == "":
+		return in, validation("amount is required")
+	case req.Currency == "":
+		return in, validation("currency is required")
+	case req.Country == "":
+		return in, validation("country is required")
+	case req.Subscription == nil:
+		return in, validation("subscription is required")
+	case req.Subscription.Plan == "":
+		return in, validation("subscription.plan is required")
+	}
+	amount, err := core.ParseAmount(req.Amount.String(), req.Currency)
+	if err != nil {
+		return in, validation("amount must be a positive number with at most the currency's decimals")
+	}
+	unit, auto := 1, false
+	if req.Subscription.PlanUnit != nil {
+		unit = *req.Subscription.PlanUnit
+	}
+	if req.Subscription.AutoRenewal != nil {
+		auto = *req.Subscription.AutoRenewal
+	}
+	for name, u := range map[string]string{"back_url": req.BackURL, "success_url": req.SuccessURL, "error_url": req.ErrorURL, "notification_url": req.NotificationURL} {
+		if u == "" {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return in, validation("%s must be an http(s) URL", name)
+		}
+	}
+	in = subscription.CreateInput{
+		InvoiceID: req.InvoiceID, Amount: amount, Currency: req.Currency, Country: req.Country, Description: req.Description,
+		Payer: req.Payer, Plan: req.Subscription.Plan, PlanUnit: unit, AutoRenewal: auto, StartDate: req.Subscription.StartDate,
+		CustomerUID: req.CustomerUID, NotificationURL: req.NotificationURL, BackURL: req.BackURL, SuccessURL: req.SuccessURL,
+		ErrorURL: req.ErrorURL, ClientIP: req.ClientIP,
+	}
+	if c := req.CreditCard; c != nil {
+		year := c.ExpirationYear
+		if len(year) == 2 {
+			year = "20" + year
+		}
+		month := c.ExpirationMonth
+		if len(month) == 1 {
+			month = "0" + month
+		}
+		in.Card = &pg.Card{Number: c.CardNumber, Expiry: year + "-" + month, CVC: c.CVV}
+	}
+	return in, nil
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	var req createReq
+	if err := dec.Decode(&req); err != nil {
+		d24.WriteError(w, validation("body must be a JSON object: %v", err))
+		return
+	}
+	in, err := req.input()
+	if err != nil {
+		d24.WriteError(w, err)
+		return
+	}
+	sub, err := h.opts.Engine.Create(r.Context(), merchantID(r), in)
+	var ve *subscription.ValidationError
+	var ce *subscription.CardError
+	switch {
+	case errors.As(err, &ve):
+		d24.WriteError(w, validation("%s %s", ve.Field, ve.Reason))
+		return
+	case errors.As(err, &ce):
+		d24.WriteError(w, d24.ErrUnprocessable("Credit card rejected: "+cardReason(ce)))
+		return
+	case errors.Is(err, subscription.ErrInvoiceExists):
+		d24.WriteError(w, d24.ErrUnprocessable("A subscription with this invoice_id already exists."))
+		return
+	case err != nil:
+		h.opts.Logger.Error("create subscription", "err", err)
+		d24.WriteError(w, d24.ErrServiceUnavailable())
+		return
+	}
+	if sub.Flow != core.FlowOneShot {
+		writeJSON(w, http.StatusOK, map[string]any{"subscription_id": sub.ID})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"subscription_id": sub.ID,
+		"redirect_url":    baseURL(r) + "/v3/checkout/" + sub.CheckoutToken + "?subscriptionId=" + strconv.FormatInt(sub.ID, 10),
+		"expiration_date": sub.CheckoutExpires.UTC().Format("2006-01-02 15:04:05"),
+		"payment_amount":  money(sub.Amount, sub.Currency),
+		"redirect":        true,
+	})
+}
+
+func cardReason(ce *subscription.CardError) string {
+	var refused *charge.PGRefusedError
+	if errors.As(ce.Err, &refused) {
+		return refused.Err.Message
+	}
+	var inv *charge.InvalidCardError
+	if errors.As(ce.Err, &inv) {
+		return "invalid " + inv.Reason
+	}
+	return "declined"
+}
+
+// baseURL is how the client reached us, for links it will follow.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// --- read, cancel ---
+
+func pathID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// localTime formats an instant as D24 does: local, no zone.
+func localTime(t time.Time, zone string) string {
+	loc, err := period.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02T15:04:05.000000")
+}
+
+func (h *Handler) subscriptionView(sub *core.Subscription) map[string]any {
+	end := ""
+	if !sub.EndAt.IsZero() {
+		loc, _ := period.LoadLocation(sub.TimeZone)
+		end = period.DateOf(sub.EndAt.In(loc)).String()
+	} else if start, err := period.ParseDate(sub.StartDate); err == nil {
+		if d, err := period.EndDate(start, period.Plan(sub.Plan), sub.PlanUnit); err == nil {
+			end = d.String()
+		}
+	}
+	return map[string]any{
+		"id": sub.ID, "status": sub.Status, "start_date": sub.StartDate, "end_date": end,
+		"creation_date": localTime(sub.CreatedAt, sub.TimeZone), "subscription_plan": sub.Plan,
+		"amount": money(sub.Amount, sub.Currency), "auto_renewal": sub.AutoRenewal,
+		"last_modified_date": localTime(sub.UpdatedAt, sub.TimeZone),
+	}
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		d24.WriteError(w, d24.ErrSubscriptionNotFound())
+		return
+	}
+	sub, err := h.opts.Engine.Get(r.Context(), merchantID(r), id)
+	if errors.Is(err, subscription.ErrNotFound) {
+		d24.WriteError(w, d24.ErrSubscriptionNotFound())
+		return
+	}
+	if err != nil {
+		d24.WriteError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.subscriptionView(sub))
+}
+
+func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		d24.WriteError(w, d24.ErrSubscriptionNotFound())
+		return
+	}
+	_, err := h.opts.Engine.Cancel(r.Context(), merchantID(r), id)
+	switch {
+	case errors.Is(err, subscription.ErrNotFound):
+		d24.WriteError(w, d24.ErrSubscriptionNotFound())
+	case errors.Is(err, subscription.ErrAlreadyCancelled):
+		d24.WriteError(w, d24.ErrSubscriptionAlreadyCancelled())
+	case errors.Is(err, subscription.ErrTerminated):
+		d24.WriteError(w, d24.ErrSubscriptionTerminated())
+	case err != nil:
+		h.opts.Logger.Error("cancel subscription", "err", err)
+		d24.WriteError(w, d24.ErrGenericCancel())
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{})
+	}
+}
+
+// --- deposits ---
+
+var brands = map[string]struct{ brand, code string }{"4": {"Visa", "VI"}, "5": {"Mastercard", "MC"}, "3": {"American Express", "AE"}, "6": {"Discover", "DC"}, "9": {"BC Card", "BC"}}
+
+func (h *Handler) deposit(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		d24.WriteError(w, &d24.Error{HTTPStatus: http.StatusBadRequest, Code: http.StatusBadRequest, Type: d24.TypeValidation, Description: "Invalid deposit_id."})
+		return
+	}
+	d, err := h.opts.Engine.GetDeposit(r.Context(), merchantID(r), id)
+	if errors.Is(err, subscription.ErrNotFound) {
+		d24.WriteError(w, &d24.Error{HTTPStatus: http.StatusNotFound, Code: http.StatusNotFound, Type: "DEPOSIT_NOT_FOUND", Description: "Deposit not found."})
+		return
+	}
+	if err != nil {
+		d24.WriteError(w, err)
+		return
+	}
+	p, sub := d.Payment, d.Subscription
+	var payer map[string]any
+	json.Unmarshal([]byte(sub.Payer), &payer)
+	userID, _ := payer["id"].(string)
+	b := brands[firstDigit(p.CardNumber)]
+	if b.brand == "" {
+		b.brand, b.code = "Card", "CC"
+	}
+	cardType := "CREDIT"
+	if p.CardType != nil && *p.CardType == 1 {
+		cardType = "DEBIT"
+	}
+	result := "Transaction Approved"
+	if d.Status != core.DepositCompleted {
+		result = p.FailReason
+	}
+	holder := strings.TrimSpace(fmt.Sprint(payer["first_name"], " ", payer["last_name"]))
+	if payer["first_name"] == nil {
+		holder = ""
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user_id": userID, "deposit_id": d.ID, "subscription_id": d.SubscriptionID, "invoice_id": sub.InvoiceID,
+		"country": sub.Country, "currency": p.Currency, "local_amount": money(p.Amount, p.Currency),
+		"amount": money(p.Amount, p.Currency), "usd_amount": nil,
+		"payment_method": b.code, "payment_type": "CREDIT_CARD", "status": d.Status, "payer": payer,
+		"refunded": p.CancelAmount > 0, "fee_amount": 0, "fee_currency": p.Currency,
+		"card_detail": map[string]any{
+			"card_holder": holder, "brand": b.brand, "masked_card": p.CardNumber, "card_type": cardType,
+			"transaction_result": result,
+		},
+	})
+}
+
+func firstDigit(s string) string {
+	if s == "" {
+		return ""
+	}
+	return s[:1]
+}
+
+// --- OneShot hosted page ---
+
+// checkoutPage opens the payment window for a OneShot subscription: it is
+// Billkey's own IMP.request_pay in redirect mode, issuing the billing key
+// only (amount 0); the first charge follows on completion.
+func (h *Handler) checkoutPage(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	sub, m, err := h.opts.Engine.Checkout(r.Context(), token)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if err != nil {
+		w.WriteHeader(http.StatusGone)
+		h.page.Execute(w, map[string]any{"Expired": true})
+		return
+	}
+	h.page.Execute(w, map[string]any{
+		"MerchantCode": m.Code, "PG": h.opts.WindowPG, "MerchantUID": fmt.Sprintf("v3s%d-key", sub.ID),
+		"CustomerUID": subscription.CheckoutCustomerUID(sub), "Name": sub.Description,
+		"Amount": core.FormatAmount(sub.Amount, sub.Currency), "Currency": sub.Currency, "Plan": sub.Plan,
+		"Redirect": baseURL(r) + "/v3/checkout/" + token + "/complete",
+	})
+}
+
+func (h *Handler) checkoutComplete(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	q := r.URL.Query()
+	sub, _, cerr := h.opts.Engine.Checkout(r.Context(), token)
+	target := func(ok bool) string {
+		if sub == nil {
+			return ""
+		}
+		if ok && sub.SuccessURL != "" {
+			return sub.SuccessURL
+		}
+		if !ok && sub.ErrorURL != "" {
+			return sub.ErrorURL
+		}
+		return sub.BackURL
+	}
+	ok := cerr == nil && q.Get("imp_success") != "false" && q.Get("error_code") == ""
+	if ok {
+		if _, err := h.opts.Engine.CompleteCheckout(r.Context(), token, q.Get("imp_uid")); err != nil {
+			h.opts.Logger.Warn("oneshot checkout not completed", "err", err)
+			ok = false
+		}
+	}
+	if t := target(ok); t != "" {
+		if sub != nil {
+			t = withQuery(t, "subscription_id", strconv.FormatInt(sub.ID, 10))
+		}
+		http.Redirect(w, r, t, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if ok {
+		fmt.Fprintln(w, "구독이 등록되었습니다. Subscription confirmed.")
+	} else {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintln(w, "구독 등록에 실패했습니다. Subscription not confirmed.")
+	}
+}
+
+func withQuery(raw, k, v string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set(k, v)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
+	b, _ := assets.ReadFile("assets/oneshot.js")
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(b)
+}

@@ -1,0 +1,54 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/store"
+)
+
+// OnExecuted registers h to run inside the transaction that stores a
+// scheduled execution's outcome, whether the execution itself or the
+// reconciler stored it. Register before Run.
+func (s *Scheduler) OnExecuted(h func(ctx context.Context, tx *store.Tx, p *core.Payment) error) {
+	s.executedHooks = append(s.executedHooks, h)
+}
+
+func (s *Scheduler) runExecutedHooks(ctx context.Context, tx *store.Tx, p *core.Payment) error {
+	for _, h := range s.executedHooks {
+		if err := h(ctx, tx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExecuteNow runs one due entry synchronously (the v3 engine's first charge
+// of a subscription starting today) through the same claim-and-start path
+// as the loop, so the loop and this call can never both charge it. It
+// returns the entry's payment; nil if the row was not due or already taken.
+func (s *Scheduler) ExecuteNow(ctx context.Context, merchantID int64, merchantUID string) (*core.Payment, error) {
+	now := s.clock.Now()
+	token := newOrderUID("")
+	claimed, err := s.st.ClaimSchedule(ctx, merchantID, merchantUID, now, now.Add(s.cfg.Lease), token)
+	if err != nil || len(claimed) == 0 {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	_, err = s.runClaimed(ctx, claimed, token, now, &wg, nil)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	sc, err := s.st.GetSchedule(ctx, merchantID, merchantUID)
+	if err != nil || sc.ImpUID == "" {
+		return nil, err
+	}
+	p, err := s.svc.GetPayment(ctx, merchantID, sc.ImpUID)
+	if err != nil {
+		return nil, fmt.Errorf("execute %s: %w", merchantUID, err)
+	}
+	return p, nil
+}

@@ -1,0 +1,392 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/store"
+)
+
+// Messages stored as fail_reason when an entry cannot even be attempted;
+// they are the V1 texts for the same situations in `again`.
+const (
+	msgNoKey     = "등록되지 않은 구매자입니다."
+	msgDuplicate = "이미 주문이 이루어진 건입니다. (동일한 merchant_uid로 결제 또는 취소된 기록이 있습니다)"
+)
+
+// errClaimLost: the row was revoked, moved or re-claimed after our claim.
+var errClaimLost = errors.New("schedule claim no longer valid")
+
+// Run executes due schedules until ctx ends, then waits for the executions
+// in flight (each is bounded by the PG timeout) so that a graceful stop
+// leaves nothing for the reconciler.
+func (s *Scheduler) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	freed := make(chan struct{}, 1)
+	// Claiming a handful of rows per transaction amortizes the claim; waiting
+	// for a quarter of the workers to free up keeps batches reasonable
+	// without idling the pool.
+	minClaim := max(1, min(s.cfg.Batch, s.cfg.Workers/4))
+	s.log.Info("scheduler running", "workers", s.cfg.Workers, "batch", s.cfg.Batch, "poll", s.cfg.Poll, "lease", s.cfg.Lease)
+	for ctx.Err() == nil {
+		inflight := int(s.inflight.Load())
+		want := min(s.cfg.Workers-inflight, s.cfg.Batch)
+		if want < minClaim && inflight > 0 {
+			select {
+			case <-freed:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		n, err := s.dispatch(ctx, want, &wg, freed)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("claim due schedules", "err", err)
+		}
+		if err == nil && n == want {
+			continue // a full batch: more is probably due
+		}
+		s.idle(ctx)
+	}
+}
+
+// idle waits for the next poll, or for the test clock to move.
+func (s *Scheduler) idle(ctx context.Context) {
+	var changed <-chan struct{}
+	if tc, ok := s.clock.(*clock.Test); ok {
+		changed = tc.Changed()
+	}
+	t := time.NewTimer(s.cfg.Poll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-changed:
+	}
+}
+
+// RunDue executes everything due at the current time and returns when
+// nothing due is left waiting (the sandbox clock and tests use it). Rows
+// claimed by another runner are waited for, up to maxWait.
+func (s *Scheduler) RunDue(ctx context.Context) (int, error) {
+	const maxWait = 2 * time.Minute
+	deadline := time.Now().Add(maxWait) // wall time: the test clock does not move by itself
+	total := 0
+	for {
+		var wg sync.WaitGroup
+		n, err := s.dispatch(ctx, s.cfg.Batch, &wg, nil)
+		wg.Wait()
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n > 0 {
+			continue
+		}
+		due, err := s.st.CountDue(ctx, s.clock.Now())
+		if err != nil {
+			return total, err
+		}
+		if due == 0 {
+			return total, nil
+		}
+		if time.Now().After(deadline) {
+			return total, fmt.Errorf("run due schedules: %d still claimed by another runner after %s", due, maxWait)
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// dispatch claims up to want due rows, starts their attempts in one
+// transaction, and runs one execution per started row.
+func (s *Scheduler) dispatch(ctx context.Context, want int, wg *sync.WaitGroup, freed chan struct{}) (int, error) {
+	if want <= 0 {
+		return 0, nil
+	}
+	now := s.clock.Now()
+	token := newOrderUID("")
+	claimed, err := s.st.ClaimDueSchedules(ctx, now, now.Add(s.cfg.Lease), token, want)
+	if err != nil || len(claimed) == 0 {
+		return 0, err
+	}
+	return s.runClaimed(ctx, claimed, token, now, wg, freed)
+}
+
+// runClaimed starts the attempts of claimed rows in one transaction and runs
+// one execution per started row.
+func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, token string, now time.Time, wg *sync.WaitGroup, freed chan struct{}) (int, error) {
+	keys, err := s.loadKeys(ctx, claimed)
+	if err != nil {
+		// The leases run out and the rows are claimed again later.
+		return 0, err
+	}
+	// Executions outlive a cancelled ctx: stopping half-way through a
+	// charge would only turn a known outcome into an unknown one.
+	ectx := context.WithoutCancel(ctx)
+	var starts []store.ScheduleStart
+	var reqs []pg.ChargeRequest
+	for i := range claimed {
+		sc := &claimed[i]
+		s.lateness.Observe(max(0, now.Sub(sc.ScheduleAt).Seconds()))
+		key := keys[keyRef{sc.MerchantID, sc.CustomerUID}]
+		if key == nil {
+			s.executions.WithLabelValues(s.failNoKey(ectx, sc, token, now)).Inc()
+			continue
+		}
+		p, req := s.svc.PrepareAgain(sc.MerchantID, payInput(sc), key)
+		p.ImpUID = charge.NewImpUID()
+		starts = append(starts, store.ScheduleStart{Schedule: sc, Payment: p})
+		reqs = append(reqs, req)
+	}
+	if len(starts) == 0 {
+		return len(claimed), nil
+	}
+	if err := s.st.StartScheduleAttempts(ectx, token, now, starts, charge.NewImpUID); err != nil {
+		for i := range starts {
+			s.claimTrouble(ectx, starts[i].Schedule, token, err, s.log)
+		}
+		return len(claimed), err
+	}
+	for i := range starts {
+		st, req := starts[i], reqs[i]
+		s.inflight.Add(1)
+		wg.Add(1)
+		go func() {
+			defer func() {
+				s.inflight.Add(-1)
+				wg.Done()
+				if freed != nil {
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				}
+			}()
+			var outcome string
+			log := s.log.With("merchant_uid", st.Schedule.MerchantUID, "customer_uid", st.Schedule.CustomerUID)
+			switch {
+			case st.Started:
+				outcome = s.execute(ectx, st.Payment, req, log)
+			case st.Held != nil:
+				outcome = s.adopt(ectx, st.Schedule, token, st.Held, now, log)
+			default:
+				log.Debug("schedule claim lost (revoked, moved or taken over)")
+				outcome = "skipped"
+			}
+			s.executions.WithLabelValues(outcome).Inc()
+		}()
+	}
+	return len(claimed), nil
+}
+
+type keyRef struct {
+	merchantID  int64
+	customerUID string
+}
+
+// loadKeys reads the billing keys of a claimed batch, one query per merchant.
+func (s *Scheduler) loadKeys(ctx context.Context, list []core.Schedule) (map[keyRef]*core.BillingKey, error) {
+	byMerchant := map[int64][]string{}
+	for _, sc := range list {
+		byMerchant[sc.MerchantID] = append(byMerchant[sc.MerchantID], sc.CustomerUID)
+	}
+	out := make(map[keyRef]*core.BillingKey, len(list))
+	for mid, uids := range byMerchant {
+		keys, err := s.st.GetBillingKeys(ctx, mid, dedupe(uids))
+		if err != nil {
+			return nil, fmt.Errorf("load billing keys: %w", err)
+		}
+		for i := range keys {
+			out[keyRef{mid, keys[i].CustomerUID}] = &keys[i]
+		}
+	}
+	return out, nil
+}
+
+func dedupe(in []string) []string {
+	seen := make(map[string]bool, len(in))
+	out := in[:0:0]
+	for _, v := range in {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func payInput(sc *core.Schedule) charge.PayInput {
+	return charge.PayInput{
+		MerchantUID: sc.MerchantUID, Amount: sc.Amount, Currency: sc.Currency, TaxFree: sc.TaxFree, VatAmount: sc.VatAmount,
+		Name: sc.Name, Buyer: sc.Buyer, CardQuota: sc.CardQuota, CustomData: sc.CustomData, NoticeURL: sc.NoticeURL,
+		CustomerUID: sc.CustomerUID, Usage: core.UsageScheduled, Channel: "api", Notify: notifyOf(sc),
+	}
+}
+
+// notifyOf routes a renewal's outcome notification to the v3 engine.
+func notifyOf(sc *core.Schedule) string {
+	if sc.SubscriptionID != 0 {
+		return "v3"
+	}
+	return ""
+}
+
+// finishHook marks the schedule executed inside the payment's outcome transaction.
+func (s *Scheduler) finishHook(ctx context.Context) func(*store.Tx, *core.Payment) error {
+	return func(tx *store.Tx, p *core.Payment) error {
+		ok, err := tx.FinishScheduleAttempt(ctx, p, s.clock.Now())
+		if err != nil || !ok {
+			return err
+		}
+		return s.runExecutedHooks(ctx, tx, p)
+	}
+}
+
+// failNoKey ends a claimed schedule whose billing key is gone. Deleting a
+// key revokes its schedules in the same transaction, so this is a key
+// deleted between claim and start, or data from before that rule; either
+// way there is nothing to charge.
+func (s *Scheduler) failNoKey(ctx context.Context, sc *core.Schedule, token string, now time.Time) string {
+	log := s.log.With("merchant_uid", sc.MerchantUID, "customer_uid", sc.CustomerUID)
+	if ok, err := s.st.FailClaimedSchedule(ctx, sc, token, msgNoKey, now); err != nil || !ok {
+		return s.claimTrouble(ctx, sc, token, err, log)
+	}
+	log.Warn("schedule failed: billing key not found")
+	return "failed"
+}
+
+// execute charges a started attempt; the outcome transaction also marks the
+// schedule executed. It returns the outcome label.
+func (s *Scheduler) execute(ctx context.Context, p *core.Payment, req pg.ChargeRequest, log *slog.Logger) string {
+	pay, err := s.svc.Execute(ctx, p, req, s.finishHook(ctx))
+	var refused *charge.PGRefusedError
+	switch {
+	case errors.As(err, &refused):
+		// A PG refusal is a stored failed outcome, schedule included.
+		log.Info("schedule executed", "imp_uid", p.ImpUID, "status", core.StatusFailed, "reason", refused.Err.Message)
+		return "failed"
+	case err != nil:
+		// The attempt row is recorded and the schedule is executing: the
+		// reconciler settles both. Never charge again from here.
+		log.Error("schedule execution: outcome not stored; the reconciler will settle it", "imp_uid", p.ImpUID, "err", err)
+		return "error"
+	case pay.Status.Unresolved():
+		log.Warn("schedule execution outcome unknown; the reconciler will look it up", "imp_uid", p.ImpUID)
+		return "unknown"
+	}
+	log.Debug("schedule executed", "imp_uid", pay.ImpUID, "status", pay.Status)
+	return string(pay.Status)
+}
+
+// adopt handles a merchant_uid already held by a payment. If that payment
+// is this schedule's own earlier attempt (a crash between its start and a
+// later claim, or a retry), the schedule follows it; if the merchant paid
+// the order some other way, the entry ends failed as a duplicate.
+func (s *Scheduler) adopt(ctx context.Context, sc *core.Schedule, token string, existing *core.Payment, now time.Time, log *slog.Logger) string {
+	if existing.CustomerUIDUsage == core.UsageScheduled && existing.CustomerUID == sc.CustomerUID {
+		var ok bool
+		err := s.st.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			ok, err = tx.AdoptAttempt(ctx, sc, token, existing.ImpUID, now)
+			return err
+		})
+		if err != nil || !ok {
+			return s.claimTrouble(ctx, sc, token, err, log)
+		}
+		log.Info("schedule follows its earlier attempt", "imp_uid", existing.ImpUID, "status", existing.Status)
+		return "adopted"
+	}
+	ok, err := s.st.FailClaimedSchedule(ctx, sc, token, msgDuplicate, now)
+	if err != nil || !ok {
+		return s.claimTrouble(ctx, sc, token, err, log)
+	}
+	log.Info("schedule failed: merchant_uid already paid by another payment", "imp_uid", existing.ImpUID)
+	return "failed"
+}
+
+// claimTrouble backs a row off after a transient error; a nil err means the
+// claim was simply lost.
+func (s *Scheduler) claimTrouble(ctx context.Context, sc *core.Schedule, token string, err error, log *slog.Logger) string {
+	if err == nil {
+		return "skipped"
+	}
+	log.Error("schedule execution deferred", "merchant_uid", sc.MerchantUID, "retry_in", s.cfg.RetryDelay, "err", err)
+	if derr := s.st.DeferClaim(ctx, sc, token, s.clock.Now().Add(s.cfg.RetryDelay)); derr != nil {
+		log.Error("defer schedule", "merchant_uid", sc.MerchantUID, "err", derr)
+	}
+	return "error"
+}
+
+// Retry executes a failed or revoked entry now (POST .../retry) and returns
+// the payment; an unknown outcome returns it unresolved (status ready).
+func (s *Scheduler) Retry(ctx context.Context, merchantID int64, merchantUID string) (*core.Payment, error) {
+	sc, err := s.Get(ctx, merchantID, merchantUID)
+	if err != nil {
+		return nil, err
+	}
+	if !(sc.Status == core.ScheduleRevoked || (sc.Status == core.ScheduleExecuted && sc.PaymentStatus == core.StatusFailed)) {
+		return nil, &StateError{Op: "retry", Status: sc.Status, Paid: sc.PaymentStatus}
+	}
+	key, err := s.svc.GetBillingKey(ctx, merchantID, sc.CustomerUID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	p, req := s.svc.PrepareAgain(merchantID, payInput(sc), key)
+	for tries := 0; tries < 5; tries++ {
+		p.ImpUID = charge.NewImpUID()
+		err = s.st.InTx(ctx, func(tx *store.Tx) error {
+			ok, err := tx.RestartScheduleAttempt(ctx, sc, p, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errClaimLost
+			}
+			return tx.BeginAttempt(ctx, p)
+		})
+		if !errors.Is(err, store.ErrIDTaken) {
+			break
+		}
+	}
+	var held *store.OrderHeldError
+	switch {
+	case errors.Is(err, errClaimLost):
+		// Changed under us (a concurrent retry or reschedule).
+		cur, gerr := s.Get(ctx, merchantID, merchantUID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return nil, &StateError{Op: "retry", Status: cur.Status, Paid: cur.PaymentStatus}
+	case errors.As(err, &held):
+		if held.Existing.Status.Unresolved() {
+			return nil, &charge.InProgressError{Existing: held.Existing}
+		}
+		return nil, &charge.DuplicateOrderError{Existing: held.Existing}
+	case err != nil:
+		return nil, fmt.Errorf("retry schedule %s: %w", merchantUID, err)
+	}
+	pay, err := s.svc.Execute(ctx, p, req, s.finishHook(ctx))
+	var refused *charge.PGRefusedError
+	if errors.As(err, &refused) && refused.Payment != nil {
+		// V1 answers a refused retry with the failed payment, like a decline.
+		return refused.Payment, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.executions.WithLabelValues("retry_" + string(pay.Status)).Inc()
+	return pay, nil
+}
