@@ -161,7 +161,8 @@ func serve(ctx context.Context, args []string) error {
 	}
 	// PG call timeout and reconciler pass interval (defaults in app.New);
 	// the chaos test shortens both so that killed nodes' attempts settle fast.
-	for name, dst := range map[string]*time.Duration{"BILLKEY_PG_TIMEOUT": &cfg.PGTimeout, "BILLKEY_RECONCILE_INTERVAL": &cfg.ReconcileInterval} {
+	for name, dst := range map[string]*time.Duration{"BILLKEY_PG_TIMEOUT": &cfg.PGTimeout, "BILLKEY_RECONCILE_INTERVAL": &cfg.ReconcileInterval,
+		"BILLKEY_D24_WINDOW": &cfg.D24Window} {
 		if v := os.Getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {

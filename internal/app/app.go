@@ -30,6 +30,7 @@ import (
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
+	"github.com/billkey/billkey/internal/scheduler"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/subscription"
 	"github.com/billkey/billkey/internal/vault"
@@ -86,6 +87,7 @@ type App struct {
 
 	registry      *prometheus.Registry
 	webhooks      *webhook.Service
+	scheduler     *scheduler.Scheduler
 	subscriptions *subscription.Engine
 	// workers run from Start until Close; extra subsystems append to it.
 	workers []func(ctx context.Context)

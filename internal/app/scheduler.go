@@ -20,10 +20,6 @@ import (
 	"github.com/billkey/billkey/internal/scheduler"
 )
 
-// schedulers holds each App's scheduler. It lives here rather than in an
-// App field so that the scheduler wiring stays in this file.
-var schedulers sync.Map // *App → *scheduler.Scheduler
-
 // Scheduler env settings (all optional):
 //
 //	BILLKEY_SCHEDULER_POLL     idle poll interval (Go duration, default 1s)
@@ -72,8 +68,7 @@ func (a *App) setupScheduler(ctx context.Context) error {
 	cfg.Registerer = a.registry
 	s := scheduler.New(a.Service, cfg)
 	s.Attach()
-	schedulers.Store(a, s)
-	a.closers = append(a.closers, func() error { schedulers.Delete(a); return nil })
+	a.scheduler = s
 	a.workers = append(a.workers, s.Run)
 	h := &sandboxClock{app: a, sched: s}
 	a.mounts = append(a.mounts,
@@ -83,13 +78,8 @@ func (a *App) setupScheduler(ctx context.Context) error {
 	return nil
 }
 
-// Scheduler is the scheduled-payment service (nil after Close).
-func (a *App) Scheduler() *scheduler.Scheduler {
-	if v, ok := schedulers.Load(a); ok {
-		return v.(*scheduler.Scheduler)
-	}
-	return nil
-}
+// Scheduler is the scheduled-payment service.
+func (a *App) Scheduler() *scheduler.Scheduler { return a.scheduler }
 
 // scheduleAPI is what the V1 dialect gets: a nil interface, not a typed
 // nil, when there is no scheduler.

@@ -34,8 +34,11 @@ func checkDelay(checks int) time.Duration {
 // PG's lookup index can lag its charge path.
 const notSeenChecks = 2
 
-// claimLease keeps other nodes off a claimed attempt while one looks it up.
-const claimLease = time.Minute
+// claimLease keeps other nodes off a claimed attempt while one looks it up:
+// long enough for the look-ups of one pass, short enough that an attempt
+// whose reconciling node died is looked at again soon (a duplicate look-up
+// is harmless).
+func (s *Service) claimLease() time.Duration { return 2*s.pgTimeout + 5*time.Second }
 
 // resolve asks the PG about one unresolved attempt and stores the answer.
 // It returns the payment as it now stands (possibly still unresolved).
@@ -75,7 +78,7 @@ func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, e
 // returning how many it resolved. Safe to run on every node at once.
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	now := s.clock.Now()
-	claimed, err := s.store.ClaimUnresolved(ctx, now, now.Add(claimLease), 100)
+	claimed, err := s.store.ClaimUnresolved(ctx, now, now.Add(s.claimLease()), 100)
 	if err != nil {
 		return 0, err
 	}

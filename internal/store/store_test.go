@@ -281,3 +281,33 @@ func TestPreparedAndTokens(t *testing.T) {
 		}
 	})
 }
+
+// A reconciler claim takes at most its limit, and a claimed attempt is not
+// claimed again during its lease.
+func TestClaimUnresolvedRespectsLimitAndLease(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := open(t, b)
+		m := merchant(t, s, "imp00000051")
+		for i := 0; i < 10; i++ {
+			p := payment(m, fmt.Sprintf("imp_u%02d", i), fmt.Sprintf("u%d", i), core.StatusPending, t0)
+			p.NextCheckAt = t0
+			if err := s.BeginAttempt(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := t0.Add(time.Minute)
+		first, err := s.ClaimUnresolved(ctx, now, now.Add(time.Minute), 2)
+		if err != nil || len(first) != 2 {
+			t.Fatalf("claim 2: got %d, %v", len(first), err)
+		}
+		rest, _ := s.ClaimUnresolved(ctx, now, now.Add(time.Minute), 100)
+		if len(rest) != 8 {
+			t.Fatalf("second claim got %d, want the 8 unleased", len(rest))
+		}
+		if again, _ := s.ClaimUnresolved(ctx, now, now.Add(time.Minute), 100); len(again) != 0 {
+			t.Fatalf("leased attempts claimed again: %d", len(again))
+		}
+	})
+}
