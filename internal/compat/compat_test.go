@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/billkey/billkey/internal/app"
 	"github.com/billkey/billkey/internal/app/apptest"
@@ -25,10 +26,13 @@ func TestNPMClients(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	suite := filepath.Join(filepath.Dir(file), "..", "..", "compat", "npm")
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		// The clients compare token expiry with their own wall clock.
-		e := apptest.New(t, b, func(c *app.Config) { c.Clock = clock.Real{} })
+		// The clients compare token expiry with their own wall clock, so the
+		// test clock starts at the real time; the schedule suite advances it
+		// through the sandbox endpoint instead of waiting.
+		e := apptest.New(t, b, func(c *app.Config) { c.Clock = clock.NewTest(time.Now()) })
 		cmd := exec.Command("bash", filepath.Join(suite, "run.sh"))
-		cmd.Env = append(os.Environ(), "BILLKEY_URL="+e.Server.URL, "IMP_KEY="+e.Cred.ImpKey, "IMP_SECRET="+e.Cred.ImpSecret)
+		cmd.Env = append(os.Environ(), "BILLKEY_URL="+e.Server.URL, "IMP_KEY="+e.Cred.ImpKey, "IMP_SECRET="+e.Cred.ImpSecret,
+			"BILLKEY_COMPAT_SCHEDULES=1", "BILLKEY_COMPAT_TEST_CLOCK=1", "BILLKEY_COMPAT_SCHEDULE_TIMEOUT=10")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("npm compatibility suite failed on %s: %v\n%s", b.Name, err, out)

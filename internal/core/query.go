@@ -20,25 +20,30 @@ type PaymentQuery struct {
 	Limit   int
 }
 
-// PaymentPage is one page of payments with the total matching count.
-type PaymentPage struct {
-	Total    int
-	Page     int
-	Limit    int
-	Payments []Payment
+// Pager is the position of one page in a list: v1's paged envelopes.
+type Pager struct {
+	Total int // matching rows
+	Page  int // 1-based
+	Limit int
 }
 
 // Previous and Next give v1's page numbers, 0 when there is none.
-func (p PaymentPage) Previous() int {
+func (p Pager) Previous() int {
 	if p.Page > 1 {
 		return p.Page - 1
 	}
 	return 0
 }
 
-func (p PaymentPage) Next() int {
+func (p Pager) Next() int {
 	if p.Page*p.Limit < p.Total {
 		return p.Page + 1
 	}
 	return 0
+}
+
+// PaymentPage is one page of payments with the total matching count.
+type PaymentPage struct {
+	Pager
+	Payments []Payment
 }

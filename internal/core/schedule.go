@@ -73,23 +73,6 @@ type ScheduleQuery struct {
 
 // SchedulePage is one page of schedules with the total matching count.
 type SchedulePage struct {
-	Total     int
-	Page      int
-	Limit     int
+	Pager
 	Schedules []Schedule
-}
-
-// Previous and Next give v1's page numbers, 0 when there is none.
-func (p SchedulePage) Previous() int {
-	if p.Page > 1 {
-		return p.Page - 1
-	}
-	return 0
-}
-
-func (p SchedulePage) Next() int {
-	if p.Page*p.Limit < p.Total {
-		return p.Page + 1
-	}
-	return 0
 }

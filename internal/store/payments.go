@@ -292,7 +292,7 @@ func (s *Store) ListPayments(ctx context.Context, merchantID int64, q core.Payme
 	if !ok {
 		order = sortings[""]
 	}
-	page := core.PaymentPage{Page: max(q.Page, 1), Limit: q.Limit}
+	page := core.PaymentPage{Pager: core.Pager{Page: max(q.Page, 1), Limit: q.Limit}}
 	if page.Limit <= 0 {
 		page.Limit = 20
 	}

@@ -178,7 +178,7 @@ func (s *Store) ListSchedules(ctx context.Context, merchantID int64, q core.Sche
 		where += ` AND s.status = ?`
 		args = append(args, q.Status)
 	}
-	page := core.SchedulePage{Page: max(q.Page, 1), Limit: q.Limit}
+	page := core.SchedulePage{Pager: core.Pager{Page: max(q.Page, 1), Limit: q.Limit}}
 	if page.Limit <= 0 {
 		page.Limit = 20
 	}

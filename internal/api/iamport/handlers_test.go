@@ -306,7 +306,7 @@ func TestCustomers(t *testing.T) {
 			if q.CustomerUID != "c1" || q.Limit != 20 || q.Page != 2 {
 				t.Errorf("customer payments query %+v", q)
 			}
-			return core.PaymentPage{Total: 41, Payments: []core.Payment{paidPayment()}}, nil
+			return core.PaymentPage{Pager: core.Pager{Total: 41}, Payments: []core.Payment{paidPayment()}}, nil
 		},
 	}
 	e := newFake(t, f)
@@ -379,9 +379,9 @@ func TestPaymentLookups(t *testing.T) {
 		list: func(q core.PaymentQuery) (core.PaymentPage, error) {
 			lastQuery = q
 			if q.MerchantUID == "none" {
-				return core.PaymentPage{Page: q.Page, Limit: q.Limit}, nil
+				return core.PaymentPage{Pager: core.Pager{Page: q.Page, Limit: q.Limit}}, nil
 			}
-			return core.PaymentPage{Total: 1, Page: q.Page, Limit: q.Limit, Payments: []core.Payment{paidPayment()}}, nil
+			return core.PaymentPage{Pager: core.Pager{Total: 1, Page: q.Page, Limit: q.Limit}, Payments: []core.Payment{paidPayment()}}, nil
 		},
 	}
 	e := newFake(t, f)

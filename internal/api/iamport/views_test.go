@@ -134,8 +134,8 @@ func TestCustomerViewGolden(t *testing.T) {
 
 func TestPagedAndMiscGolden(t *testing.T) {
 	p := paidPayment()
-	golden(t, "paged", 200, newPagedView(core.PaymentPage{Total: 45, Page: 2, Limit: 20, Payments: []core.Payment{p}}))
-	golden(t, "paged_empty", 200, newPagedView(core.PaymentPage{Page: 1, Limit: 20}))
+	golden(t, "paged", 200, newPagedView(core.PaymentPage{Pager: core.Pager{Total: 45, Page: 2, Limit: 20}, Payments: []core.Payment{p}}))
+	golden(t, "paged_empty", 200, newPagedView(core.PaymentPage{Pager: core.Pager{Page: 1, Limit: 20}}))
 	golden(t, "channels", 200, []channelView{
 		newChannelView(&core.Channel{Provider: "nice", MID: "nictest04m", Sandbox: true, Type: "api_payment", Name: "nice test", Key: "channel-key-1"}),
 		newChannelView(&core.Channel{Provider: "kcp", MID: "T0000"}),

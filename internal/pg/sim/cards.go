@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/vault"
 )
 
 // Test card numbers with a fixed behaviour; any other Luhn-valid number
@@ -118,39 +119,14 @@ func CardInfoFor(number string) pg.CardInfo {
 
 // MaskCardNumber keeps the BIN and the last four digits, as Korean PGs do:
 // 424242******4242.
-func MaskCardNumber(number string) string {
-	if len(number) < 10 {
-		return strings.Repeat("*", len(number))
-	}
-	return number[:6] + strings.Repeat("*", len(number)-10) + number[len(number)-4:]
-}
+func MaskCardNumber(number string) string { return vault.Mask(number) }
 
 func normalizeNumber(s string) string {
 	return strings.NewReplacer("-", "", " ", "").Replace(s)
 }
 
 func luhnValid(number string) bool {
-	if len(number) < 13 || len(number) > 19 {
-		return false
-	}
-	sum := 0
-	double := false
-	for i := len(number) - 1; i >= 0; i-- {
-		c := number[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		d := int(c - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
+	return len(number) >= 13 && len(number) <= 19 && vault.Luhn(number)
 }
 
 // validExpiry accepts YYYY-MM and YYYYMM. Past dates are not refused: the
