@@ -186,6 +186,20 @@ func (s *Service) begin(ctx context.Context, p *core.Payment) error {
 
 // execute calls the PG for a recorded attempt and stores the outcome.
 func (s *Service) execute(ctx context.Context, p *core.Payment, req pg.ChargeRequest, also func(*store.Tx, *core.Payment) error) (*core.Payment, error) {
+	return s.executeWith(ctx, p, req, func() error { return s.finish(ctx, p, also) })
+}
+
+// ExecuteScheduled runs a recorded scheduled attempt and stores its outcome
+// together with its schedule row's (executed, payment status, fail reason)
+// and its webhook: one statement on Postgres, the hot path of a billing run.
+func (s *Service) ExecuteScheduled(ctx context.Context, p *core.Payment, req pg.ChargeRequest) (*core.Payment, error) {
+	return s.executeWith(ctx, p, req, func() error {
+		err := s.store.FinishScheduleOutcome(ctx, p, s.outcomeEvents(p), s.clock.Now())
+		return s.settled(ctx, p, err)
+	})
+}
+
+func (s *Service) executeWith(ctx context.Context, p *core.Payment, req pg.ChargeRequest, finish func() error) (*core.Payment, error) {
 	req.IdempotencyKey = p.ImpUID
 	req.Amount, req.Currency, req.OrderName, req.CardQuota = p.Amount, p.Currency, p.Name, p.CardQuota
 	req.Target = pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
@@ -213,7 +227,7 @@ func (s *Service) execute(ctx context.Context, p *core.Payment, req pg.ChargeReq
 		p.Status, p.NextCheckAt = core.StatusUnknown, next
 		return p, nil
 	}
-	if err := s.finish(ctx, p, also); err != nil {
+	if err := finish(); err != nil {
 		return nil, err
 	}
 	if pgErr != nil {
@@ -247,7 +261,12 @@ func (s *Service) finish(ctx context.Context, p *core.Payment, also func(*store.
 	if also != nil {
 		extra = func(tx *store.Tx) error { return also(tx, p) }
 	}
-	err := s.store.FinishAttempt(ctx, p, s.outcomeEvents(p), extra)
+	return s.settled(ctx, p, s.store.FinishAttempt(ctx, p, s.outcomeEvents(p), extra))
+}
+
+// settled completes storing an outcome: if the reconciler got there first
+// (ErrConflict), its answer stands and p becomes it.
+func (s *Service) settled(ctx context.Context, p *core.Payment, err error) error {
 	if errors.Is(err, core.ErrConflict) {
 		cur, gerr := s.store.GetPayment(ctx, p.MerchantID, p.ImpUID)
 		if gerr != nil {

@@ -270,7 +270,15 @@ func (s *Scheduler) failNoKey(ctx context.Context, sc *core.Schedule, token stri
 // execute charges a started attempt; the outcome transaction also marks the
 // schedule executed. It returns the outcome label.
 func (s *Scheduler) execute(ctx context.Context, p *core.Payment, req pg.ChargeRequest, log *slog.Logger) string {
-	pay, err := s.svc.Execute(ctx, p, req, s.finishHook(ctx))
+	var pay *core.Payment
+	var err error
+	if p.Notify == "" {
+		// Nothing but the schedule row follows a v1 outcome (executed hooks
+		// are for subscription renewals): store both in one statement.
+		pay, err = s.svc.ExecuteScheduled(ctx, p, req)
+	} else {
+		pay, err = s.svc.Execute(ctx, p, req, s.finishHook(ctx))
+	}
 	var refused *charge.PGRefusedError
 	switch {
 	case errors.As(err, &refused):

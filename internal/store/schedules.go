@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -427,6 +428,59 @@ func (tx *Tx) FinishScheduleAttempt(ctx context.Context, p *core.Payment, now ti
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// FinishScheduleOutcome stores a scheduled attempt's outcome, its schedule
+// row's and its outbox events atomically. On Postgres it is one statement
+// (one round trip, no explicit transaction); core.ErrConflict means the
+// attempt was already resolved by someone else.
+func (s *Store) FinishScheduleOutcome(ctx context.Context, p *core.Payment, events []core.Event, now time.Time) error {
+	at, reason := p.PaidAt, ""
+	if p.Status != core.StatusPaid {
+		at, reason = p.FailedAt, p.FailReason
+	}
+	if at.IsZero() {
+		at = now
+	}
+	if s.dialect != Postgres || len(events) > 1 {
+		return s.FinishAttempt(ctx, p, events, func(tx *Tx) error {
+			_, err := tx.FinishScheduleAttempt(ctx, p, now)
+			return err
+		})
+	}
+	args := []any{string(p.Status), p.PGTID, p.ApplyNum, p.CardCode, p.CardName, p.CardNumber, nullInt(p.CardType), us(p.PaidAt), us(p.FailedAt),
+		p.FailReason, p.ReceiptURL, us(p.NextCheckAt), p.Checks, us(p.UpdatedAt), p.MerchantID, p.ImpUID,
+		string(p.Status), reason, us(at), us(now), p.MerchantID, p.MerchantUID}
+	q := `WITH u AS (` + finishAttemptSQL + ` RETURNING imp_uid),
+		sc AS (UPDATE schedules SET status = 'executed', payment_status = ?, fail_reason = ?, executed_at = ?, updated_at = ?
+			WHERE merchant_id = ? AND merchant_uid = ? AND status = 'executing' AND imp_uid IN (SELECT imp_uid FROM u) RETURNING 1)
+		SELECT (SELECT COUNT(*) FROM u), (SELECT COUNT(*) FROM sc)`
+	if len(events) == 1 {
+		e := events[0]
+		body := e.Body
+		if e.BodyFormat == "" {
+			b, err := json.Marshal(e.Payload)
+			if err != nil {
+				return err
+			}
+			body = string(b)
+		}
+		q = `WITH u AS (` + finishAttemptSQL + ` RETURNING imp_uid),
+		sc AS (UPDATE schedules SET status = 'executed', payment_status = ?, fail_reason = ?, executed_at = ?, updated_at = ?
+			WHERE merchant_id = ? AND merchant_uid = ? AND status = 'executing' AND imp_uid IN (SELECT imp_uid FROM u) RETURNING 1),
+		ev AS (INSERT INTO events (id, merchant_id, type, imp_uid, payload, url, body_format, profile, status, next_attempt_at, created_at)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ? FROM u RETURNING 1)
+		SELECT (SELECT COUNT(*) FROM u), (SELECT COUNT(*) FROM sc)`
+		args = append(args, e.ID, e.MerchantID, e.Type, e.ImpUID, body, e.URL, e.BodyFormat, e.Profile, us(e.CreatedAt), us(e.CreatedAt))
+	}
+	var updated, scheduled int
+	if err := s.db.QueryRowContext(ctx, s.rebind(q), args...).Scan(&updated, &scheduled); err != nil {
+		return fmt.Errorf("finish scheduled attempt %s: %w", p.ImpUID, err)
+	}
+	if updated != 1 {
+		return fmt.Errorf("finish scheduled attempt %s: %w", p.ImpUID, core.ErrConflict)
+	}
+	return nil
 }
 
 // RearmSchedule puts an executing schedule back to waiting because its

@@ -16,6 +16,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -70,9 +71,14 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		// More connections than Postgres has cores to run them only adds
-		// lock and WAL contention; requests queue here instead.
-		conns := max(8, 4*runtime.GOMAXPROCS(0))
+		// Enough connections for Postgres to group many commits into one
+		// WAL flush (billing runs measured 985 → 1177 charges/s going from
+		// 8 to 32 on 2 cores), few enough to queue here rather than contend
+		// on locks. BILLKEY_PG_MAX_CONNS overrides.
+		conns := max(16, 16*runtime.GOMAXPROCS(0))
+		if n, err := strconv.Atoi(os.Getenv("BILLKEY_PG_MAX_CONNS")); err == nil && n > 0 {
+			conns = n
+		}
 		db.SetMaxOpenConns(conns)
 		db.SetMaxIdleConns(conns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
