@@ -111,7 +111,7 @@ func New(o Options) *Service {
 		store: o.Store, vault: o.Vault, clock: o.Clock, log: o.Logger, authenticate: o.Authenticate,
 		client:      newClient(o.AllowPrivate, o.ConnectTimeout, o.Timeout),
 		maxInFlight: o.MaxInFlight, perMerchant: o.PerMerchant, timeout: o.Timeout, lease: o.Lease, interval: o.Interval,
-		m:        newMetrics(o.Registerer),
+		m:        newMetrics(o.Registerer, o.Store),
 		inFlight: map[int64]int{},
 		wake:     make(chan struct{}, 1),
 	}
@@ -133,9 +133,19 @@ func (s *Service) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-s.wake:
+			// Every paid charge wakes the worker; under load, gather the
+			// wakes of a short moment into one claim pass instead of one
+			// pass (and one due-events query) per charge.
+			select {
+			case <-ctx.Done():
+			case <-time.After(wakeCoalesce):
+			}
 		}
 	}
 }
+
+// wakeCoalesce is the longest a woken worker waits to batch further events.
+const wakeCoalesce = 20 * time.Millisecond
 
 // Wake makes Run look for due events now (after a resend, say).
 func (s *Service) Wake() {
@@ -173,7 +183,6 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	s.dispatchMu.Lock()
 	defer s.dispatchMu.Unlock()
-	defer s.updateQueueDepth(ctx)
 
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -240,20 +249,6 @@ func (s *Service) done(merchantID int64) {
 	}
 	s.total--
 	s.m.inFlight.Set(float64(s.total))
-}
-
-func (s *Service) updateQueueDepth(ctx context.Context) {
-	if !s.m.registered || ctx.Err() != nil {
-		return
-	}
-	depth, err := s.store.WebhookQueueDepth(ctx)
-	if err != nil {
-		s.log.Warn("webhook queue depth", "err", err)
-		return
-	}
-	for st, n := range depth {
-		s.m.queueDepth.WithLabelValues(st).Set(float64(n))
-	}
 }
 
 // ErrInvalid marks operator input the service rejects.
