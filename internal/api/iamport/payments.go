@@ -292,7 +292,10 @@ func (h *handler) statusWindow(p form.Params) (from, to time.Time, err error) {
 	if err != nil {
 		return
 	}
-	to = h.clock.Now()
+	// The window's end is exclusive and V1 times are whole seconds: the
+	// default takes in the current second, so a payment made this very
+	// second is listed.
+	to = h.clock.Now().Truncate(time.Second).Add(time.Second)
 	if hasTo {
 		to = time.Unix(t, 0)
 	}
