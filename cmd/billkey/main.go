@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/checkout"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/vault"
@@ -32,6 +33,7 @@ Usage:
   billkey migrate                  apply database migrations and exit
   billkey merchant create --name N [--json]
   billkey merchant list [--json]
+  billkey merchant set --merchant CODE --checkout-origins https://shop.example.com,...
   billkey keys rotate              add a vault key and re-wrap stored cards
   billkey webhooks list|resend|secret|set   inspect and resend webhook deliveries
   billkey pgsim [flags]            run the sandbox PG simulator standalone
@@ -273,11 +275,13 @@ func merchant(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return errors.New("merchant: want create or list")
 	}
-	var name string
+	var name, code, origins string
 	var asJSON bool
-	a, _, err := openApp(ctx, "merchant "+args[0], args[1:], func(fs *flag.FlagSet) {
+	a, fs, err := openApp(ctx, "merchant "+args[0], args[1:], func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "merchant name")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.StringVar(&code, "merchant", "", "merchant code (set)")
+		fs.StringVar(&origins, "checkout-origins", "", "comma-separated origins of the merchant's sites that may open and embed its payment window (set)")
 	})
 	if err != nil {
 		return err
@@ -293,6 +297,30 @@ func merchant(ctx context.Context, args []string) error {
 			return json.NewEncoder(os.Stdout).Encode(cred)
 		}
 		fmt.Printf("merchant_code: %s\nimp_key:       %s\nimp_secret:    %s\n", cred.MerchantCode, cred.ImpKey, cred.ImpSecret)
+		return nil
+	case "set":
+		m, err := a.Store.MerchantByCode(ctx, code)
+		if err != nil {
+			return fmt.Errorf("merchant %q: %w", code, err)
+		}
+		setOrigins := false
+		fs.Visit(func(f *flag.Flag) { setOrigins = setOrigins || f.Name == "checkout-origins" })
+		if !setOrigins {
+			return errors.New("merchant set: nothing to set (want --checkout-origins)")
+		}
+		var list []string
+		for _, o := range strings.Split(origins, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				list = append(list, o)
+			}
+		}
+		if err := checkout.ValidateOrigins(list); err != nil {
+			return err
+		}
+		if err := a.Store.SetCheckoutOrigins(ctx, m.ID, list); err != nil {
+			return err
+		}
+		fmt.Printf("%s checkout origins: %s\n", m.Code, strings.Join(list, " "))
 		return nil
 	case "list":
 		ms, err := a.Store.ListMerchants(ctx)

@@ -64,6 +64,9 @@ func TestCLI(t *testing.T) {
 	if strings.Contains(string(raw), cred["imp_secret"]) {
 		t.Fatal("imp_secret stored in clear")
 	}
+	if out := run(t, bin, dir, "merchant", "set", "--merchant", cred["merchant_code"], "--checkout-origins", "https://shop.example.com"); !strings.Contains(out, "https://shop.example.com") {
+		t.Fatalf("merchant set: %q", out)
+	}
 	if out := run(t, bin, dir, "keys", "rotate"); !strings.Contains(out, "re-wrapped") {
 		t.Fatalf("keys rotate: %q", out)
 	}

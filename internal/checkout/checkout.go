@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/billkey/billkey/internal/charge"
@@ -58,16 +59,20 @@ type Options struct {
 
 // Handler serves the SDK, the window and the demo.
 type Handler struct {
-	svc         *charge.Service
-	log         *slog.Logger
-	clock       clock.Clock
-	origins     []originPattern
-	ttl         time.Duration
-	maxAttempts int
-	sessions    *sessions
-	submits     *limiter
-	creates     *limiter
-	demo        bool
+	svc     *charge.Service
+	log     *slog.Logger
+	clock   clock.Clock
+	origins []originPattern
+	// merchantOrigins caches every merchant's origins for preflights.
+	originsMu       sync.Mutex
+	merchantOrigins []originPattern
+	originsUntil    time.Time
+	ttl             time.Duration
+	maxAttempts     int
+	sessions        *sessions
+	submits         *limiter
+	creates         *limiter
+	demo            bool
 }
 
 // New builds the handler; it fails on malformed origins.
@@ -155,19 +160,53 @@ func (h *Handler) originAllowed(r *http.Request, origin string) bool {
 	return origin != "" && (origin == selfOrigin(r) || matchAny(h.origins, origin))
 }
 
-// cors answers a cross-origin SDK call; it reports whether the origin may call.
-func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
-	w.Header().Add("Vary", "Origin")
-	origin := r.Header.Get("Origin")
-	if !h.originAllowed(r, origin) {
-		return false
+// anyMerchantOrigins is every merchant's window origins, cached briefly.
+func (h *Handler) anyMerchantOrigins(ctx context.Context) []originPattern {
+	h.originsMu.Lock()
+	defer h.originsMu.Unlock()
+	now := h.clock.Now()
+	if now.Before(h.originsUntil) {
+		return h.merchantOrigins
 	}
-	w.Header().Set("Access-Control-Allow-Origin", origin)
-	return true
+	list, err := h.svc.Store().AllCheckoutOrigins(ctx)
+	if err != nil {
+		h.log.Error("checkout: merchant origins", "err", err)
+		return h.merchantOrigins
+	}
+	h.merchantOrigins, _ = parseOrigins(list)
+	h.originsUntil = now.Add(30 * time.Second)
+	return h.merchantOrigins
+}
+
+// merchantOrigins are the merchant's own window origins (validated when set).
+func merchantOrigins(m *core.Merchant) []originPattern {
+	if m == nil {
+		return nil
+	}
+	ps, _ := parseOrigins(m.CheckoutOrigins)
+	return ps
+}
+
+// allowedFor: the deployment's origins, or the merchant's own.
+func (h *Handler) allowedFor(r *http.Request, origin string, m *core.Merchant) bool {
+	return h.originAllowed(r, origin) || (origin != "" && matchAny(merchantOrigins(m), origin))
+}
+
+// frameAncestors is the window's frame-ancestors for a session's merchant.
+func (h *Handler) frameAncestors(s *session) string {
+	if s == nil {
+		return h.FrameAncestors()
+	}
+	return strings.TrimSpace(h.FrameAncestors() + " " + cspSources(merchantOrigins(s.merchant)))
 }
 
 func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
-	if h.cors(w, r) {
+	// The merchant is only known from the POST body: the preflight passes
+	// the deployment's origins and any merchant's; the POST itself checks
+	// the origin against that merchant.
+	w.Header().Add("Vary", "Origin")
+	if o := r.Header.Get("Origin"); h.originAllowed(r, o) || matchAny(h.anyMerchantOrigins(r.Context()), o) {
+		w.Header().Set("Access-Control-Allow-Origin", o)
 		w.Header().Set("Access-Control-Allow-Methods", "POST")
 		w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
 		w.Header().Set("Access-Control-Max-Age", "600")
@@ -196,7 +235,7 @@ func (h *Handler) pageHeaders(w http.ResponseWriter, s *session) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-		"connect-src 'self'; form-action "+formAction+"; frame-ancestors "+h.FrameAncestors()+"; base-uri 'none'")
+		"connect-src 'self'; form-action "+formAction+"; frame-ancestors "+h.frameAncestors(s)+"; base-uri 'none'")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	// The page URL holds the session id: never leak it to the merchant. Not
 	// "no-referrer": Chromium then sends "Origin: null" on our own form posts.
@@ -230,20 +269,23 @@ type createReq struct {
 
 func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	var merchant *core.Merchant
 	fail := func(status int, req request, redirect bool, code, msg string) {
 		out := failRsp(req, req.PG, code, msg, nil)
 		resp := createResp{Rsp: out}
 		if redirect && req.RedirectURL != "" {
-			if o, err := originOf(req.RedirectURL); err == nil && h.originAllowed(r, o) {
+			if o, err := originOf(req.RedirectURL); err == nil && h.allowedFor(r, o, merchant) {
 				resp.RedirectURL = redirectURL(req.RedirectURL, out)
 			}
 		}
 		writeJSON(w, status, resp)
 	}
-	if !h.cors(w, r) {
-		fail(http.StatusForbidden, request{}, false, CodeOriginRefused,
-			"이 사이트에서는 결제창을 열 수 없습니다. (This origin may not open Billkey payment windows; see BILLKEY_CHECKOUT_ORIGINS.)")
-		return
+	// Errors are readable by the page only once its origin is known to be
+	// allowed: the deployment's origins here, the merchant's own below.
+	origin := r.Header.Get("Origin")
+	w.Header().Add("Vary", "Origin")
+	if h.originAllowed(r, origin) {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
 	}
 	if !h.creates.allow(clientIP(r), h.clock.Now()) {
 		fail(http.StatusTooManyRequests, request{}, false, CodeRateLimited, "요청이 너무 많습니다. 잠시 후 다시 시도하세요. (Too many requests.)")
@@ -261,15 +303,9 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, req, redirect, CodeInvalidParams, err.Error())
 		return
 	}
-	if redirect {
-		if req.RedirectURL == "" {
-			fail(http.StatusBadRequest, req, false, CodeInvalidParams, "m_redirect_url: required in redirect mode")
-			return
-		}
-		if o, _ := originOf(req.RedirectURL); !h.originAllowed(r, o) {
-			fail(http.StatusBadRequest, req, false, CodeOriginRefused, "m_redirect_url: origin "+o+" is not an allowed checkout origin")
-			return
-		}
+	if redirect && req.RedirectURL == "" {
+		fail(http.StatusBadRequest, req, false, CodeInvalidParams, "m_redirect_url: required in redirect mode")
+		return
 	}
 	m, err := h.svc.MerchantByCode(ctx, strings.TrimSpace(in.MerchantCode))
 	if err != nil {
@@ -278,6 +314,19 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 		}
 		fail(http.StatusNotFound, req, redirect, CodeInvalidMerchant, "가맹점 식별코드가 올바르지 않습니다. (Unknown merchant code passed to IMP.init.)")
 		return
+	}
+	if !h.allowedFor(r, origin, m) {
+		fail(http.StatusForbidden, request{}, false, CodeOriginRefused,
+			"이 사이트에서는 결제창을 열 수 없습니다. (This origin may not open this merchant's payment windows; see BILLKEY_CHECKOUT_ORIGINS and billkey merchant set --checkout-origins.)")
+		return
+	}
+	merchant = m
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	if redirect {
+		if o, _ := originOf(req.RedirectURL); !h.allowedFor(r, o, m) {
+			fail(http.StatusBadRequest, req, false, CodeOriginRefused, "m_redirect_url: origin "+o+" is not an allowed checkout origin")
+			return
+		}
 	}
 	ch, err := h.svc.WindowChannel(ctx, m.ID, req.PG)
 	if err != nil {
@@ -612,11 +661,18 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 // window, which its owner can do anyway. The answer is the window's real
 // outcome, in case the payment finished just before the close.
 func (h *Handler) close(w http.ResponseWriter, r *http.Request) {
-	if !h.cors(w, r) {
+	s := h.sessions.get(r.PathValue("sid"))
+	var m *core.Merchant
+	if s != nil {
+		m = s.merchant
+	}
+	w.Header().Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if !h.allowedFor(r, origin, m) {
 		writeJSON(w, http.StatusForbidden, createResp{})
 		return
 	}
-	s := h.sessions.get(r.PathValue("sid"))
+	w.Header().Set("Access-Control-Allow-Origin", origin)
 	if s == nil {
 		writeJSON(w, http.StatusNotFound, createResp{})
 		return

@@ -538,3 +538,38 @@ func TestCloseEndsTheWindow(t *testing.T) {
 		t.Fatalf("submit after close: %+v", res)
 	}
 }
+
+// A merchant's own origins open and embed its windows, and only its own.
+func TestMerchantCheckoutOrigins(t *testing.T) {
+	e := apptest.New(t, testenv.SQLite(t))
+	_, other := e.NewMerchant("Other Shop")
+	const shop = "https://shop.example.com"
+	if err := checkout.ValidateOrigins([]string{shop, "ftp://nope"}); err == nil {
+		t.Fatal("an ftp origin validated")
+	}
+	if err := e.App.Store.SetCheckoutOrigins(context.Background(), e.Merchant.ID, []string{shop}); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]any{"pg": "kicc", "pay_method": "card", "merchant_uid": "o-origin", "customer_uid": "c-origin", "amount": 0}
+	if st, _ := openWindow(t, e.Server.URL, shop, other.Code, "popup", params); st != http.StatusForbidden {
+		t.Fatalf("another merchant's origin opened its window: %d", st)
+	}
+	st, out := openWindow(t, e.Server.URL, shop, e.Merchant.Code, "popup", params)
+	if st != http.StatusCreated || out.URL == "" {
+		t.Fatalf("merchant's own origin: %d %+v", st, out)
+	}
+	_, hdr, _ := windowPage(t, out.URL)
+	if csp := hdr.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'self' ") || !strings.Contains(csp, shop) {
+		t.Fatalf("frame-ancestors without the merchant's origin: %s", csp)
+	}
+	req, _ := http.NewRequest("OPTIONS", e.Server.URL+"/v1/checkout/sessions", nil)
+	req.Header.Set("Origin", shop)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != shop {
+		t.Fatal("preflight refused a merchant's configured origin")
+	}
+}

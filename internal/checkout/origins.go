@@ -90,3 +90,9 @@ func cspSources(ps []originPattern) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// ValidateOrigins checks a list of window origins as set for a merchant.
+func ValidateOrigins(list []string) error {
+	_, err := parseOrigins(list)
+	return err
+}

@@ -17,7 +17,10 @@ type Merchant struct {
 	WebhookURL    string
 	WebhookFormat string // "json" or "form"
 	TimeZone      string
-	CreatedAt     time.Time
+	// CheckoutOrigins are the merchant's sites that may open and embed its
+	// payment window (CSP-style patterns such as https://shop.example.com).
+	CheckoutOrigins []string
+	CreatedAt       time.Time
 }
 
 // Channel is one PG contract ("pg" in the v1 API: provider or provider.mid).

@@ -4,20 +4,25 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/billkey/billkey/internal/core"
 )
 
-const merchantCols = `id, code, name, imp_key, imp_secret_hash, webhook_url, webhook_format, time_zone, created_at`
+const merchantCols = `id, code, name, imp_key, imp_secret_hash, webhook_url, webhook_format, time_zone, created_at, checkout_origins`
 
 func scanMerchant(row interface{ Scan(...any) error }) (*core.Merchant, error) {
 	var m core.Merchant
 	var created int64
-	if err := row.Scan(&m.ID, &m.Code, &m.Name, &m.ImpKey, &m.ImpSecretHash, &m.WebhookURL, &m.WebhookFormat, &m.TimeZone, &created); err != nil {
+	var origins string
+	if err := row.Scan(&m.ID, &m.Code, &m.Name, &m.ImpKey, &m.ImpSecretHash, &m.WebhookURL, &m.WebhookFormat, &m.TimeZone, &created, &origins); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = tm(created)
+	if origins != "" {
+		m.CheckoutOrigins = strings.Split(origins, ",")
+	}
 	return &m, nil
 }
 
@@ -94,6 +99,37 @@ func (s *Store) ListMerchants(ctx context.Context) ([]core.Merchant, error) {
 func (s *Store) SetMerchantWebhook(ctx context.Context, merchantID int64, url, format string) error {
 	_, err := s.exec(ctx, `UPDATE merchants SET webhook_url = ?, webhook_format = ? WHERE id = ?`, url, format, merchantID)
 	return err
+}
+
+// SetCheckoutOrigins replaces the merchant's payment-window origins.
+func (s *Store) SetCheckoutOrigins(ctx context.Context, merchantID int64, origins []string) error {
+	_, err := s.exec(ctx, `UPDATE merchants SET checkout_origins = ? WHERE id = ?`, strings.Join(origins, ","), merchantID)
+	return err
+}
+
+// AllCheckoutOrigins lists every merchant's window origins (deduplicated):
+// a CORS preflight has to answer before it knows which merchant is asking.
+func (s *Store) AllCheckoutOrigins(ctx context.Context) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT DISTINCT checkout_origins FROM merchants WHERE checkout_origins <> ''`)
+	if err != nil {
+		return nil, fmt.Errorf("checkout origins: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	var out []string
+	for rows.Next() {
+		var list string
+		if err := rows.Scan(&list); err != nil {
+			return nil, err
+		}
+		for _, o := range strings.Split(list, ",") {
+			if !seen[o] {
+				seen[o] = true
+				out = append(out, o)
+			}
+		}
+	}
+	return out, rows.Err()
 }
 
 // Channels lists a merchant's PG channels, default first.
