@@ -339,7 +339,7 @@ func TestCustomers(t *testing.T) {
 	expect(t, e, "GET", "/subscribe/customers", "", "", 400, -1, "customer_uid")
 
 	out := expect(t, e, "GET", "/subscribe/customers/c1/payments?page=2", "", "", 200, 0, "")
-	var pv pagedView
+	var pv paged[paymentView]
 	json.Unmarshal(out.Response, &pv)
 	if pv.Total != 41 || pv.Previous != 1 || pv.Next != 3 || len(pv.List) != 1 {
 		t.Fatalf("paged %+v", pv)

@@ -214,13 +214,6 @@ func scheduleViews(list []core.Schedule) []scheduleView {
 	return out
 }
 
-type pagedScheduleView struct {
-	Total    int            `json:"total"`
-	Previous int            `json:"previous"`
-	Next     int            `json:"next"`
-	List     []scheduleView `json:"list"`
-}
-
 // readScheduleAt reads a required UNIX-seconds timestamp.
 func readScheduleAt(rd *reader, key string) time.Time {
 	v, ok, err := rd.p.Int64(key)
@@ -505,9 +498,7 @@ func (sh *scheduleHandler) writeList(w http.ResponseWriter, r *http.Request, q c
 			if page.Page == 0 {
 				page.Page, page.Limit = q.Page, q.Limit
 			}
-			writeOK(w, http.StatusOK, pagedScheduleView{
-				Total: page.Total, Previous: page.Previous(), Next: page.Next(), List: scheduleViews(page.Schedules),
-			})
+			writeOK(w, http.StatusOK, newPaged(page.Pager, scheduleViews(page.Schedules)))
 			return
 		}
 	}

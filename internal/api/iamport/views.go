@@ -187,17 +187,22 @@ func paymentViews(ps []core.Payment) []paymentView {
 	return out
 }
 
-// pagedView is PagedPaymentAnnotation; previous/next are page numbers, 0
-// when none.
-type pagedView struct {
-	Total    int           `json:"total"`
-	Previous int           `json:"previous"`
-	Next     int           `json:"next"`
-	List     []paymentView `json:"list"`
+// paged is V1's paged list (PagedPaymentAnnotation, and the schedule lists
+// every client reads the same way); previous/next are page numbers, 0 when
+// none.
+type paged[T any] struct {
+	Total    int `json:"total"`
+	Previous int `json:"previous"`
+	Next     int `json:"next"`
+	List     []T `json:"list"`
 }
 
-func newPagedView(pg core.PaymentPage) pagedView {
-	return pagedView{Total: pg.Total, Previous: pg.Previous(), Next: pg.Next(), List: paymentViews(pg.Payments)}
+func newPaged[T any](p core.Pager, list []T) paged[T] {
+	return paged[T]{Total: p.Total, Previous: p.Previous(), Next: p.Next(), List: list}
+}
+
+func newPagedView(pg core.PaymentPage) paged[paymentView] {
+	return newPaged(pg.Pager, paymentViews(pg.Payments))
 }
 
 // customerView is CustomerAnnotation with every key.
