@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,17 +59,11 @@ func benchAgain(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	if *dbURL == "" {
 		dir, err := os.MkdirTemp("", "billkey-bench-")
 		if err != nil {
@@ -169,7 +164,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	var pgbenchTPS float64
 	var pgbenchErr error
 	if dialect == "postgres" && *pgbench {
-		pgbenchTPS, pgbenchErr = runPgbench(ctx, *dbURL, *duration)
+		pgbenchTPS, pgbenchErr = runPgbench(ctx, *dbURL, 16, *duration)
 	}
 
 	slices.Sort(lat)
@@ -253,8 +248,9 @@ func benchPost(client *http.Client, u, tok string, body any) (string, error) {
 }
 
 // runPgbench initializes a scratch database on the same Postgres server and
-// runs pgbench -N (simple update, no branch contention) for d.
-func runPgbench(ctx context.Context, dbURL string, d time.Duration) (float64, error) {
+// runs pgbench -N (simple update, no branch contention) for d with clients
+// connections: the limit the targets are stated against.
+func runPgbench(ctx context.Context, dbURL string, clients int, d time.Duration) (float64, error) {
 	bin, err := exec.LookPath("pgbench")
 	if err != nil {
 		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
@@ -267,23 +263,25 @@ func runPgbench(ctx context.Context, dbURL string, d time.Duration) (float64, er
 	if err != nil {
 		return 0, err
 	}
-	q := u.Query()
-	q.Del("search_path")
-	u.RawQuery = q.Encode()
+	u.RawQuery = ""
 	admin, err := sql.Open("pgx", u.String())
 	if err != nil {
 		return 0, err
 	}
 	defer admin.Close()
-	admin.ExecContext(ctx, `CREATE DATABASE billkey_pgbench`)
-	u.Path = "/billkey_pgbench"
-	u.RawQuery = ""
+	const scratch = "billkey_pgbench"
+	admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+scratch)
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+scratch); err != nil {
+		return 0, fmt.Errorf("create scratch database: %w", err)
+	}
+	defer admin.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+scratch)
+	u.Path = "/" + scratch
 	target := u.String()
 	if out, err := exec.CommandContext(ctx, bin, "-i", "-s", "10", "-q", target).CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("pgbench -i: %v: %s", err, out)
 	}
 	secs := fmt.Sprint(max(1, int(d.Seconds())))
-	out, err := exec.CommandContext(ctx, bin, "-N", "-c", "16", "-j", "2", "-T", secs, target).CombinedOutput()
+	out, err := exec.CommandContext(ctx, bin, "-N", "-c", fmt.Sprint(clients), "-j", "2", "-T", secs, target).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("pgbench -N: %v: %s", err, out)
 	}
@@ -291,7 +289,21 @@ func runPgbench(ctx context.Context, dbURL string, d time.Duration) (float64, er
 	if m == nil {
 		return 0, fmt.Errorf("pgbench output: %s", out)
 	}
-	var tps float64
-	fmt.Sscan(string(m[1]), &tps)
-	return tps, nil
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// startCPUProfile profiles the process into path ("" does nothing).
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

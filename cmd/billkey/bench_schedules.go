@@ -13,9 +13,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,17 +43,11 @@ func benchSchedules(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	if !strings.HasPrefix(*dbURL, "postgres") {
 		return errors.New("bench schedules: -database-url must be a postgres:// URL")
 	}
@@ -81,7 +72,7 @@ func benchSchedules(ctx context.Context, args []string) error {
 		if r.lat0 {
 			defer func(rate float64) {
 				if *pgbench {
-					tps, err := pgbench8(ctx, *dbURL)
+					tps, err := runPgbench(ctx, *dbURL, 8, 10*time.Second)
 					if err != nil {
 						fmt.Printf("  pgbench -N -c 8 -j 2 -T 10: %v\n", err)
 						return
@@ -309,49 +300,6 @@ func maintain(ctx context.Context, db *sql.DB) {
 		}
 		db.ExecContext(ctx, stmt)
 	}
-}
-
-// pgbench8 runs pgbench -N -c 8 -j 2 -T 10 against a scratch database on
-// the same server.
-func pgbench8(ctx context.Context, dbURL string) (float64, error) {
-	bin, err := exec.LookPath("pgbench")
-	if err != nil {
-		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-		if len(matches) == 0 {
-			return 0, errors.New("pgbench not found")
-		}
-		bin = matches[len(matches)-1]
-	}
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return 0, err
-	}
-	u.RawQuery = ""
-	admin, err := sql.Open("pgx", u.String())
-	if err != nil {
-		return 0, err
-	}
-	defer admin.Close()
-	const scratch = "billkey_pgbench_sched"
-	admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+scratch)
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+scratch); err != nil {
-		return 0, fmt.Errorf("create scratch database: %w", err)
-	}
-	defer admin.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+scratch)
-	u.Path = "/" + scratch
-	target := u.String()
-	if out, err := exec.CommandContext(ctx, bin, "-i", "-s", "10", "-q", target).CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("pgbench -i: %v: %s", err, out)
-	}
-	out, err := exec.CommandContext(ctx, bin, "-N", "-c", "8", "-j", "2", "-T", "10", target).CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("pgbench -N: %v: %s", err, out)
-	}
-	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("pgbench output: %s", out)
-	}
-	return strconv.ParseFloat(string(m[1]), 64)
 }
 
 // pendingRSS inserts n entries due in the future and samples the RSS of a
