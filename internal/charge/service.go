@@ -276,15 +276,24 @@ func (s *Service) DeleteBillingKey(ctx context.Context, merchantID int64, custom
 
 // --- Payments ---
 
-func (s *Service) validatePay(in *PayInput) error {
-	if err := validateUID("merchant_uid", in.MerchantUID, 40); err != nil {
+// validateOrder checks what every charge needs: a merchant_uid and a known
+// currency (KRW when absent, as i'mport defaults).
+func validateOrder(merchantUID string, currency *string) error {
+	if err := validateUID("merchant_uid", merchantUID, 40); err != nil {
 		return err
 	}
-	if in.Currency == "" {
-		in.Currency = "KRW"
+	if *currency == "" {
+		*currency = "KRW"
 	}
-	if _, err := core.CurrencyScale(in.Currency); err != nil {
+	if _, err := core.CurrencyScale(*currency); err != nil {
 		return &ValidationError{Field: "currency", Reason: "unknown currency"}
+	}
+	return nil
+}
+
+func (s *Service) validatePay(in *PayInput) error {
+	if err := validateOrder(in.MerchantUID, &in.Currency); err != nil {
+		return err
 	}
 	if in.Amount <= 0 {
 		return &ValidationError{Field: "amount", Reason: "must be greater than 0"}

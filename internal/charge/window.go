@@ -119,14 +119,8 @@ func (s *Service) CheckPrepared(ctx context.Context, merchantID int64, merchantU
 }
 
 func (s *Service) validateWindow(in *WindowInput) error {
-	if err := validateUID("merchant_uid", in.MerchantUID, 40); err != nil {
+	if err := validateOrder(in.MerchantUID, &in.Currency); err != nil {
 		return err
-	}
-	if in.Currency == "" {
-		in.Currency = "KRW"
-	}
-	if _, err := core.CurrencyScale(in.Currency); err != nil {
-		return &ValidationError{Field: "currency", Reason: "unknown currency"}
 	}
 	switch {
 	case in.Amount < 0, in.Amount == 0 && in.CustomerUID == "":

@@ -106,15 +106,13 @@ func (s *Store) FinishAttempt(ctx context.Context, p *core.Payment, events []cor
 		// one statement, one round trip, atomic as any transaction.
 		q, n := finishAttemptSQL, int64(1)
 		if len(events) == 1 {
-			body, err := json.Marshal(events[0].Payload)
+			ev, err := eventArgs(events[0])
 			if err != nil {
 				return err
 			}
-			e := events[0]
 			q = `WITH u AS (` + finishAttemptSQL + ` RETURNING imp_uid)
-				INSERT INTO events (id, merchant_id, type, imp_uid, payload, url, status, next_attempt_at, created_at)
-				SELECT ?, ?, ?, ?, ?, ?, 'pending', ?, ? FROM u`
-			args = append(args, e.ID, e.MerchantID, e.Type, e.ImpUID, string(body), e.URL, us(e.CreatedAt), us(e.CreatedAt))
+				INSERT INTO events (` + eventCols + `) SELECT ` + eventValues + ` FROM u`
+			args = append(args, ev...)
 		}
 		res, err := s.autocommit().exec(ctx, q, args...)
 		if err != nil {
@@ -348,20 +346,34 @@ func (s *Store) listPayments(ctx context.Context, q string, args ...any) ([]core
 	return out, nil
 }
 
+// An outbox row as inserted; eventValues has one placeholder per eventArgs value.
+const (
+	eventCols   = `id, merchant_id, type, imp_uid, payload, url, body_format, profile, status, next_attempt_at, created_at`
+	eventValues = `?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?`
+)
+
+// eventArgs encodes an event for eventCols: a v1 field map is stored as
+// JSON and encoded per merchant at delivery; an exact body as given.
+func eventArgs(e core.Event) ([]any, error) {
+	body := e.Body
+	if e.BodyFormat == "" {
+		b, err := json.Marshal(e.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("event %s payload: %w", e.Type, err)
+		}
+		body = string(b)
+	}
+	return []any{e.ID, e.MerchantID, e.Type, e.ImpUID, body, e.URL, e.BodyFormat, e.Profile, us(e.CreatedAt), us(e.CreatedAt)}, nil
+}
+
 // InsertEvents writes outbox events in the caller's transaction.
 func (tx *Tx) InsertEvents(ctx context.Context, events []core.Event) error {
 	for _, e := range events {
-		body := e.Body
-		if e.BodyFormat == "" {
-			b, err := json.Marshal(e.Payload)
-			if err != nil {
-				return err
-			}
-			body = string(b)
+		args, err := eventArgs(e)
+		if err != nil {
+			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO events (id, merchant_id, type, imp_uid, payload, url, body_format, profile, status, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`, e.ID, e.MerchantID, e.Type, e.ImpUID, body, e.URL, e.BodyFormat, e.Profile,
-			us(e.CreatedAt), us(e.CreatedAt)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (`+eventValues+`)`, args...); err != nil {
 			return fmt.Errorf("insert event %s: %w", e.Type, err)
 		}
 	}

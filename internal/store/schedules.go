@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -456,22 +455,16 @@ func (s *Store) FinishScheduleOutcome(ctx context.Context, p *core.Payment, even
 			WHERE merchant_id = ? AND merchant_uid = ? AND status = 'executing' AND imp_uid IN (SELECT imp_uid FROM u) RETURNING 1)
 		SELECT (SELECT COUNT(*) FROM u), (SELECT COUNT(*) FROM sc)`
 	if len(events) == 1 {
-		e := events[0]
-		body := e.Body
-		if e.BodyFormat == "" {
-			b, err := json.Marshal(e.Payload)
-			if err != nil {
-				return err
-			}
-			body = string(b)
+		ev, err := eventArgs(events[0])
+		if err != nil {
+			return err
 		}
 		q = `WITH u AS (` + finishAttemptSQL + ` RETURNING imp_uid),
 		sc AS (UPDATE schedules SET status = 'executed', payment_status = ?, fail_reason = ?, executed_at = ?, updated_at = ?
 			WHERE merchant_id = ? AND merchant_uid = ? AND status = 'executing' AND imp_uid IN (SELECT imp_uid FROM u) RETURNING 1),
-		ev AS (INSERT INTO events (id, merchant_id, type, imp_uid, payload, url, body_format, profile, status, next_attempt_at, created_at)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ? FROM u RETURNING 1)
+		ev AS (INSERT INTO events (` + eventCols + `) SELECT ` + eventValues + ` FROM u RETURNING 1)
 		SELECT (SELECT COUNT(*) FROM u), (SELECT COUNT(*) FROM sc)`
-		args = append(args, e.ID, e.MerchantID, e.Type, e.ImpUID, body, e.URL, e.BodyFormat, e.Profile, us(e.CreatedAt), us(e.CreatedAt))
+		args = append(args, ev...)
 	}
 	var updated, scheduled int
 	if err := s.db.QueryRowContext(ctx, s.rebind(q), args...).Scan(&updated, &scheduled); err != nil {
