@@ -56,7 +56,10 @@ type BillingKey struct {
 	CardType     *int
 	CardCipher   []byte // vault ciphertext of "PAN|YYYY-MM"
 	CardKeyID    string
-	Customer     Buyer
+	// PayMethod is what the key pays with, as i'mport's pay_method: card,
+	// trans, phone, or point (a wallet's balance). "" reads as card.
+	PayMethod string
+	Customer  Buyer
 	Inserted     time.Time
 	Updated      time.Time
 }
