@@ -60,8 +60,8 @@ type BillingKey struct {
 	// trans, phone, or point (a wallet's balance). "" reads as card.
 	PayMethod string
 	Customer  Buyer
-	Inserted     time.Time
-	Updated      time.Time
+	Inserted  time.Time
+	Updated   time.Time
 }
 
 // PaymentStatus is the internal state of a payment attempt. Pending and
