@@ -17,7 +17,7 @@ func TestGuidePGCodesResolve(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
 		e := apptest.New(t, b)
 		ctx := context.Background()
-		chans, err := e.App.Service.Channels(ctx, e.Merchant.ID)
+		chans, err := e.App.Merchants.Channels(ctx, e.Merchant.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func TestGuidePGCodesResolve(t *testing.T) {
 				continue
 			}
 			for _, v := range []string{code, code + "." + mid} {
-				ch, err := e.App.Service.WindowChannel(ctx, e.Merchant.ID, v)
+				ch, err := e.App.Merchants.WindowChannel(ctx, e.Merchant.ID, v)
 				if err != nil || ch.Provider != code || ch.Type != "payment" {
 					t.Errorf("window pg %q resolved to %+v (%v)", v, ch, err)
 				}
