@@ -112,6 +112,7 @@ type billingKey struct {
 	behaviour   behaviour
 	fingerprint string
 	deleted     bool
+	charged     int // charge attempts by this key, for bBillingSoftOnce
 	// windowCharge is the amount the issuing window approves (charged by
 	// key right after issuance).
 	windowCharge int64
@@ -600,6 +601,14 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 					k.firstAmount, k.anchor = c.Amount, c.CreatedAt
 				}
 			}()
+		}
+		if b == bBillingSoftOnce {
+			k.charged++
+			if k.charged == 1 {
+				b = bInsufficient
+			} else {
+				b = bApprove
+			}
 		}
 	}
 	if b == bPGError {
