@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -171,6 +172,16 @@ func serve(ctx context.Context, args []string) error {
 				return fmt.Errorf("%s=%q: want a positive duration like 2s", name, v)
 			}
 			*dst = d
+		}
+	}
+	if v := os.Getenv("BILLKEY_MAX_CONNS_PER_CLIENT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("BILLKEY_MAX_CONNS_PER_CLIENT=%q: want a number (0 or less: no cap)", v)
+		}
+		cfg.HTTP.PerClient = max(n, -1)
+		if n == 0 {
+			cfg.HTTP.PerClient = -1
 		}
 	}
 	if *testClock {

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,7 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
@@ -64,6 +66,9 @@ type Config struct {
 	// D24Window is the accepted X-Date skew of signed v3 requests
 	// (BILLKEY_D24_WINDOW; default ±5 minutes).
 	D24Window time.Duration
+	// HTTP bounds slow and greedy clients of Serve: timeouts, header size and
+	// connections per client address (BILLKEY_MAX_CONNS_PER_CLIENT).
+	HTTP httplimit.Limits
 	// Dunning overrides the retry delays of soft-declined v3 renewals
 	// (default 1, 3 and 7 days after the failure).
 	Dunning []time.Duration
@@ -95,6 +100,8 @@ type App struct {
 	mounts  []mount
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	// listener is Serve's, for the connection metrics.
+	listener atomic.Pointer[httplimit.Listener]
 	closers []func() error
 }
 
@@ -117,7 +124,22 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.ReconcileInterval = 2 * time.Second
 	}
 	a := &App{Config: cfg, Log: cfg.Logger, registry: prometheus.NewRegistry()}
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "billkey_http_connections_open", Help: "Client connections open on the API listener."},
+			func() float64 {
+				if l := a.listener.Load(); l != nil {
+					return float64(l.Open())
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "billkey_http_connections_refused_total",
+			Help: "Connections closed at accept because their client address already held BILLKEY_MAX_CONNS_PER_CLIENT."},
+			func() float64 {
+				if l := a.listener.Load(); l != nil {
+					return float64(l.Refused())
+				}
+				return 0
+			}))
 
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -261,7 +283,10 @@ func (a *App) Start() {
 
 // Serve listens on Config.Addr until ctx ends, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := a.Config.HTTP.Server(a.Handler)
+	limited := a.Config.HTTP.Listen(ln)
+	a.listener.Store(limited)
+	ln = limited
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
