@@ -98,12 +98,12 @@ type App struct {
 	// workers run from Start until Close; extra subsystems append to it.
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
-	mounts  []mount
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	mounts []mount
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 	// listener is Serve's, for the connection metrics.
 	listener atomic.Pointer[httplimit.Listener]
-	closers []func() error
+	closers  []func() error
 }
 
 // New opens the store, migrates it, loads the vault and builds the service.
