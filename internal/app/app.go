@@ -26,6 +26,7 @@ import (
 	v3 "github.com/billkey/billkey/internal/api/v3"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
@@ -89,6 +90,8 @@ type App struct {
 	webhooks      *webhook.Service
 	scheduler     *scheduler.Scheduler
 	subscriptions *subscription.Engine
+	console       *console.Handler
+	sandbox       *sandboxClock
 	// workers run from Start until Close; extra subsystems append to it.
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
@@ -153,7 +156,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
 		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },
 	)
-	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions} {
+	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions, a.setupConsole} {
 		if err := setup(ctx); err != nil {
 			a.Close()
 			return nil, err
