@@ -319,10 +319,10 @@ func TestCancel(t *testing.T) {
 	if err != nil || got.Cancelled != 10000 {
 		t.Fatalf("charge after cancels: %+v %v", got, err)
 	}
-	if lc, err := c.LookupCancel(ctx, nice, "c1"); err != nil || lc.PGTID != c1.PGTID {
+	if lc, err := c.LookupCancel(ctx, nice, "k1", "c1"); err != nil || lc.PGTID != c1.PGTID {
 		t.Fatalf("lookup cancel: %+v %v", lc, err)
 	}
-	if _, err := c.LookupCancel(ctx, nice, "c2"); !errors.Is(err, pg.ErrNoSuchCharge) {
+	if _, err := c.LookupCancel(ctx, nice, "k1", "c2"); !errors.Is(err, pg.ErrNoSuchCharge) {
 		t.Fatalf("refused cancel must not exist: %v", err)
 	}
 	_, err = c.Cancel(ctx, pg.CancelRequest{Target: nice, ChargeKey: "nope", IdempotencyKey: "c5", Amount: 1})
