@@ -16,7 +16,7 @@ func (a *App) setupConsole(ctx context.Context) error {
 		sandbox = a.sandbox
 	}
 	a.console = console.New(console.Options{
-		Store: a.Store, Payments: a.Service, Webhooks: a.webhooks, Schedules: a.scheduler, Subscriptions: a.subscriptions,
+		Store: a.Store, Merchants: a.Merchants, Payments: a.Service, Webhooks: a.webhooks, Schedules: a.scheduler, Subscriptions: a.subscriptions,
 		Sandbox: sandbox, Clock: a.Config.Clock, Logger: a.Log.With("component", "console"),
 	})
 	a.mounts = append(a.mounts, mount{pattern: console.Prefix, handler: a.console}, mount{pattern: "/console", handler: a.console})

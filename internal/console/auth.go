@@ -75,7 +75,7 @@ func NormalizeEmail(e string) (string, error) {
 // returns the path of its one-time password-set link (relative to the
 // server's base URL).
 func (h *Handler) AddUser(ctx context.Context, merchantCode, email string, role core.OperatorRole) (string, error) {
-	m, err := h.o.Store.MerchantByCode(ctx, merchantCode)
+	m, err := h.o.Merchants.ByCode(ctx, merchantCode)
 	if err != nil {
 		return "", fmt.Errorf("merchant %q: %w", merchantCode, err)
 	}
@@ -245,7 +245,7 @@ func (h *Handler) authed(n need, fn pageFunc) http.Handler {
 			h.message(w, r, http.StatusUnauthorized, "로그인이 필요합니다", "Please sign in again.")
 			return
 		}
-		m, err := h.o.Store.MerchantByID(r.Context(), sess.MerchantID)
+		m, err := h.o.Merchants.ByID(r.Context(), sess.MerchantID)
 		if err != nil {
 			h.serverError(w, r, err)
 			return

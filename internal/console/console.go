@@ -41,8 +41,6 @@ type Store interface {
 	AddAudit(ctx context.Context, e store.AuditEntry) error
 	AuditLog(ctx context.Context, merchantID, before int64, limit int) ([]store.AuditEntry, error)
 
-	MerchantByID(ctx context.Context, id int64) (*core.Merchant, error)
-	MerchantByCode(ctx context.Context, code string) (*core.Merchant, error)
 	SearchPayments(ctx context.Context, merchantID int64, q store.PaymentSearch) (core.PaymentPage, error)
 	Daily(ctx context.Context, merchantID int64, from, to time.Time, offset time.Duration, upcomingTo time.Time) (store.DailyFigures, error)
 	Recurring(ctx context.Context, merchantID int64, failedSince, from, to time.Time) (store.RecurringState, error)
@@ -55,6 +53,12 @@ type Payments interface {
 	GetPayment(ctx context.Context, merchantID int64, impUID string) (*core.Payment, error)
 	ListPayments(ctx context.Context, merchantID int64, q core.PaymentQuery) (core.PaymentPage, error)
 	Cancel(ctx context.Context, merchantID int64, in charge.CancelInput) (*core.Payment, error)
+}
+
+// Merchants is the merchant service: the signed-in account's merchant and its channels.
+type Merchants interface {
+	ByID(ctx context.Context, id int64) (*core.Merchant, error)
+	ByCode(ctx context.Context, code string) (*core.Merchant, error)
 	Channels(ctx context.Context, merchantID int64) ([]core.Channel, error)
 }
 
@@ -90,6 +94,7 @@ type SandboxClock interface {
 // Options configure the console.
 type Options struct {
 	Store         Store
+	Merchants     Merchants
 	Payments      Payments
 	Webhooks      Webhooks
 	Schedules     Schedules

@@ -271,7 +271,7 @@ type settingsData struct {
 func (h *Handler) settings(w http.ResponseWriter, q *req) {
 	ctx := q.Context()
 	p := h.base(q, "settings", "설정", "Settings")
-	chs, err := h.o.Payments.Channels(ctx, q.merchant.ID)
+	chs, err := h.o.Merchants.Channels(ctx, q.merchant.ID)
 	if err != nil {
 		h.serverError(w, q.Request, err)
 		return

@@ -119,7 +119,7 @@ func (h *Handler) payments(w http.ResponseWriter, q *req) {
 		d.Next = "?" + f.query(pg.Next())
 	}
 	d.Pages = (pg.Total + pg.Limit - 1) / max(pg.Limit, 1)
-	if chs, err := h.o.Payments.Channels(q.Context(), q.merchant.ID); err == nil {
+	if chs, err := h.o.Merchants.Channels(q.Context(), q.merchant.ID); err == nil {
 		seen := map[string]bool{}
 		for _, c := range chs {
 			if !seen[c.Provider] {
