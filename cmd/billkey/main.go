@@ -21,6 +21,7 @@ import (
 	"github.com/billkey/billkey/internal/buildinfo"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/config"
+	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/keyring"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
@@ -50,6 +51,10 @@ func root() *command {
 			{name: "init", synopsis: "keys init", summary: "create the vault master key file (back it up!)", scope: db, setup: keysInitCmd},
 			{name: "rotate", synopsis: "keys rotate", summary: "add a vault data key and re-wrap stored cards", scope: db, setup: keysRotateCmd},
 		}},
+		{name: "user", subs: []*command{
+			{name: "add", synopsis: "user add --merchant CODE --email E [--role owner|operator|viewer]", summary: "add a console operator; prints a one-time link", scope: db | config.Links, setup: userAddCmd},
+			{name: "link", synopsis: "user link --email E", summary: "print a new one-time password-set link", scope: db | config.Links, setup: userLinkCmd},
+		}},
 		{name: "webhooks", subs: []*command{
 			{name: "list", synopsis: "webhooks list [--merchant CODE] (--imp-uid X | --event ID | --status S) [--json]", summary: "webhook events and their attempts", scope: db, setup: webhooksListCmd},
 			{name: "resend", synopsis: "webhooks resend [--merchant CODE] (--event ID | --failed)", summary: "queue events again (same webhook-id)", scope: db, setup: webhooksResendCmd},
@@ -73,6 +78,7 @@ func appConfig(c config.Config, log *slog.Logger) app.Config {
 		PGURL: c.PGURL, PGTimeout: c.PGTimeout, PGMaxConns: c.PGMaxConns, Logger: log, ReconcileInterval: c.ReconcileInterval,
 		WebhookAllowPrivate: c.AllowPrivateWebhooks(), CheckoutOrigins: c.CheckoutOrigins, DisableDemo: !c.Demo, D24Window: c.D24Window,
 		Scheduler: scheduler.Config{Poll: c.SchedulerPoll, Workers: c.SchedulerWorkers, Batch: c.SchedulerBatch, Lease: c.SchedulerLease},
+		HTTP:      httplimit.Limits{PerClient: c.MaxConnsPerClient},
 	}
 }
 
@@ -105,9 +111,6 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 		if e.cfg.TestClock {
 			cfg.Clock = clock.NewTest(time.Now())
 			log.Warn("TEST CLOCK: time only moves when advanced through the sandbox clock endpoint")
-		}
-		if cfg.WebhookAllowPrivate {
-			log.Warn("webhooks may be delivered to private, loopback and link-local addresses (BILLKEY_WEBHOOK_ALLOW_PRIVATE)")
 		}
 		a, err := app.New(ctx, cfg)
 		if err != nil {
@@ -150,8 +153,9 @@ func announceDemo(ctx context.Context, a *app.App, base string, e *runEnv) error
 	if err != nil {
 		return err
 	}
+	created := len(merchants) == 0
 	switch {
-	case len(merchants) == 0:
+	case created:
 		cred, err = a.Merchants.Create(ctx, "Billkey Demo")
 		if err != nil {
 			return err
@@ -178,8 +182,18 @@ Try it:
 
 Demo subscribe page (payment window, test card 4242 4242 4242 4242):
   %s%s
-
 `, cred.MerchantCode, cred.ImpKey, cred.ImpSecret, base, cred.ImpKey, cred.ImpSecret, base, a.DemoPath(cred.MerchantCode))
+	link, err := demoConsoleLink(ctx, a, cred.MerchantCode, created)
+	if err != nil {
+		a.Log.Warn("no console sign-in link for the demo operator", "err", err)
+		fmt.Fprintln(e.out)
+		return nil
+	}
+	fmt.Fprintf(e.out, `
+Merchant console (%s, owner): open this one-time link, choose a password, you are signed in:
+  %s%s
+
+`, demoOperator, base, link)
 	return nil
 }
 

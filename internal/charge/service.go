@@ -63,7 +63,7 @@ func (s *Service) IssueBillingKey(ctx context.Context, merchantID int64, in Issu
 func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInput, card pg.Card, ch core.Channel, extra func(*store.Tx) error) (*core.BillingKey, error) {
 	target := pg.Target{Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox}
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
-	res, err := s.pg.IssueBillingKey(pgctx, pg.IssueKeyRequest{Target: target, IdempotencyKey: NewID("bk_"), CustomerUID: in.CustomerUID, Card: card})
+	res, err := s.pg.IssueBillingKey(pgctx, pg.IssueKeyRequest{Target: target, IdempotencyKey: NewID("bk_"), CustomerUID: in.CustomerUID, Card: card, FirstCharge: in.FirstCharge})
 	cancel()
 	var pgErr *pg.Error
 	if errors.As(err, &pgErr) {
@@ -235,7 +235,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 	if err := s.begin(ctx, p); err != nil {
 		return nil, err
 	}
-	k, err := s.issueKey(ctx, merchantID, IssueKeyInput{CustomerUID: in.CustomerUID, Card: card, PG: in.PG, Customer: in.Buyer}, card, ch, nil)
+	k, err := s.issueKey(ctx, merchantID, IssueKeyInput{CustomerUID: in.CustomerUID, Card: card, PG: in.PG, Customer: in.Buyer, FirstCharge: in.Amount}, card, ch, nil)
 	if err != nil {
 		// The key was never made, so nothing was charged: release the order.
 		reason := err.Error()
@@ -297,6 +297,9 @@ func (s *Service) PrepareAgain(merchantID int64, in PayInput, k *core.BillingKey
 	ch := core.Channel{Provider: k.PGProvider, MID: k.PGID, Sandbox: k.Sandbox}
 	p := s.newAttempt(merchantID, in, ch, core.UsagePayment)
 	p.CardName, p.CardCode, p.CardNumber, p.CardType = k.CardName, k.CardCode, k.CardNumber, k.CardType
+	if k.PayMethod != "" {
+		p.PayMethod = k.PayMethod // a phone, transfer or wallet-money key is not charged as a card
+	}
 	return p, pg.ChargeRequest{BillingKey: k.PGBillingKey}
 }
 
@@ -330,7 +333,8 @@ func (s *Service) FindPayment(ctx context.Context, merchantID int64, merchantUID
 }
 
 // GetPayments returns the payments found for the given imp_uids and
-// merchant_uids (the latest per merchant_uid) and how many ids found nothing.
+// merchant_uids (the latest per merchant_uid), each payment once even when
+// both lists name it, and how many distinct ids found nothing.
 func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, merchantUIDs []string) ([]core.Payment, int, error) {
 	found, err := s.store.GetPayments(ctx, merchantID, impUIDs)
 	if err != nil {
@@ -341,15 +345,32 @@ func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, me
 		byID[p.ImpUID] = p
 	}
 	var out []core.Payment
+	seen := map[string]bool{}
 	missing := 0
-	for _, id := range impUIDs {
-		if p, ok := byID[id]; ok {
+	add := func(p core.Payment) {
+		if !seen[p.ImpUID] {
+			seen[p.ImpUID] = true
 			out = append(out, p)
+		}
+	}
+	asked := map[string]bool{}
+	for _, id := range impUIDs {
+		if asked[id] {
+			continue
+		}
+		asked[id] = true
+		if p, ok := byID[id]; ok {
+			add(p)
 		} else {
 			missing++
 		}
 	}
+	askedMU := map[string]bool{}
 	for _, mu := range merchantUIDs {
+		if askedMU[mu] {
+			continue
+		}
+		askedMU[mu] = true
 		p, err := s.store.FindPayment(ctx, merchantID, mu, "", "")
 		if errors.Is(err, core.ErrNotFound) {
 			missing++
@@ -358,7 +379,7 @@ func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, me
 		if err != nil {
 			return nil, 0, err
 		}
-		out = append(out, *p)
+		add(*p)
 	}
 	return out, missing, nil
 }

@@ -30,6 +30,8 @@ const (
 	DB
 	// Serve settings apply to `billkey serve` only.
 	Serve
+	// Links settings apply to commands that print console links.
+	Links
 )
 
 // Config is every setting, parsed and validated.
@@ -57,6 +59,12 @@ type Config struct {
 	SchedulerWorkers    int
 	SchedulerBatch      int
 	SchedulerLease      time.Duration
+	// MaxConnsPerClient caps connections per client address; -1: no cap,
+	// 0: the server's default.
+	MaxConnsPerClient int
+	// BaseURL is the console's public base URL for printed links ("" =
+	// http:// + Addr).
+	BaseURL string
 }
 
 // AllowPrivateWebhooks resolves "auto": the embedded SQLite sandbox
@@ -176,6 +184,20 @@ var Vars = []Var{
 		set: func(c *Config, v string) error { return positive(v, &c.SchedulerWorkers) }},
 	{Env: "BILLKEY_SCHEDULER_BATCH", Default: "workers", Usage: "schedule rows claimed at once", Scope: Serve,
 		set: func(c *Config, v string) error { return positive(v, &c.SchedulerBatch) }},
+	{Env: "BILLKEY_MAX_CONNS_PER_CLIENT", Default: "server default", Usage: "connections one client address may hold open (0 or less: no cap)", Scope: Serve,
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errors.New("want a number (0 or less: no cap)")
+			}
+			c.MaxConnsPerClient = max(n, -1)
+			if n == 0 {
+				c.MaxConnsPerClient = -1
+			}
+			return nil
+		}},
+	{Flag: "base-url", Env: "BILLKEY_BASE_URL", Default: "http:// + BILLKEY_ADDR", Usage: "the console's public base URL, for printed links", Scope: Links,
+		set: func(c *Config, v string) error { return httpURL(v, &c.BaseURL) }},
 	{Env: "BILLKEY_SCHEDULER_LEASE", Default: "1m", Usage: "how long a claim keeps other nodes off a schedule row", Scope: Serve,
 		set: func(c *Config, v string) error { return duration(v, &c.SchedulerLease) }},
 }
