@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.workers = append(a.workers,
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
 		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },
+		func(ctx context.Context) { a.pruneLoop(ctx, time.Minute) },
 	)
 	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions} {
 		if err := setup(ctx); err != nil {

@@ -30,6 +30,8 @@ type Env struct {
 	Logs     *SafeBuffer
 	Cred     app.Credentials
 	Merchant *core.Merchant
+	// Config started App; Node starts more nodes with it.
+	Config app.Config
 }
 
 // SafeBuffer is a bytes.Buffer safe for concurrent log writes.
@@ -72,11 +74,26 @@ func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
 		t.Fatalf("start billkey on %s: %v", b.Name, err)
 	}
 	t.Cleanup(func() { a.Close() })
-	e := &Env{T: t, App: a, Clock: clk, Logs: logs}
+	e := &Env{T: t, App: a, Clock: clk, Logs: logs, Config: cfg}
 	e.Cred, e.Merchant = e.NewMerchant("Test Merchant")
 	e.Server = httptest.NewServer(a.Handler)
 	t.Cleanup(e.Server.Close)
 	return e
+}
+
+// Node starts another Billkey node on the same database, clock and master
+// key (as a second server behind a load balancer would be), with its
+// workers running, and returns it with its HTTP server.
+func (e *Env) Node() (*app.App, *httptest.Server) {
+	e.T.Helper()
+	a, err := app.New(context.Background(), e.Config)
+	if err != nil {
+		e.T.Fatalf("start another node: %v", err)
+	}
+	e.T.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a.Handler)
+	e.T.Cleanup(srv.Close)
+	return a, srv
 }
 
 // NewMerchant creates another merchant.
