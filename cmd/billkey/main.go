@@ -14,12 +14,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/buildinfo"
 	"github.com/billkey/billkey/internal/checkout"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/pg/sim"
@@ -42,7 +42,7 @@ Usage:
 
 Environment: BILLKEY_ADDR, BILLKEY_DATABASE_URL, BILLKEY_MASTER_KEY,
 BILLKEY_MASTER_KEY_FILE, BILLKEY_PG_URL, BILLKEY_LOG_LEVEL,
-BILLKEY_WEBHOOK_ALLOW_PRIVATE.
+BILLKEY_WEBHOOK_ALLOW_PRIVATE, BILLKEY_METRICS_ADDR.
 `
 
 func main() {
@@ -69,7 +69,7 @@ func main() {
 	case "webhooks":
 		err = webhooksCmd(ctx, args)
 	case "version":
-		fmt.Println(version())
+		fmt.Println(buildinfo.Get())
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -80,19 +80,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "billkey:", err)
 		os.Exit(1)
 	}
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v += " " + s.Value
-			}
-		}
-		return "billkey " + v + " " + bi.GoVersion
-	}
-	return "billkey (unknown version)"
 }
 
 func env(name, def string) string {
@@ -152,6 +139,7 @@ func serve(ctx context.Context, args []string) error {
 	slog.SetDefault(log)
 	cfg := c.config(log)
 	cfg.Addr = *addr
+	cfg.MetricsAddr = os.Getenv("BILLKEY_METRICS_ADDR")
 	switch *allowPrivate {
 	case "true":
 		cfg.WebhookAllowPrivate = true

@@ -39,7 +39,10 @@ import (
 
 // Config is everything Billkey is configured with.
 type Config struct {
-	Addr        string // BILLKEY_ADDR
+	Addr string // BILLKEY_ADDR
+	// MetricsAddr (BILLKEY_METRICS_ADDR) serves /metrics on a listener of
+	// its own, and then only there, so that it need not be public.
+	MetricsAddr string
 	DatabaseURL string // BILLKEY_DATABASE_URL: SQLite path or postgres:// URL
 	MasterKey   string // BILLKEY_MASTER_KEY (hex or base64 of 32 bytes)
 	// MasterKeyFile is read (or created on first start) when MasterKey is empty.
@@ -241,12 +244,19 @@ func (a *App) routes() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	if a.Config.MetricsAddr == "" {
+		mux.Handle("GET /metrics", a.MetricsHandler())
+	}
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}
 	mux.Handle("/", iamport.New(a.Service, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()}))
 	return mux
+}
+
+// MetricsHandler serves the registry in the Prometheus text format.
+func (a *App) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
 }
 
 // Start runs the background workers until Close.
@@ -259,19 +269,39 @@ func (a *App) Start() {
 	}
 }
 
-// Serve listens on Config.Addr until ctx ends, then shuts down gracefully.
+// Serve serves the API on ln, and /metrics on Config.MetricsAddr when set,
+// until ctx ends, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	servers := []*http.Server{{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
+	listeners := []net.Listener{ln}
+	if a.Config.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", a.Config.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener BILLKEY_METRICS_ADDR=%s: %w", a.Config.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.MetricsHandler())
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+		listeners = append(listeners, mln)
+		a.Log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	var err error
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc:
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	for _, srv := range servers {
+		if serr := srv.Shutdown(shutdown); err == nil {
+			err = serr
+		}
+	}
+	return err
 }
 
 // Close stops the workers and releases everything.
