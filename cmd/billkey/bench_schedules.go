@@ -157,7 +157,7 @@ func benchApp(ctx context.Context, dbURL string, customers int) (*app.App, int64
 		return nil, 0, nil, err
 	}
 	cleanup := func() { a.Close(); drop() }
-	cred, err := a.CreateMerchant(ctx, "bench")
+	cred, err := a.Merchants.Create(ctx, "bench")
 	if err != nil {
 		cleanup()
 		return nil, 0, nil, err

@@ -20,8 +20,8 @@ import (
 
 	"github.com/billkey/billkey/internal/app"
 	"github.com/billkey/billkey/internal/buildinfo"
-	"github.com/billkey/billkey/internal/checkout"
 	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/vault"
 )
@@ -59,7 +59,7 @@ func main() {
 	case "migrate":
 		err = migrate(ctx, args)
 	case "merchant":
-		err = merchant(ctx, args)
+		err = merchantCmd(ctx, args)
 	case "keys":
 		err = keys(ctx, args)
 	case "pgsim":
@@ -192,14 +192,14 @@ func announceDemo(ctx context.Context, a *app.App, base string) error {
 	if a.Store.Dialect() == "sqlite" {
 		demoFile = filepath.Join(filepath.Dir(a.Config.DatabaseURL), demoFile)
 	}
-	var cred app.Credentials
+	var cred merchant.Credentials
 	merchants, err := a.Store.ListMerchants(ctx)
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(merchants) == 0:
-		cred, err = a.CreateMerchant(ctx, "Billkey Demo")
+		cred, err = a.Merchants.Create(ctx, "Billkey Demo")
 		if err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func migrate(ctx context.Context, args []string) error {
 	return nil
 }
 
-func merchant(ctx context.Context, args []string) error {
+func merchantCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return errors.New("merchant: want create or list")
 	}
@@ -277,7 +277,7 @@ func merchant(ctx context.Context, args []string) error {
 	defer a.Close()
 	switch args[0] {
 	case "create":
-		cred, err := a.CreateMerchant(ctx, name)
+		cred, err := a.Merchants.Create(ctx, name)
 		if err != nil {
 			return err
 		}
@@ -287,28 +287,16 @@ func merchant(ctx context.Context, args []string) error {
 		fmt.Printf("merchant_code: %s\nimp_key:       %s\nimp_secret:    %s\n", cred.MerchantCode, cred.ImpKey, cred.ImpSecret)
 		return nil
 	case "set":
-		m, err := a.Store.MerchantByCode(ctx, code)
-		if err != nil {
-			return fmt.Errorf("merchant %q: %w", code, err)
-		}
 		setOrigins := false
 		fs.Visit(func(f *flag.Flag) { setOrigins = setOrigins || f.Name == "checkout-origins" })
 		if !setOrigins {
 			return errors.New("merchant set: nothing to set (want --checkout-origins)")
 		}
-		var list []string
-		for _, o := range strings.Split(origins, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				list = append(list, o)
-			}
-		}
-		if err := checkout.ValidateOrigins(list); err != nil {
+		m, err := a.Merchants.SetCheckoutOrigins(ctx, code, strings.Split(origins, ","))
+		if err != nil {
 			return err
 		}
-		if err := a.Store.SetCheckoutOrigins(ctx, m.ID, list); err != nil {
-			return err
-		}
-		fmt.Printf("%s checkout origins: %s\n", m.Code, strings.Join(list, " "))
+		fmt.Printf("%s checkout origins: %s\n", m.Code, strings.Join(m.CheckoutOrigins, " "))
 		return nil
 	case "list":
 		ms, err := a.Store.ListMerchants(ctx)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
 )
 
@@ -22,7 +23,7 @@ import (
 type testServer struct {
 	URL   string
 	Token string
-	Key   app.Credentials
+	Key   merchant.Credentials
 }
 
 // newTestServer is the constructor hook for end-to-end handler tests.
@@ -43,7 +44,7 @@ func newTestServer(t *testing.T) *testServer {
 		t.Skipf("real service unavailable (app.New: %v)", err)
 	}
 	t.Cleanup(func() { a.Close() })
-	cred, err := a.CreateMerchant(ctx, "iamport test")
+	cred, err := a.Merchants.Create(ctx, "iamport test")
 	if err != nil {
 		t.Fatalf("create merchant: %v", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/period"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
@@ -32,9 +33,6 @@ import (
 type SecretOpener interface {
 	OpenString(ciphertext []byte, keyID, aad string) (string, error)
 }
-
-// SecretAAD binds a sealed D24 secret to its merchant.
-func SecretAAD(merchantID int64) string { return fmt.Sprintf("d24_secret:%d", merchantID) }
 
 // Options wires the handler.
 type Options struct {
@@ -100,7 +98,7 @@ func (h *Handler) secret(ctx context.Context, xLogin string) (string, int64, err
 	if err != nil {
 		return "", 0, err
 	}
-	secret, err := h.opts.Vault.OpenString(c.SecretCipher, c.SecretKeyID, SecretAAD(c.MerchantID))
+	secret, err := h.opts.Vault.OpenString(c.SecretCipher, c.SecretKeyID, merchant.D24SecretAAD(c.MerchantID))
 	if err != nil {
 		return "", 0, fmt.Errorf("open d24 secret: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/billkey/billkey/internal/app"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/testenv"
 	"github.com/billkey/billkey/internal/vault"
 )
@@ -28,7 +29,7 @@ type Env struct {
 	Clock    *clock.Test
 	Server   *httptest.Server
 	Logs     *SafeBuffer
-	Cred     app.Credentials
+	Cred     merchant.Credentials
 	Merchant *core.Merchant
 	// Config started App; Node starts more nodes with it.
 	Config app.Config
@@ -97,10 +98,10 @@ func (e *Env) Node() (*app.App, *httptest.Server) {
 }
 
 // NewMerchant creates another merchant.
-func (e *Env) NewMerchant(name string) (app.Credentials, *core.Merchant) {
+func (e *Env) NewMerchant(name string) (merchant.Credentials, *core.Merchant) {
 	e.T.Helper()
 	ctx := context.Background()
-	cred, err := e.App.CreateMerchant(ctx, name)
+	cred, err := e.App.Merchants.Create(ctx, name)
 	if err != nil {
 		e.T.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func (e *Env) NewMerchant(name string) (app.Credentials, *core.Merchant) {
 }
 
 // Token gets a v1 access token for cred.
-func (e *Env) Token(cred app.Credentials) string {
+func (e *Env) Token(cred merchant.Credentials) string {
 	e.T.Helper()
 	var out struct {
 		Code     int `json:"code"`
