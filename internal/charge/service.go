@@ -336,7 +336,8 @@ func (s *Service) FindPayment(ctx context.Context, merchantID int64, merchantUID
 }
 
 // GetPayments returns the payments found for the given imp_uids and
-// merchant_uids (the latest per merchant_uid) and how many ids found nothing.
+// merchant_uids (the latest per merchant_uid), each payment once even when
+// both lists name it, and how many distinct ids found nothing.
 func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, merchantUIDs []string) ([]core.Payment, int, error) {
 	found, err := s.store.GetPayments(ctx, merchantID, impUIDs)
 	if err != nil {
@@ -347,15 +348,32 @@ func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, me
 		byID[p.ImpUID] = p
 	}
 	var out []core.Payment
+	seen := map[string]bool{}
 	missing := 0
-	for _, id := range impUIDs {
-		if p, ok := byID[id]; ok {
+	add := func(p core.Payment) {
+		if !seen[p.ImpUID] {
+			seen[p.ImpUID] = true
 			out = append(out, p)
+		}
+	}
+	asked := map[string]bool{}
+	for _, id := range impUIDs {
+		if asked[id] {
+			continue
+		}
+		asked[id] = true
+		if p, ok := byID[id]; ok {
+			add(p)
 		} else {
 			missing++
 		}
 	}
+	askedMU := map[string]bool{}
 	for _, mu := range merchantUIDs {
+		if askedMU[mu] {
+			continue
+		}
+		askedMU[mu] = true
 		p, err := s.store.FindPayment(ctx, merchantID, mu, "", "")
 		if errors.Is(err, core.ErrNotFound) {
 			missing++
@@ -364,7 +382,7 @@ func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, me
 		if err != nil {
 			return nil, 0, err
 		}
-		out = append(out, *p)
+		add(*p)
 	}
 	return out, missing, nil
 }

@@ -154,6 +154,13 @@ func TestEndToEndBilling(t *testing.T) {
 	ts.call(t, "GET", "/payments/find/order_1/", "", 200, 0, &got)
 	ts.call(t, "GET", "/payments/imp_000000000000", "", 404, -1, nil)
 	ts.call(t, "GET", "/payments?imp_uid[]="+p.ImpUID+"&imp_uid[]=imp_000000000000", "", 207, 0, nil)
+	// The same payment named by imp_uid and by merchant_uid (and twice by
+	// imp_uid) is listed once.
+	var same []payment
+	ts.call(t, "GET", "/payments?imp_uid[]="+p.ImpUID+"&imp_uid[]="+p.ImpUID+"&merchant_uid[]=order_1", "", 200, 0, &same)
+	if len(same) != 1 || same[0].ImpUID != p.ImpUID {
+		t.Fatalf("payment named twice: %+v", same)
+	}
 
 	var c payment
 	ts.call(t, "POST", "/payments/cancel", "imp_uid="+p.ImpUID+"&amount=900&checksum=8900&reason=partial", 200, 0, &c)

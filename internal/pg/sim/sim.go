@@ -109,6 +109,7 @@ type billingKey struct {
 	behaviour   behaviour
 	fingerprint string
 	deleted     bool
+	charged     int // charge attempts by this key, for bBillingSoftOnce
 }
 
 type statCounters struct {
@@ -499,6 +500,14 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 			return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kUnknownBillingKey))
 		}
 		b, info = k.behaviour, k.card
+		if b == bBillingSoftOnce {
+			k.charged++
+			if k.charged == 1 {
+				b = bInsufficient
+			} else {
+				b = bApprove
+			}
+		}
 	}
 	if b == bPGError {
 		return WireChargeResult{}, false, s.systemError(p)
