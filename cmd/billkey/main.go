@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -159,6 +160,16 @@ func serve(ctx context.Context, args []string) error {
 				return fmt.Errorf("%s=%q: want a positive duration like 2s", name, v)
 			}
 			*dst = d
+		}
+	}
+	if v := os.Getenv("BILLKEY_MAX_CONNS_PER_CLIENT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("BILLKEY_MAX_CONNS_PER_CLIENT=%q: want a number (0 or less: no cap)", v)
+		}
+		cfg.HTTP.PerClient = max(n, -1)
+		if n == 0 {
+			cfg.HTTP.PerClient = -1
 		}
 	}
 	if *testClock {
