@@ -342,6 +342,7 @@ func pgsimCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 		}
 		defer s.Close()
 		fmt.Fprintf(e.out, "sandbox PG listening on %s (point billkey at it with BILLKEY_PG_URL=%s)\n", url, url)
+		fmt.Fprintf(e.out, "Toss Payments personality at %s%s (a tosspayments channel's --api-url)\n", url, sim.TossPrefix)
 		<-ctx.Done()
 		return nil
 	}
