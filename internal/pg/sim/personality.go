@@ -67,7 +67,7 @@ type Personality struct {
 	// EUC-KR bytes (a Hangul syllable takes two); 0 = wide enough for any.
 	OrderNameMaxBytes int
 	Wallet            bool     // a wallet app (Naver Pay, Kakao Pay, PAYCO): sign in, then pay
-	RequiredBuyer    []string // request_pay fields the window refuses to open without
+	RequiredBuyer     []string // request_pay fields the window refuses to open without
 
 	tidPrefix string
 	texts     map[errKind]pgText
