@@ -27,6 +27,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
 )
@@ -77,6 +78,8 @@ func benchAgain(ctx context.Context, args []string) error {
 	a, err := app.New(ctx, app.Config{
 		DatabaseURL: *dbURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
 		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second,
+		// The load generator is one client address with many connections.
+		HTTP: httplimit.Limits{PerClient: -1},
 	})
 	if err != nil {
 		return err

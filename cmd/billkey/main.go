@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,8 @@ Usage:
   billkey merchant list [--json]
   billkey merchant set --merchant CODE --checkout-origins https://shop.example.com,...
   billkey keys rotate              add a vault key and re-wrap stored cards
+  billkey user add --merchant CODE --email E --role owner|operator|viewer
+  billkey user link --email E      print a new one-time password-set link
   billkey webhooks list|resend|secret|set   inspect and resend webhook deliveries
   billkey pgsim [flags]            run the sandbox PG simulator standalone
   billkey bench [flags]            measure again throughput and latency
@@ -68,6 +71,8 @@ func main() {
 		err = bench(ctx, args)
 	case "webhooks":
 		err = webhooksCmd(ctx, args)
+	case "user":
+		err = userCmd(ctx, args)
 	case "version":
 		fmt.Println(buildinfo.Get())
 	case "help", "-h", "--help":
@@ -161,6 +166,16 @@ func serve(ctx context.Context, args []string) error {
 			*dst = d
 		}
 	}
+	if v := os.Getenv("BILLKEY_MAX_CONNS_PER_CLIENT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("BILLKEY_MAX_CONNS_PER_CLIENT=%q: want a number (0 or less: no cap)", v)
+		}
+		cfg.HTTP.PerClient = max(n, -1)
+		if n == 0 {
+			cfg.HTTP.PerClient = -1
+		}
+	}
 	if *testClock {
 		cfg.Clock = clock.NewTest(time.Now())
 		log.Warn("TEST CLOCK: time only moves when advanced through the sandbox clock endpoint")
@@ -197,8 +212,9 @@ func announceDemo(ctx context.Context, a *app.App, base string) error {
 	if err != nil {
 		return err
 	}
+	created := len(merchants) == 0
 	switch {
-	case len(merchants) == 0:
+	case created:
 		cred, err = a.Merchants.Create(ctx, "Billkey Demo")
 		if err != nil {
 			return err
@@ -225,8 +241,18 @@ Try it:
 
 Demo subscribe page (payment window, test card 4242 4242 4242 4242):
   %s%s
-
 `, cred.MerchantCode, cred.ImpKey, cred.ImpSecret, base, cred.ImpKey, cred.ImpSecret, base, a.DemoPath(cred.MerchantCode))
+	link, err := demoConsoleLink(ctx, a, cred.MerchantCode, created)
+	if err != nil {
+		a.Log.Warn("no console sign-in link for the demo operator", "err", err)
+		fmt.Println()
+		return nil
+	}
+	fmt.Printf(`
+Merchant console (%s, owner): open this one-time link, choose a password, you are signed in:
+  %s%s
+
+`, demoOperator, base, link)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,8 @@ import (
 	"github.com/billkey/billkey/internal/api/iamport"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/console"
+	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
@@ -62,6 +65,9 @@ type Config struct {
 	// D24Window is the accepted X-Date skew of signed v3 requests
 	// (BILLKEY_D24_WINDOW; default ±5 minutes).
 	D24Window time.Duration
+	// HTTP bounds slow and greedy clients of Serve: timeouts, header size and
+	// connections per client address (BILLKEY_MAX_CONNS_PER_CLIENT).
+	HTTP httplimit.Limits
 	// Dunning overrides the retry delays of soft-declined v3 renewals
 	// (default 1, 3 and 7 days after the failure).
 	Dunning []time.Duration
@@ -90,13 +96,17 @@ type App struct {
 	webhooks      *webhook.Service
 	scheduler     *scheduler.Scheduler
 	subscriptions *subscription.Engine
+	console       *console.Handler
+	sandbox       *sandboxClock
 	// workers run from Start until Close; extra subsystems append to it.
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
-	mounts  []mount
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	closers []func() error
+	mounts []mount
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// listener is Serve's, for the connection metrics.
+	listener atomic.Pointer[httplimit.Listener]
+	closers  []func() error
 }
 
 // New opens the store, migrates it, loads the vault and builds the service.
@@ -118,7 +128,22 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.ReconcileInterval = 2 * time.Second
 	}
 	a := &App{Config: cfg, Log: cfg.Logger, registry: prometheus.NewRegistry()}
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "billkey_http_connections_open", Help: "Client connections open on the API listener."},
+			func() float64 {
+				if l := a.listener.Load(); l != nil {
+					return float64(l.Open())
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "billkey_http_connections_refused_total",
+			Help: "Connections closed at accept because their client address already held BILLKEY_MAX_CONNS_PER_CLIENT."},
+			func() float64 {
+				if l := a.listener.Load(); l != nil {
+					return float64(l.Refused())
+				}
+				return 0
+			}))
 
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -157,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },
 		func(ctx context.Context) { a.pruneLoop(ctx, time.Minute) },
 	)
-	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions} {
+	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions, a.setupConsole} {
 		if err := setup(ctx); err != nil {
 			a.Close()
 			return nil, err
@@ -272,8 +297,10 @@ func (a *App) Start() {
 // Serve serves the API on ln, and /metrics on Config.MetricsAddr when set,
 // until ctx ends, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	servers := []*http.Server{{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
-	listeners := []net.Listener{ln}
+	limited := a.Config.HTTP.Listen(ln)
+	a.listener.Store(limited)
+	servers := []*http.Server{a.Config.HTTP.Server(a.Handler)}
+	listeners := []net.Listener{limited}
 	if a.Config.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", a.Config.MetricsAddr)
 		if err != nil {
@@ -281,7 +308,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", a.MetricsHandler())
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, a.Config.HTTP.Server(mux))
 		listeners = append(listeners, mln)
 		a.Log.Info("metrics listening", "addr", mln.Addr().String())
 	}
