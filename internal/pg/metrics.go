@@ -13,6 +13,7 @@ type Operation string
 
 const (
 	OpIssueKey     Operation = "issue_key"
+	OpIssueWindow  Operation = "issue_key_window"
 	OpDeleteKey    Operation = "delete_key"
 	OpCharge       Operation = "charge"
 	OpLookupCharge Operation = "lookup_charge"
@@ -42,8 +43,38 @@ type Instrumented struct {
 	duration *prometheus.HistogramVec
 }
 
-// Instrument returns c measured into reg.
-func Instrument(c Connector, reg prometheus.Registerer) *Instrumented {
+// windowIssuer is the optional payment-window method of a connector
+// (charge.WindowIssuer); the wrapper keeps it visible when c has it.
+type windowIssuer interface {
+	IssueWindowBillingKey(ctx context.Context, req IssueKeyRequest, method string) (*IssueKeyResult, error)
+}
+
+// Instrument returns c measured into reg. The result implements the same
+// optional interfaces as c, so that type assertions on it still work.
+func Instrument(c Connector, reg prometheus.Registerer) Connector {
+	in := newInstrumented(c, reg)
+	if w, ok := c.(windowIssuer); ok {
+		return &instrumentedWindow{Instrumented: in, window: w}
+	}
+	return in
+}
+
+type instrumentedWindow struct {
+	*Instrumented
+	window windowIssuer
+}
+
+func (in *instrumentedWindow) IssueWindowBillingKey(ctx context.Context, req IssueKeyRequest, method string) (*IssueKeyResult, error) {
+	start := time.Now()
+	r, err := in.window.IssueWindowBillingKey(ctx, req, method)
+	in.observe(req.Target, OpIssueWindow, start, ClassifyError(err))
+	return r, err
+}
+
+// Unwrap returns the measured connector.
+func (in *Instrumented) Unwrap() Connector { return in.next }
+
+func newInstrumented(c Connector, reg prometheus.Registerer) *Instrumented {
 	in := &Instrumented{
 		next: c,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
