@@ -24,14 +24,14 @@ import (
 
 // Env is a running Billkey for one test.
 type Env struct {
-	T        testing.TB
-	App      *app.App
-	Clock    *clock.Test
+	T     testing.TB
+	App   *app.App
+	Clock *clock.Test
 	// Wall is the clients' and receivers' clock (X-Date, webhook
 	// timestamps): stopped at the real time the test started, so that
 	// receivers verifying against their own clock accept it, and moved only
 	// by the test itself, never by the sandbox clock.
-	Wall *clock.Test
+	Wall     *clock.Test
 	Server   *httptest.Server
 	Logs     *SafeBuffer
 	Cred     merchant.Credentials
