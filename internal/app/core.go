@@ -43,6 +43,9 @@ func OpenCore(ctx context.Context, cfg Config) (*Core, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+	if cfg.WallClock == nil {
+		cfg.WallClock = clock.Real{}
+	}
 	if cfg.MasterKeyFile == "" {
 		cfg.MasterKeyFile = keyring.DefaultKeyFile(cfg.DatabaseURL)
 	}
@@ -83,6 +86,7 @@ func OpenCore(ctx context.Context, cfg Config) (*Core, error) {
 		Store:        st,
 		Vault:        c.Vault,
 		Clock:        cfg.Clock,
+		WallClock:    cfg.WallClock,
 		Logger:       cfg.Logger.With("component", "webhook"),
 		Registerer:   c.registry,
 		Authenticate: c.Merchants.Authenticate,
