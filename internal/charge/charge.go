@@ -79,6 +79,7 @@ type Service struct {
 	receiptBase string
 
 	charges *prometheus.CounterVec
+	refunds refundMetrics
 
 	keyDeleteHooks []BeforeKeyDelete
 	eventHooks     []func()
@@ -107,6 +108,7 @@ func New(cfg Config) *Service {
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(s.charges)
 	}
+	s.refunds = newRefundMetrics(cfg.Registerer)
 	return s
 }
 
