@@ -74,7 +74,7 @@ func root() *command {
 // appConfig is the wiring configuration for validated settings.
 func appConfig(c config.Config, log *slog.Logger) app.Config {
 	return app.Config{
-		Addr: c.Addr, MetricsAddr: c.MetricsAddr, DatabaseURL: c.DatabaseURL, MasterKey: c.MasterKey, MasterKeyFile: c.MasterKeyFile,
+		Addr: c.Addr, PublicURL: c.PublicURL, MetricsAddr: c.MetricsAddr, DatabaseURL: c.DatabaseURL, MasterKey: c.MasterKey, MasterKeyFile: c.MasterKeyFile,
 		PGURL: c.PGURL, PGTimeout: c.PGTimeout, PGMaxConns: c.PGMaxConns, Logger: log, ReconcileInterval: c.ReconcileInterval,
 		WebhookAllowPrivate: c.AllowPrivateWebhooks(), CheckoutOrigins: c.CheckoutOrigins, DisableDemo: !c.Demo, D24Window: c.D24Window,
 		Scheduler: scheduler.Config{Poll: c.SchedulerPoll, Workers: c.SchedulerWorkers, Batch: c.SchedulerBatch, Lease: c.SchedulerLease},
@@ -112,16 +112,22 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 			cfg.Clock = clock.NewTest(time.Now())
 			log.Warn("TEST CLOCK: time only moves when advanced through the sandbox clock endpoint")
 		}
-		a, err := app.New(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer a.Close()
+		// Listen first, so that receipt URLs can name the real address when
+		// no public URL is configured.
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s (BILLKEY_ADDR): %w", cfg.Addr, err)
 		}
 		base := "http://" + ln.Addr().String()
+		if cfg.PublicURL == "" {
+			cfg.PublicURL = base
+		}
+		a, err := app.New(ctx, cfg)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer a.Close()
 		if err := announceDemo(ctx, a, base, e); err != nil {
 			return err
 		}

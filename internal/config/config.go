@@ -62,6 +62,9 @@ type Config struct {
 	// MaxConnsPerClient caps connections per client address; -1: no cap,
 	// 0: the server's default.
 	MaxConnsPerClient int
+	// PublicURL is how merchants and customers reach Billkey ("" = http://
+	// + the listen address).
+	PublicURL string
 	// BaseURL is the console's public base URL for printed links ("" =
 	// http:// + Addr).
 	BaseURL string
@@ -102,6 +105,8 @@ func (v Var) Name() string {
 var Vars = []Var{
 	{Flag: "addr", Env: "BILLKEY_ADDR", Default: "127.0.0.1:8080", Usage: "listen address", Scope: Serve,
 		set: func(c *Config, v string) error { return hostPort(v, &c.Addr) }},
+	{Env: "BILLKEY_PUBLIC_URL", Default: "http:// + the listen address", Usage: "how merchants and customers reach Billkey (receipt URLs are built on it)", Scope: Serve,
+		set: func(c *Config, v string) error { return httpURL(v, &c.PublicURL) }},
 	{Env: "BILLKEY_METRICS_ADDR", Usage: "serve /metrics only on this separate listen address", Scope: Serve,
 		set: func(c *Config, v string) error { return hostPort(v, &c.MetricsAddr) }},
 	{Flag: "database-url", Env: "BILLKEY_DATABASE_URL", Default: "billkey.db", Usage: "SQLite file path, or a postgres:// URL for PostgreSQL", Scope: DB,
