@@ -131,6 +131,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	cfg = core.Config
 	a := &App{Core: core}
+	if tc, ok := cfg.Clock.(*clock.Test); ok {
+		// A restarted sandbox resumes where its clock was advanced to, never
+		// behind it.
+		latest, err := a.Store.LatestSandboxClock(ctx)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		tc.Set(latest)
+	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "billkey_http_connections_open", Help: "Client connections open on the API listener."},
 			func() float64 {
