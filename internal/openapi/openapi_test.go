@@ -32,6 +32,7 @@ var notAPI = map[string]string{
 	"/v1/checkout/":    "the hosted payment window the SDK drives",
 	"/demo":            "demo merchant page",
 	"/console":         "merchant console (HTML)",
+	"/receipts/":       "customer-facing receipt pages (the receipt_url of payments)",
 }
 
 func exempt(path string) bool {
