@@ -272,7 +272,7 @@ func (a *App) routes() http.Handler {
 		mux.Handle(m.pattern, m.handler)
 	}
 	mux.Handle("/", iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()}))
-	return mux
+	return wellFormed(mux)
 }
 
 // MetricsHandler serves the registry in the Prometheus text format.
