@@ -15,7 +15,17 @@ type IssueKeyInput struct {
 	PG          string  // "provider" or "provider.mid"; empty = default channel
 	CustomerID  string
 	Customer    core.Buyer
+	// FirstCharge is the amount charged with the key right after issuance
+	// (onetime with customer_uid, a schedule's checking_amount); 0 issues
+	// the key only, which some PGs refuse.
+	FirstCharge int64
 }
+
+// MaxNameLength bounds an order name (name) in characters. i'mport's API
+// gives name no maximum (its seed example for schedules uses 42 characters),
+// so this is only Billkey's guard against abuse; connectors shorten names for
+// PGs whose fields are narrower.
+const MaxNameLength = 256
 
 // PayInput is one charge: key-in (Onetime) or by billing key (Again).
 type PayInput struct {

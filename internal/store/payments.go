@@ -141,6 +141,19 @@ func (s *Store) FinishAttempt(ctx context.Context, p *core.Payment, events []cor
 	})
 }
 
+// SetWindowTerms corrects what a payment window turned out to be once the PG
+// answered: the amount it approved (0 when its window only displays the
+// amount) and the method the buyer chose inside a wallet.
+func (tx *Tx) SetWindowTerms(ctx context.Context, merchantID int64, impUID string, amount int64, payMethod string) error {
+	_, err := tx.exec(ctx, `UPDATE payments SET vat_amount = CASE WHEN amount = ? THEN vat_amount ELSE 0 END,
+		tax_free = CASE WHEN amount = ? THEN tax_free ELSE 0 END, amount = ?, pay_method = ?
+		WHERE merchant_id = ? AND imp_uid = ?`, amount, amount, amount, payMethod, merchantID, impUID)
+	if err != nil {
+		return fmt.Errorf("set window terms %s: %w", impUID, err)
+	}
+	return nil
+}
+
 const finishAttemptSQL = `UPDATE payments SET status = ?, pg_tid = ?, apply_num = ?, card_code = ?, card_name = ?,
 	card_number = ?, card_type = ?, paid_at = ?, failed_at = ?, fail_reason = ?, receipt_url = ?, next_check_at = ?,
 	checks = ?, updated_at = ?
