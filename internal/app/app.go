@@ -102,6 +102,8 @@ type App struct {
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
 	mounts []mount
+	// v1 is the i'mport V1 router, served for every path no mount claims.
+	v1 http.Handler
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	// listener is Serve's, for the connection metrics.
@@ -274,7 +276,8 @@ func (a *App) routes() http.Handler {
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}
-	mux.Handle("/", iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()}))
+	a.v1 = iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()})
+	mux.Handle("/", a.v1)
 	return wellFormed(mux)
 }
 
