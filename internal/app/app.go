@@ -103,7 +103,7 @@ type App struct {
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
 	mounts []mount
 	// v1 is the i'mport V1 router, served for every path no mount claims.
-	v1 http.Handler
+	v1     http.Handler
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	// listener is Serve's, for the connection metrics.
