@@ -61,7 +61,7 @@ func signD24(e *apptest.Env, cred merchant.Credentials, hdr http.Header, body []
 	if hdr == nil {
 		hdr = http.Header{}
 	}
-	xDate := e.Clock.Now().Add(time.Duration(xDateSeq.Add(1)) * time.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z")
+	xDate := e.Wall.Now().Add(time.Duration(xDateSeq.Add(1)) * time.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z")
 	hdr.Set("X-Date", xDate)
 	hdr.Set("X-Login", cred.XLogin)
 	hdr.Set("Authorization", d24.Sign(cred.APISignature, xDate, cred.XLogin, body))
