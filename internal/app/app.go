@@ -25,6 +25,7 @@ import (
 	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/openapi"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
@@ -112,8 +113,7 @@ type App struct {
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
 	mounts []mount
-	// v1 is the i'mport V1 router, served for every path no mount claims.
-	v1     http.Handler
+	v1     http.Handler // the V1 router, mounted at "/"
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	// listener is Serve's, for the connection metrics.
@@ -297,7 +297,14 @@ func (a *App) routes() http.Handler {
 	if a.Config.MetricsAddr == "" {
 		mux.Handle("GET /metrics", a.MetricsHandler())
 	}
-	receipt.New(a.Store, a.Log).Register(mux)
+	for _, r := range openapi.Routes() {
+		a.mounts = append(a.mounts, mount{pattern: r.Pattern, handler: r.Handler})
+	}
+	// Receipt pages on a mux of their own, mounted by prefix so that
+	// Routes lists them.
+	receipts := http.NewServeMux()
+	receipt.New(a.Store, a.Log).Register(receipts)
+	a.mounts = append(a.mounts, mount{pattern: "GET /receipts/", handler: receipts})
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}
