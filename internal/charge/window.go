@@ -198,7 +198,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if card.Number != "" {
 		p.CardNumber = vault.Mask(card.Number)
 	}
-	if err := s.begin(ctx, p); err != nil {
+	if err := s.start(ctx, p, nil); err != nil {
 		return nil, nil, err
 	}
 
@@ -226,7 +226,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 		}
 		now := s.clock.Now()
 		p.Status, p.FailedAt, p.FailReason, p.UpdatedAt = core.StatusFailed, now, reason, now
-		if ferr := s.finish(ctx, p, nil); ferr != nil {
+		if ferr := s.settle(ctx, p, Outcome{}, nil); ferr != nil {
 			return nil, nil, ferr
 		}
 		if refused != nil {
@@ -261,7 +261,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 		if k.CardNumber != "" {
 			p.CardNumber = k.CardNumber
 		}
-		err := s.finish(ctx, p, func(tx *store.Tx, _ *core.Payment) error { return tx.PutBillingKey(ctx, k) })
+		err := s.settle(ctx, p, Outcome{}, func(tx *store.Tx) error { return tx.PutBillingKey(ctx, k) })
 		if err != nil {
 			return nil, nil, err
 		}

@@ -36,8 +36,10 @@ import (
 // Options configures the window.
 type Options struct {
 	Service *charge.Service
-	Logger  *slog.Logger
-	Clock   clock.Clock
+	// MerchantOrigins lists every merchant's own window origins (nil: none).
+	MerchantOrigins func(ctx context.Context) ([]string, error)
+	Logger          *slog.Logger
+	Clock           clock.Clock
 	// Origins may embed the window (CSP frame-ancestors), open sessions
 	// (CORS) and receive redirects: "https://shop.example.com",
 	// "https://*.example.com", "http://localhost:*" or "*". Nil means
@@ -59,10 +61,11 @@ type Options struct {
 
 // Handler serves the SDK, the window and the demo.
 type Handler struct {
-	svc     *charge.Service
-	log     *slog.Logger
-	clock   clock.Clock
-	origins []originPattern
+	svc               *charge.Service
+	merchantOriginsOf func(ctx context.Context) ([]string, error)
+	log               *slog.Logger
+	clock             clock.Clock
+	origins           []originPattern
 	// merchantOrigins caches every merchant's origins for preflights.
 	originsMu       sync.Mutex
 	merchantOrigins []originPattern
@@ -84,7 +87,7 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{svc: opts.Service, log: opts.Logger, clock: opts.Clock, origins: ps, ttl: opts.SessionTTL,
+	h := &Handler{svc: opts.Service, merchantOriginsOf: opts.MerchantOrigins, log: opts.Logger, clock: opts.Clock, origins: ps, ttl: opts.SessionTTL,
 		maxAttempts: opts.MaxAttempts, demo: opts.Demo}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -168,7 +171,10 @@ func (h *Handler) anyMerchantOrigins(ctx context.Context) []originPattern {
 	if now.Before(h.originsUntil) {
 		return h.merchantOrigins
 	}
-	list, err := h.svc.Store().AllCheckoutOrigins(ctx)
+	if h.merchantOriginsOf == nil {
+		return nil
+	}
+	list, err := h.merchantOriginsOf(ctx)
 	if err != nil {
 		h.log.Error("checkout: merchant origins", "err", err)
 		return h.merchantOrigins

@@ -442,7 +442,7 @@ func TestRedirectResultCarriesNoCardData(t *testing.T) {
 
 func TestFormErrorsAndLimits(t *testing.T) {
 	e := apptest.New(t, testenv.SQLite(t))
-	h, err := checkout.New(checkout.Options{Service: e.App.Service, Clock: e.Clock, Logger: e.App.Log, MaxAttempts: 3, SubmitsPerIP: 6})
+	h, err := checkout.New(checkout.Options{Service: e.App.Service, MerchantOrigins: e.App.Store.AllCheckoutOrigins, Clock: e.Clock, Logger: e.App.Log, MaxAttempts: 3, SubmitsPerIP: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
