@@ -63,8 +63,8 @@ type Config struct {
 	// FailReasons are stored when an entry cannot even be attempted; the
 	// dialect that shows schedules supplies its texts.
 	FailReasons FailReasons
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Logger      *slog.Logger
+	Registerer  prometheus.Registerer
 }
 
 // FailReasons are the fail_reason texts of entries that end without a
