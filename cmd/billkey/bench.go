@@ -27,6 +27,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/httplimit"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
 )
 
@@ -76,6 +78,8 @@ func benchAgain(ctx context.Context, args []string) error {
 	a, err := app.New(ctx, app.Config{
 		DatabaseURL: *dbURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
 		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second,
+		// The load generator is one client address with many connections.
+		HTTP: httplimit.Limits{PerClient: -1},
 	})
 	if err != nil {
 		return err
@@ -91,7 +95,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	go a.Serve(srvCtx, ln)
 	base := "http://" + ln.Addr().String()
 
-	cred, err := a.CreateMerchant(ctx, "bench")
+	cred, err := a.Merchants.Create(ctx, "bench")
 	if err != nil {
 		return err
 	}
@@ -195,7 +199,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	return nil
 }
 
-func benchToken(client *http.Client, base string, cred app.Credentials) (string, error) {
+func benchToken(client *http.Client, base string, cred merchant.Credentials) (string, error) {
 	b, _ := json.Marshal(map[string]string{"imp_key": cred.ImpKey, "imp_secret": cred.ImpSecret})
 	resp, err := client.Post(base+"/users/getToken", "application/json", bytes.NewReader(b))
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/buildinfo"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
@@ -60,7 +61,7 @@ func benchSchedules(ctx context.Context, args []string) error {
 		return fmt.Errorf("-workers: %w", err)
 	}
 	fmt.Printf("billing run: %d entries due in the same second, %d billing keys, Postgres %s, %s\n",
-		*entries, *customers, redactURL(*dbURL), version())
+		*entries, *customers, redactURL(*dbURL), buildinfo.Get().Short())
 	for i, lat := range lats {
 		w := ws[min(i, len(ws)-1)]
 		r, err := billingRun(ctx, *dbURL, *entries, *customers, lat, w)
@@ -156,7 +157,7 @@ func benchApp(ctx context.Context, dbURL string, customers int) (*app.App, int64
 		return nil, 0, nil, err
 	}
 	cleanup := func() { a.Close(); drop() }
-	cred, err := a.CreateMerchant(ctx, "bench")
+	cred, err := a.Merchants.Create(ctx, "bench")
 	if err != nil {
 		cleanup()
 		return nil, 0, nil, err

@@ -14,14 +14,15 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/billkey/billkey/internal/app"
-	"github.com/billkey/billkey/internal/checkout"
+	"github.com/billkey/billkey/internal/buildinfo"
 	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/vault"
 )
@@ -42,7 +43,7 @@ Usage:
 
 Environment: BILLKEY_ADDR, BILLKEY_DATABASE_URL, BILLKEY_MASTER_KEY,
 BILLKEY_MASTER_KEY_FILE, BILLKEY_PG_URL, BILLKEY_LOG_LEVEL,
-BILLKEY_WEBHOOK_ALLOW_PRIVATE.
+BILLKEY_WEBHOOK_ALLOW_PRIVATE, BILLKEY_METRICS_ADDR.
 `
 
 func main() {
@@ -59,7 +60,7 @@ func main() {
 	case "migrate":
 		err = migrate(ctx, args)
 	case "merchant":
-		err = merchant(ctx, args)
+		err = merchantCmd(ctx, args)
 	case "keys":
 		err = keys(ctx, args)
 	case "pgsim":
@@ -69,7 +70,7 @@ func main() {
 	case "webhooks":
 		err = webhooksCmd(ctx, args)
 	case "version":
-		fmt.Println(version())
+		fmt.Println(buildinfo.Get())
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -80,19 +81,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "billkey:", err)
 		os.Exit(1)
 	}
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v += " " + s.Value
-			}
-		}
-		return "billkey " + v + " " + bi.GoVersion
-	}
-	return "billkey (unknown version)"
 }
 
 func env(name, def string) string {
@@ -152,6 +140,7 @@ func serve(ctx context.Context, args []string) error {
 	slog.SetDefault(log)
 	cfg := c.config(log)
 	cfg.Addr = *addr
+	cfg.MetricsAddr = os.Getenv("BILLKEY_METRICS_ADDR")
 	switch *allowPrivate {
 	case "true":
 		cfg.WebhookAllowPrivate = true
@@ -171,6 +160,16 @@ func serve(ctx context.Context, args []string) error {
 				return fmt.Errorf("%s=%q: want a positive duration like 2s", name, v)
 			}
 			*dst = d
+		}
+	}
+	if v := os.Getenv("BILLKEY_MAX_CONNS_PER_CLIENT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("BILLKEY_MAX_CONNS_PER_CLIENT=%q: want a number (0 or less: no cap)", v)
+		}
+		cfg.HTTP.PerClient = max(n, -1)
+		if n == 0 {
+			cfg.HTTP.PerClient = -1
 		}
 	}
 	if *testClock {
@@ -204,14 +203,14 @@ func announceDemo(ctx context.Context, a *app.App, base string) error {
 	if a.Store.Dialect() == "sqlite" {
 		demoFile = filepath.Join(filepath.Dir(a.Config.DatabaseURL), demoFile)
 	}
-	var cred app.Credentials
+	var cred merchant.Credentials
 	merchants, err := a.Store.ListMerchants(ctx)
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(merchants) == 0:
-		cred, err = a.CreateMerchant(ctx, "Billkey Demo")
+		cred, err = a.Merchants.Create(ctx, "Billkey Demo")
 		if err != nil {
 			return err
 		}
@@ -271,7 +270,7 @@ func migrate(ctx context.Context, args []string) error {
 	return nil
 }
 
-func merchant(ctx context.Context, args []string) error {
+func merchantCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return errors.New("merchant: want create or list")
 	}
@@ -289,7 +288,7 @@ func merchant(ctx context.Context, args []string) error {
 	defer a.Close()
 	switch args[0] {
 	case "create":
-		cred, err := a.CreateMerchant(ctx, name)
+		cred, err := a.Merchants.Create(ctx, name)
 		if err != nil {
 			return err
 		}
@@ -299,28 +298,16 @@ func merchant(ctx context.Context, args []string) error {
 		fmt.Printf("merchant_code: %s\nimp_key:       %s\nimp_secret:    %s\n", cred.MerchantCode, cred.ImpKey, cred.ImpSecret)
 		return nil
 	case "set":
-		m, err := a.Store.MerchantByCode(ctx, code)
-		if err != nil {
-			return fmt.Errorf("merchant %q: %w", code, err)
-		}
 		setOrigins := false
 		fs.Visit(func(f *flag.Flag) { setOrigins = setOrigins || f.Name == "checkout-origins" })
 		if !setOrigins {
 			return errors.New("merchant set: nothing to set (want --checkout-origins)")
 		}
-		var list []string
-		for _, o := range strings.Split(origins, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				list = append(list, o)
-			}
-		}
-		if err := checkout.ValidateOrigins(list); err != nil {
+		m, err := a.Merchants.SetCheckoutOrigins(ctx, code, strings.Split(origins, ","))
+		if err != nil {
 			return err
 		}
-		if err := a.Store.SetCheckoutOrigins(ctx, m.ID, list); err != nil {
-			return err
-		}
-		fmt.Printf("%s checkout origins: %s\n", m.Code, strings.Join(list, " "))
+		fmt.Printf("%s checkout origins: %s\n", m.Code, strings.Join(m.CheckoutOrigins, " "))
 		return nil
 	case "list":
 		ms, err := a.Store.ListMerchants(ctx)

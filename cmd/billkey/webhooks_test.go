@@ -20,7 +20,7 @@ func TestWebhooksCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, err := a.CreateMerchant(ctx, "CLI Shop")
+	cred, err := a.Merchants.Create(ctx, "CLI Shop")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ const BILLKEY_URL = (process.env.BILLKEY_URL || 'http://127.0.0.1:8080').replace
 const IMP_KEY = requireEnv('IMP_KEY');
 const IMP_SECRET = requireEnv('IMP_SECRET');
 
-// Sandbox test cards (shared/DESIGN.md).
+// Sandbox test cards (the repository README).
 const CARD_OK = '4242-4242-4242-4242';
 const CARD_DECLINE_LATER = '4000-0000-0000-0341'; // key issues fine, every later charge declines
 const CARD_INFO = { expiry: '2030-12', birth: '800101', pwd_2digit: '12' };

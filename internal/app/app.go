@@ -5,17 +5,14 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,10 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/billkey/billkey/internal/api/iamport"
-	v3 "github.com/billkey/billkey/internal/api/v3"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
-	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/httplimit"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/notice"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
@@ -40,7 +37,10 @@ import (
 
 // Config is everything Billkey is configured with.
 type Config struct {
-	Addr        string // BILLKEY_ADDR
+	Addr string // BILLKEY_ADDR
+	// MetricsAddr (BILLKEY_METRICS_ADDR) serves /metrics on a listener of
+	// its own, and then only there, so that it need not be public.
+	MetricsAddr string
 	DatabaseURL string // BILLKEY_DATABASE_URL: SQLite path or postgres:// URL
 	MasterKey   string // BILLKEY_MASTER_KEY (hex or base64 of 32 bytes)
 	// MasterKeyFile is read (or created on first start) when MasterKey is empty.
@@ -65,6 +65,9 @@ type Config struct {
 	// D24Window is the accepted X-Date skew of signed v3 requests
 	// (BILLKEY_D24_WINDOW; default ±5 minutes).
 	D24Window time.Duration
+	// HTTP bounds slow and greedy clients of Serve: timeouts, header size and
+	// connections per client address (BILLKEY_MAX_CONNS_PER_CLIENT).
+	HTTP httplimit.Limits
 	// Dunning overrides the retry delays of soft-declined v3 renewals
 	// (default 1, 3 and 7 days after the failure).
 	Dunning []time.Duration
@@ -79,10 +82,13 @@ type App struct {
 	Store   *store.Store
 	Vault   *vault.Vault
 	Service *charge.Service
-	Sim     *sim.Server // nil when an external PG is used
-	PG      pg.Connector
-	Handler http.Handler
-	Log     *slog.Logger
+	// Merchants owns merchants, V1 credentials and tokens, channels and
+	// checkout origins.
+	Merchants *merchant.Service
+	Sim       *sim.Server // nil when an external PG is used
+	PG        pg.Connector
+	Handler   http.Handler
+	Log       *slog.Logger
 
 	MasterKeyCreated bool
 
@@ -93,10 +99,12 @@ type App struct {
 	// workers run from Start until Close; extra subsystems append to it.
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
-	mounts  []mount
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	closers []func() error
+	mounts []mount
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// listener is Serve's, for the connection metrics.
+	listener atomic.Pointer[httplimit.Listener]
+	closers  []func() error
 }
 
 // New opens the store, migrates it, loads the vault and builds the service.
@@ -118,7 +126,22 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.ReconcileInterval = 2 * time.Second
 	}
 	a := &App{Config: cfg, Log: cfg.Logger, registry: prometheus.NewRegistry()}
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "billkey_http_connections_open", Help: "Client connections open on the API listener."},
+			func() float64 {
+				if l := a.listener.Load(); l != nil {
+					return float64(l.Open())
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "billkey_http_connections_refused_total",
+			Help: "Connections closed at accept because their client address already held BILLKEY_MAX_CONNS_PER_CLIENT."},
+			func() float64 {
+				if l := a.listener.Load(); l != nil {
+					return float64(l.Refused())
+				}
+				return 0
+			}))
 
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -146,14 +169,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Config.PGURL = url
 	}
 	a.PG = simclient.New(cfg.PGURL, cfg.PGTimeout)
+	a.Merchants = merchant.New(merchant.Config{Store: st, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger})
 	a.Service = charge.New(charge.Config{
 		Store: st, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
-		PGTimeout: cfg.PGTimeout, Registerer: a.registry,
+		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants,
 	})
 	a.Service.OnSettled(notice.New(cfg.Clock).Settled)
 	a.workers = append(a.workers,
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
 		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },
+		func(ctx context.Context) { a.pruneLoop(ctx, time.Minute) },
 	)
 	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions} {
 		if err := setup(ctx); err != nil {
@@ -242,12 +267,19 @@ func (a *App) routes() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	if a.Config.MetricsAddr == "" {
+		mux.Handle("GET /metrics", a.MetricsHandler())
+	}
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}
-	mux.Handle("/", iamport.New(a.Service, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()}))
+	mux.Handle("/", iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()}))
 	return mux
+}
+
+// MetricsHandler serves the registry in the Prometheus text format.
+func (a *App) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
 }
 
 // Start runs the background workers until Close.
@@ -260,19 +292,41 @@ func (a *App) Start() {
 	}
 }
 
-// Serve listens on Config.Addr until ctx ends, then shuts down gracefully.
+// Serve serves the API on ln, and /metrics on Config.MetricsAddr when set,
+// until ctx ends, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	limited := a.Config.HTTP.Listen(ln)
+	a.listener.Store(limited)
+	servers := []*http.Server{a.Config.HTTP.Server(a.Handler)}
+	listeners := []net.Listener{limited}
+	if a.Config.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", a.Config.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener BILLKEY_METRICS_ADDR=%s: %w", a.Config.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.MetricsHandler())
+		servers = append(servers, a.Config.HTTP.Server(mux))
+		listeners = append(listeners, mln)
+		a.Log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	var err error
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc:
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	for _, srv := range servers {
+		if serr := srv.Shutdown(shutdown); err == nil {
+			err = serr
+		}
+	}
+	return err
 }
 
 // Close stops the workers and releases everything.
@@ -399,103 +453,4 @@ func (a *App) RewrapCards(ctx context.Context) (int, error) {
 			continue
 		}
 	}
-}
-
-// Credentials are a new merchant's API credentials, shown once.
-type Credentials struct {
-	MerchantCode string `json:"merchant_code"`
-	Name         string `json:"name"`
-	ImpKey       string `json:"imp_key"`
-	ImpSecret    string `json:"imp_secret"`
-	// XLogin and APISignature sign v3 (D24) requests.
-	XLogin       string `json:"x_login"`
-	APISignature string `json:"api_signature"`
-}
-
-// DefaultChannels are the sandbox PG contracts every new merchant gets: the
-// REST key-in PGs (nice is the default) and the payment-window PGs.
-func DefaultChannels() []core.Channel {
-	api := []struct{ provider, mid, name string }{
-		{"nice", "nictest04m", "NICE 정기결제 (sandbox)"},
-		{"kcp", "T0000", "KCP 정기결제 (sandbox)"},
-		{"html5_inicis", "INIBillTst", "KG이니시스 빌링 (sandbox)"},
-		{"jtnet", "tjtnet001", "JTNet 빌링 (sandbox)"},
-		{"settle", "M2345678", "세틀뱅크 빌링 (sandbox)"},
-	}
-	window := []struct{ provider, mid, name string }{
-		{"danal", "A010002002", "다날 카드 (sandbox)"},
-		{"danal_tpay", "9810030929", "다날 휴대폰 (sandbox)"},
-		{"kicc", "T5102001", "KICC (sandbox)"},
-		{"payco", "PARTNERTEST", "페이코 (sandbox)"},
-		{"kakaopay", "TCSUBSCRIP", "카카오페이 정기 (sandbox)"},
-		{"naverpay", "np_test", "네이버페이 (sandbox)"},
-		{"mobilians", "M1234567", "모빌리언스 휴대폰 (sandbox)"},
-		{"chai", "chai_test", "차이 계좌 (sandbox)"},
-		{"kcp", "T0001", "KCP 결제창 (sandbox)"},
-		{"html5_inicis", "INIpayTest", "KG이니시스 결제창 (sandbox)"},
-	}
-	var out []core.Channel
-	for i, c := range api {
-		out = append(out, core.Channel{Provider: c.provider, MID: c.mid, Sandbox: true, Type: "api_payment", Name: c.name,
-			Key: "channel-key-" + c.provider + "-" + c.mid, IsDefault: i == 0})
-	}
-	for _, c := range window {
-		out = append(out, core.Channel{Provider: c.provider, MID: c.mid, Sandbox: true, Type: "payment", Name: c.name,
-			Key: "channel-key-" + c.provider + "-" + c.mid})
-	}
-	return out
-}
-
-// CreateMerchant makes a merchant with fresh credentials and the default
-// sandbox channels.
-func (a *App) CreateMerchant(ctx context.Context, name string) (Credentials, error) {
-	if strings.TrimSpace(name) == "" {
-		return Credentials{}, errors.New("merchant name is required")
-	}
-	for tries := 0; ; tries++ {
-		n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
-		if err != nil {
-			return Credentials{}, err
-		}
-		cred := Credentials{MerchantCode: fmt.Sprintf("imp%08d", n.Int64()), Name: name, ImpKey: randDigits(16), ImpSecret: randHex(40)}
-		m := &core.Merchant{Code: cred.MerchantCode, Name: name, ImpKey: cred.ImpKey, ImpSecretHash: charge.HashSecret(cred.ImpSecret),
-			WebhookFormat: "json", TimeZone: "Asia/Seoul", CreatedAt: a.Config.Clock.Now()}
-		err = a.Store.CreateMerchant(ctx, m, DefaultChannels())
-		if err != nil && tries < 3 && strings.Contains(strings.ToLower(err.Error()), "unique") {
-			continue // merchant code collision
-		}
-		if err != nil {
-			return cred, err
-		}
-		cred.XLogin, cred.APISignature = "d24_"+randHex(16), randHex(40)
-		// The signature secret must be usable to verify requests, so it is
-		// sealed by the vault rather than hashed.
-		cipher, keyID, err := a.Vault.SealString(cred.APISignature, v3.SecretAAD(m.ID))
-		if err != nil {
-			return cred, err
-		}
-		err = a.Store.PutD24Credential(ctx, store.D24Credential{MerchantID: m.ID, XLogin: cred.XLogin, SecretCipher: cipher,
-			SecretKeyID: keyID, CreatedAt: m.CreatedAt})
-		return cred, err
-	}
-}
-
-func randHex(n int) string {
-	b := make([]byte, (n+1)/2)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err))
-	}
-	return hex.EncodeToString(b)[:n]
-}
-
-func randDigits(n int) string {
-	var sb strings.Builder
-	for sb.Len() < n {
-		d, err := rand.Int(rand.Reader, big.NewInt(10))
-		if err != nil {
-			panic(fmt.Sprintf("crypto/rand: %v", err))
-		}
-		sb.WriteByte(byte('0' + d.Int64()))
-	}
-	return sb.String()
 }

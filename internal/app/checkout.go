@@ -20,12 +20,12 @@ func (a *App) setupCheckout(ctx context.Context) error {
 	}
 	demo := !a.Config.DisableDemo && !strings.EqualFold(os.Getenv("BILLKEY_DEMO"), "off")
 	h, err := checkout.New(checkout.Options{
-		Service:         a.Service,
-		MerchantOrigins: a.Store.AllCheckoutOrigins,
-		Logger:          a.Log.With("component", "checkout"),
-		Clock:           a.Config.Clock,
-		Origins:         origins,
-		Demo:            demo,
+		Service:   a.Service,
+		Merchants: a.Merchants,
+		Logger:    a.Log.With("component", "checkout"),
+		Clock:     a.Config.Clock,
+		Origins:   origins,
+		Demo:      demo,
 	})
 	if err != nil {
 		return err

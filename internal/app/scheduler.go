@@ -120,7 +120,7 @@ func (h *sandboxClock) authorize(w http.ResponseWriter, r *http.Request) (*clock
 	if tok == "" {
 		tok = strings.TrimSpace(r.Header.Get("X-ImpTokenHeader"))
 	}
-	if _, err := h.app.Service.Authenticate(r.Context(), tok); err != nil {
+	if _, err := h.app.Merchants.Authenticate(r.Context(), tok); err != nil {
 		writeEnvelope(w, http.StatusUnauthorized, -1, "Unauthorized", nil)
 		return nil, false
 	}

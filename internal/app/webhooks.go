@@ -15,7 +15,7 @@ func (a *App) setupWebhooks(ctx context.Context) error {
 		Clock:        a.Config.Clock,
 		Logger:       a.Log.With("component", "webhook"),
 		Registerer:   a.registry,
-		Authenticate: a.Service.Authenticate,
+		Authenticate: a.Merchants.Authenticate,
 		AllowPrivate: a.Config.WebhookAllowPrivate,
 	})
 	if a.Config.WebhookAllowPrivate {

@@ -58,8 +58,6 @@ type CancelInput struct {
 
 // Errors the dialects map to their own codes and messages.
 var (
-	ErrBadCredentials   = errors.New("bad imp_key or imp_secret")
-	ErrUnauthorized     = errors.New("invalid or expired token")
 	ErrCustomerNotFound = errors.New("billing key not found")
 	ErrPaymentNotFound  = errors.New("payment not found")
 	ErrNothingToCancel  = errors.New("nothing to cancel")
@@ -109,8 +107,3 @@ type PGRefusedError struct {
 
 func (e *PGRefusedError) Error() string { return fmt.Sprintf("%s refused: %v", e.Stage, e.Err) }
 func (e *PGRefusedError) Unwrap() error { return e.Err }
-
-// UnknownPGError names a pg value the merchant has no channel for.
-type UnknownPGError struct{ PG string }
-
-func (e *UnknownPGError) Error() string { return fmt.Sprintf("no PG channel %q", e.PG) }

@@ -6,7 +6,9 @@
 //     unique index lets only one attempt hold a merchant_uid at a time, so
 //     concurrent duplicates never reach the PG.
 //  2. The PG is called with the attempt's imp_uid as idempotency key.
-//  3. The outcome is stored with its outbox events in one transaction.
+//  3. The outcome is settled: stored in one transaction with what every
+//     subscriber (OnSettled) writes for it — outbox events, the schedule
+//     row, a deposit.
 //
 // An attempt whose outcome is unknown (timeout, lost response, process killed
 // between 2 and 3) is resolved by the reconciler looking the charge up by its
@@ -21,7 +23,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,15 @@ type Config struct {
 	PGTimeout time.Duration
 	// Registerer receives the charge metrics; nil skips them.
 	Registerer prometheus.Registerer
+	// Channels resolves a V1 pg value to the merchant's PG channel.
+	Channels Channels
+}
+
+// Channels resolves the PG channel a charge goes through (the merchant's
+// channel catalog, internal/merchant).
+type Channels interface {
+	ResolveChannel(ctx context.Context, merchantID int64, pgValue string) (core.Channel, error)
+	WindowChannel(ctx context.Context, merchantID int64, pgValue string) (core.Channel, error)
 }
 
 // Service is the core the API dialects call.
@@ -58,28 +68,20 @@ type Service struct {
 	log       *slog.Logger
 	pgTimeout time.Duration
 
-	charges *prometheus.CounterVec
+	channelsOf Channels
 
-	mu        sync.RWMutex
-	tokens    map[string]core.Token    // token → live token, re-read from the store once its cached expiry passes
-	merchants map[int64]*core.Merchant // merchants never change identity; cached for auth
-	channels  map[int64]cachedChannels // PG channels per merchant
+	charges *prometheus.CounterVec
 
 	keyDeleteHooks []BeforeKeyDelete
 	eventHooks     []func()
 	settleHooks    []SettleHook
 }
 
-type cachedChannels struct {
-	list    []core.Channel
-	expires time.Time
-}
-
 // New builds the service.
 func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, pg: cfg.PG, vault: cfg.Vault, clock: cfg.Clock, log: cfg.Logger, pgTimeout: cfg.PGTimeout,
-		tokens: map[string]core.Token{}, merchants: map[int64]*core.Merchant{}, channels: map[int64]cachedChannels{},
+		channelsOf: cfg.Channels,
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -163,69 +165,6 @@ func (s *Service) applyResult(p *core.Payment, res *pg.ChargeResult) {
 	if p.FailReason == "" {
 		p.FailReason = "카드사 승인 거절"
 	}
-}
-
-// resolveChannel picks the merchant's channel for a v1 pg value: "provider"
-// or "provider.mid"; anything unmatched falls back to the default channel as
-// i'mport does.
-func (s *Service) resolveChannel(ctx context.Context, merchantID int64, pgValue string) (core.Channel, error) {
-	chans, err := s.Channels(ctx, merchantID)
-	if err != nil {
-		return core.Channel{}, err
-	}
-	if len(chans) == 0 {
-		return core.Channel{}, &UnknownPGError{PG: pgValue}
-	}
-	if pgValue != "" {
-		provider, mid, hasMID := cutLast(pgValue)
-		var match *core.Channel
-		for i := range chans {
-			c := &chans[i]
-			if c.Provider != provider || (hasMID && c.MID != mid) {
-				continue
-			}
-			if match == nil || (c.Type == "api_payment" && match.Type != "api_payment") {
-				match = c
-			}
-		}
-		if match != nil {
-			return *match, nil
-		}
-	}
-	for _, c := range chans {
-		if c.IsDefault {
-			return c, nil
-		}
-	}
-	return chans[0], nil
-}
-
-func cutLast(v string) (provider, mid string, ok bool) {
-	for i := 0; i < len(v); i++ {
-		if v[i] == '.' {
-			return v[:i], v[i+1:], true
-		}
-	}
-	return v, "", false
-}
-
-// Channels lists the merchant's PG channels (GET /users/pg).
-func (s *Service) Channels(ctx context.Context, merchantID int64) ([]core.Channel, error) {
-	now := s.clock.Now()
-	s.mu.RLock()
-	c, ok := s.channels[merchantID]
-	s.mu.RUnlock()
-	if ok && now.Before(c.expires) {
-		return c.list, nil
-	}
-	list, err := s.store.Channels(ctx, merchantID)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.channels[merchantID] = cachedChannels{list: list, expires: now.Add(30 * time.Second)}
-	s.mu.Unlock()
-	return list, nil
 }
 
 // OnEventsWritten registers a callback run after a transaction wrote outbox

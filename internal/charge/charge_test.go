@@ -344,38 +344,3 @@ func TestCancelChecksumAndFull(t *testing.T) {
 		}
 	})
 }
-
-func TestTokenReuseRule(t *testing.T) {
-	t.Parallel()
-	e := apptest.New(t, testenv.SQLite(t))
-	ctx := context.Background()
-	svc := e.App.Service
-	t1, err := svc.IssueToken(ctx, e.Cred.ImpKey, e.Cred.ImpSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !t1.ExpiresAt.Equal(apptest.Start.Add(30 * time.Minute)) {
-		t.Fatalf("expiry %v", t1.ExpiresAt)
-	}
-	e.Clock.Advance(10 * time.Minute)
-	t2, _ := svc.IssueToken(ctx, e.Cred.ImpKey, e.Cred.ImpSecret)
-	if t2.Token != t1.Token || !t2.ExpiresAt.Equal(t1.ExpiresAt) {
-		t.Fatalf("reuse: %+v vs %+v", t2, t1)
-	}
-	e.Clock.Advance(19*time.Minute + 30*time.Second) // 30 s before expiry
-	t3, _ := svc.IssueToken(ctx, e.Cred.ImpKey, e.Cred.ImpSecret)
-	if t3.Token != t1.Token || !t3.ExpiresAt.Equal(t1.ExpiresAt.Add(5*time.Minute)) {
-		t.Fatalf("extension: %+v", t3)
-	}
-	e.Clock.Advance(6 * time.Minute)
-	if _, err := svc.Authenticate(ctx, t1.Token); !errors.Is(err, charge.ErrUnauthorized) {
-		t.Fatalf("expired token accepted: %v", err)
-	}
-	t4, _ := svc.IssueToken(ctx, e.Cred.ImpKey, e.Cred.ImpSecret)
-	if t4.Token == t1.Token {
-		t.Fatal("new token expected after expiry")
-	}
-	if _, err := svc.IssueToken(ctx, e.Cred.ImpKey, "wrong"); !errors.Is(err, charge.ErrBadCredentials) {
-		t.Fatalf("bad secret: %v", err)
-	}
-}

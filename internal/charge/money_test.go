@@ -101,11 +101,11 @@ func (c *lostRefunds) Cancel(ctx context.Context, req pg.CancelRequest) (*pg.Can
 	return nil, context.DeadlineExceeded
 }
 
-func (c *lostRefunds) LookupCancel(ctx context.Context, t pg.Target, key string) (*pg.CancelResult, error) {
+func (c *lostRefunds) LookupCancel(ctx context.Context, t pg.Target, chargeKey, key string) (*pg.CancelResult, error) {
 	if c.lookups.Add(1) == 1 {
 		return nil, pg.ErrNoSuchCharge
 	}
-	return c.Connector.LookupCancel(ctx, t, key)
+	return c.Connector.LookupCancel(ctx, t, chargeKey, key)
 }
 
 // One "not found" is not proof that a refund never happened: releasing its

@@ -109,7 +109,7 @@ func (s *Service) reconcileCancels(ctx context.Context, now time.Time) (int, err
 		}
 		c := pc.Cancel
 		pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
-		res, err := s.pg.LookupCancel(pgctx, pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}, c.ID)
+		res, err := s.pg.LookupCancel(pgctx, pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}, p.ImpUID, c.ID)
 		cancel()
 		switch {
 		case err == nil:

@@ -2,10 +2,6 @@ package charge
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,103 +12,6 @@ import (
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/vault"
 )
-
-// v1 token lifetime rules.
-const (
-	TokenTTL          = 30 * time.Minute
-	TokenExtendWithin = time.Minute
-	TokenExtendBy     = 5 * time.Minute
-)
-
-// HashSecret hashes an imp_secret for storage. Secrets are 256-bit random
-// values, so a plain SHA-256 resists brute force and keeps getToken cheap
-// for clients that call it before every request.
-func HashSecret(secret string) []byte {
-	h := sha256.Sum256([]byte(secret))
-	return h[:]
-}
-
-// --- Auth (v1 getToken) ---
-
-// IssueToken applies the v1 reuse rule: the same token until it expires; in
-// its last minute it is extended by 5 minutes; a new one after expiry.
-func (s *Service) IssueToken(ctx context.Context, impKey, impSecret string) (core.Token, error) {
-	m, err := s.store.MerchantByImpKey(ctx, impKey)
-	if errors.Is(err, core.ErrNotFound) {
-		// Compare anyway so that timing does not reveal which keys exist.
-		subtle.ConstantTimeCompare(HashSecret(impSecret), make([]byte, sha256.Size))
-		return core.Token{}, ErrBadCredentials
-	}
-	if err != nil {
-		return core.Token{}, fmt.Errorf("get token: %w", err)
-	}
-	if subtle.ConstantTimeCompare(HashSecret(impSecret), m.ImpSecretHash) != 1 {
-		return core.Token{}, ErrBadCredentials
-	}
-	var raw [20]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return core.Token{}, err
-	}
-	tok, err := s.store.IssueToken(ctx, m.ID, hex.EncodeToString(raw[:]), s.clock.Now(), TokenTTL, TokenExtendWithin, TokenExtendBy)
-	if err != nil {
-		return core.Token{}, fmt.Errorf("get token: %w", err)
-	}
-	s.mu.Lock()
-	s.tokens[tok.Token] = tok
-	s.merchants[m.ID] = m
-	s.mu.Unlock()
-	return tok, nil
-}
-
-// Authenticate returns the merchant a live token belongs to, or ErrUnauthorized.
-func (s *Service) Authenticate(ctx context.Context, token string) (*core.Merchant, error) {
-	if token == "" {
-		return nil, ErrUnauthorized
-	}
-	now := s.clock.Now()
-	s.mu.RLock()
-	tok, ok := s.tokens[token]
-	s.mu.RUnlock()
-	if !ok || !now.Before(tok.ExpiresAt) {
-		// Not cached, or the cached expiry passed: another node may have
-		// issued or extended it, so ask the store.
-		t, err := s.store.LookupToken(ctx, token, now)
-		if errors.Is(err, core.ErrNotFound) {
-			s.mu.Lock()
-			delete(s.tokens, token)
-			s.mu.Unlock()
-			return nil, ErrUnauthorized
-		}
-		if err != nil {
-			return nil, fmt.Errorf("authenticate: %w", err)
-		}
-		tok = t
-		s.mu.Lock()
-		if len(s.tokens) > 100_000 {
-			s.tokens = map[string]core.Token{} // bound memory; the store is the truth
-		}
-		s.tokens[token] = tok
-		s.mu.Unlock()
-	}
-	return s.merchant(ctx, tok.MerchantID)
-}
-
-func (s *Service) merchant(ctx context.Context, id int64) (*core.Merchant, error) {
-	s.mu.RLock()
-	m, ok := s.merchants[id]
-	s.mu.RUnlock()
-	if ok {
-		return m, nil
-	}
-	m, err := s.store.MerchantByID(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("merchant %d: %w", id, err)
-	}
-	s.mu.Lock()
-	s.merchants[id] = m
-	s.mu.Unlock()
-	return m, nil
-}
 
 // --- Billing keys ---
 
@@ -159,7 +58,7 @@ func (s *Service) IssueBillingKey(ctx context.Context, merchantID int64, in Issu
 	if err != nil {
 		return nil, err
 	}
-	ch, err := s.resolveChannel(ctx, merchantID, in.PG)
+	ch, err := s.channelsOf.ResolveChannel(ctx, merchantID, in.PG)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +219,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 	if err != nil {
 		return nil, err
 	}
-	ch, err := s.resolveChannel(ctx, merchantID, in.PG)
+	ch, err := s.channelsOf.ResolveChannel(ctx, merchantID, in.PG)
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +328,8 @@ func (s *Service) FindPayment(ctx context.Context, merchantID int64, merchantUID
 }
 
 // GetPayments returns the payments found for the given imp_uids and
-// merchant_uids (the latest per merchant_uid) and how many ids found nothing.
+// merchant_uids (the latest per merchant_uid), each payment once even when
+// both lists name it, and how many distinct ids found nothing.
 func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, merchantUIDs []string) ([]core.Payment, int, error) {
 	found, err := s.store.GetPayments(ctx, merchantID, impUIDs)
 	if err != nil {
@@ -440,15 +340,32 @@ func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, me
 		byID[p.ImpUID] = p
 	}
 	var out []core.Payment
+	seen := map[string]bool{}
 	missing := 0
-	for _, id := range impUIDs {
-		if p, ok := byID[id]; ok {
+	add := func(p core.Payment) {
+		if !seen[p.ImpUID] {
+			seen[p.ImpUID] = true
 			out = append(out, p)
+		}
+	}
+	asked := map[string]bool{}
+	for _, id := range impUIDs {
+		if asked[id] {
+			continue
+		}
+		asked[id] = true
+		if p, ok := byID[id]; ok {
+			add(p)
 		} else {
 			missing++
 		}
 	}
+	askedMU := map[string]bool{}
 	for _, mu := range merchantUIDs {
+		if askedMU[mu] {
+			continue
+		}
+		askedMU[mu] = true
 		p, err := s.store.FindPayment(ctx, merchantID, mu, "", "")
 		if errors.Is(err, core.ErrNotFound) {
 			missing++
@@ -457,7 +374,7 @@ func (s *Service) GetPayments(ctx context.Context, merchantID int64, impUIDs, me
 		if err != nil {
 			return nil, 0, err
 		}
-		out = append(out, *p)
+		add(*p)
 	}
 	return out, missing, nil
 }

@@ -36,19 +36,11 @@ type Store interface {
 	UpdatePrepared(ctx context.Context, p core.Prepared) error
 	GetPrepared(ctx context.Context, merchantID int64, merchantUID string) (*core.Prepared, error)
 
-	// Billing keys and the channels they are issued on.
+	// Billing keys.
 	GetBillingKey(ctx context.Context, merchantID int64, customerUID string) (*core.BillingKey, error)
 	GetBillingKeys(ctx context.Context, merchantID int64, uids []string) ([]core.BillingKey, error)
 	PutBillingKey(ctx context.Context, k *core.BillingKey) error
 	DeleteBillingKey(ctx context.Context, merchantID int64, customerUID string, also func(*store.Tx) error) (*core.BillingKey, error)
-	Channels(ctx context.Context, merchantID int64) ([]core.Channel, error)
-
-	// Merchants and V1 tokens.
-	MerchantByImpKey(ctx context.Context, impKey string) (*core.Merchant, error)
-	MerchantByID(ctx context.Context, id int64) (*core.Merchant, error)
-	MerchantByCode(ctx context.Context, code string) (*core.Merchant, error)
-	IssueToken(ctx context.Context, merchantID int64, newToken string, now time.Time, ttl, extendWithin, extendBy time.Duration) (core.Token, error)
-	LookupToken(ctx context.Context, token string, now time.Time) (core.Token, error)
 }
 
 var _ Store = (*store.Store)(nil)

@@ -70,35 +70,6 @@ func (e *AmountMismatchError) Error() string {
 		e.Prepared.MerchantUID, e.Amount, e.Currency, e.Prepared.Amount, e.Prepared.Currency)
 }
 
-// MerchantByCode finds the merchant IMP.init names (its "imp" + 8 digit code).
-func (s *Service) MerchantByCode(ctx context.Context, code string) (*core.Merchant, error) {
-	m, err := s.store.MerchantByCode(ctx, code)
-	if err != nil {
-		return nil, fmt.Errorf("merchant %q: %w", code, err)
-	}
-	return m, nil
-}
-
-// WindowChannel resolves the channel a payment window runs on. A provider
-// can have a REST contract and a window contract (kcp: T0000 and T0001), and
-// resolveChannel prefers the REST one, so window ("payment") channels win
-// here; otherwise it falls back to resolveChannel's rules.
-func (s *Service) WindowChannel(ctx context.Context, merchantID int64, pgValue string) (core.Channel, error) {
-	if pgValue != "" {
-		chans, err := s.Channels(ctx, merchantID)
-		if err != nil {
-			return core.Channel{}, err
-		}
-		provider, mid, hasMID := cutLast(pgValue)
-		for _, c := range chans {
-			if c.Type == "payment" && c.Provider == provider && (!hasMID || c.MID == mid) {
-				return c, nil
-			}
-		}
-	}
-	return s.resolveChannel(ctx, merchantID, pgValue)
-}
-
 // CheckPrepared refuses an amount that differs from the one pre-registered
 // for merchantUID; without a registration any amount passes, as in i'mport.
 func (s *Service) CheckPrepared(ctx context.Context, merchantID int64, merchantUID string, amount int64, currency string) error {
@@ -182,7 +153,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 		}
 		card = c
 	}
-	ch, err := s.WindowChannel(ctx, merchantID, in.PG)
+	ch, err := s.channelsOf.WindowChannel(ctx, merchantID, in.PG)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/vault"
@@ -36,10 +37,10 @@ import (
 // Options configures the window.
 type Options struct {
 	Service *charge.Service
-	// MerchantOrigins lists every merchant's own window origins (nil: none).
-	MerchantOrigins func(ctx context.Context) ([]string, error)
-	Logger          *slog.Logger
-	Clock           clock.Clock
+	// Merchants finds the merchant IMP.init names, its channels and origins.
+	Merchants *merchant.Service
+	Logger    *slog.Logger
+	Clock     clock.Clock
 	// Origins may embed the window (CSP frame-ancestors), open sessions
 	// (CORS) and receive redirects: "https://shop.example.com",
 	// "https://*.example.com", "http://localhost:*" or "*". Nil means
@@ -61,14 +62,14 @@ type Options struct {
 
 // Handler serves the SDK, the window and the demo.
 type Handler struct {
-	svc               *charge.Service
-	merchantOriginsOf func(ctx context.Context) ([]string, error)
-	log               *slog.Logger
-	clock             clock.Clock
-	origins           []originPattern
+	svc     *charge.Service
+	mer     *merchant.Service
+	log     *slog.Logger
+	clock   clock.Clock
+	origins merchant.Origins
 	// merchantOrigins caches every merchant's origins for preflights.
 	originsMu       sync.Mutex
-	merchantOrigins []originPattern
+	merchantOrigins merchant.Origins
 	originsUntil    time.Time
 	ttl             time.Duration
 	maxAttempts     int
@@ -81,13 +82,16 @@ type Handler struct {
 // New builds the handler; it fails on malformed origins.
 func New(opts Options) (*Handler, error) {
 	if opts.Origins == nil {
-		opts.Origins = DefaultOrigins
+		opts.Origins = merchant.DefaultOrigins
 	}
-	ps, err := parseOrigins(opts.Origins)
+	if opts.Service == nil || opts.Merchants == nil {
+		return nil, errors.New("checkout: Service and Merchants are required")
+	}
+	ps, err := merchant.ParseOrigins(opts.Origins)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{svc: opts.Service, merchantOriginsOf: opts.MerchantOrigins, log: opts.Logger, clock: opts.Clock, origins: ps, ttl: opts.SessionTTL,
+	h := &Handler{svc: opts.Service, mer: opts.Merchants, log: opts.Logger, clock: opts.Clock, origins: ps, ttl: opts.SessionTTL,
 		maxAttempts: opts.MaxAttempts, demo: opts.Demo}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -145,7 +149,7 @@ func (h *Handler) Routes() []Route {
 
 // FrameAncestors is the CSP frame-ancestors value the window is served with.
 func (h *Handler) FrameAncestors() string {
-	return strings.TrimSpace("'self' " + cspSources(h.origins))
+	return strings.TrimSpace("'self' " + h.origins.CSP())
 }
 
 // selfOrigin is Billkey's own origin as the browser sees it. A TLS
@@ -160,42 +164,39 @@ func selfOrigin(r *http.Request) string {
 }
 
 func (h *Handler) originAllowed(r *http.Request, origin string) bool {
-	return origin != "" && (origin == selfOrigin(r) || matchAny(h.origins, origin))
+	return origin != "" && (origin == selfOrigin(r) || h.origins.Match(origin))
 }
 
 // anyMerchantOrigins is every merchant's window origins, cached briefly.
-func (h *Handler) anyMerchantOrigins(ctx context.Context) []originPattern {
+func (h *Handler) anyMerchantOrigins(ctx context.Context) merchant.Origins {
 	h.originsMu.Lock()
 	defer h.originsMu.Unlock()
 	now := h.clock.Now()
 	if now.Before(h.originsUntil) {
 		return h.merchantOrigins
 	}
-	if h.merchantOriginsOf == nil {
-		return nil
-	}
-	list, err := h.merchantOriginsOf(ctx)
+	list, err := h.mer.AllCheckoutOrigins(ctx)
 	if err != nil {
 		h.log.Error("checkout: merchant origins", "err", err)
 		return h.merchantOrigins
 	}
-	h.merchantOrigins, _ = parseOrigins(list)
+	h.merchantOrigins = list
 	h.originsUntil = now.Add(30 * time.Second)
 	return h.merchantOrigins
 }
 
 // merchantOrigins are the merchant's own window origins (validated when set).
-func merchantOrigins(m *core.Merchant) []originPattern {
+func merchantOrigins(m *core.Merchant) merchant.Origins {
 	if m == nil {
 		return nil
 	}
-	ps, _ := parseOrigins(m.CheckoutOrigins)
+	ps, _ := merchant.ParseOrigins(m.CheckoutOrigins)
 	return ps
 }
 
 // allowedFor: the deployment's origins, or the merchant's own.
 func (h *Handler) allowedFor(r *http.Request, origin string, m *core.Merchant) bool {
-	return h.originAllowed(r, origin) || (origin != "" && matchAny(merchantOrigins(m), origin))
+	return h.originAllowed(r, origin) || (origin != "" && merchantOrigins(m).Match(origin))
 }
 
 // frameAncestors is the window's frame-ancestors for a session's merchant.
@@ -203,7 +204,7 @@ func (h *Handler) frameAncestors(s *session) string {
 	if s == nil {
 		return h.FrameAncestors()
 	}
-	return strings.TrimSpace(h.FrameAncestors() + " " + cspSources(merchantOrigins(s.merchant)))
+	return strings.TrimSpace(h.FrameAncestors() + " " + merchantOrigins(s.merchant).CSP())
 }
 
 func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +212,7 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
 	// the deployment's origins and any merchant's; the POST itself checks
 	// the origin against that merchant.
 	w.Header().Add("Vary", "Origin")
-	if o := r.Header.Get("Origin"); h.originAllowed(r, o) || matchAny(h.anyMerchantOrigins(r.Context()), o) {
+	if o := r.Header.Get("Origin"); h.originAllowed(r, o) || h.anyMerchantOrigins(r.Context()).Match(o) {
 		w.Header().Set("Access-Control-Allow-Origin", o)
 		w.Header().Set("Access-Control-Allow-Methods", "POST")
 		w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
@@ -313,7 +314,7 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, req, false, CodeInvalidParams, "m_redirect_url: required in redirect mode")
 		return
 	}
-	m, err := h.svc.MerchantByCode(ctx, strings.TrimSpace(in.MerchantCode))
+	m, err := h.mer.ByCode(ctx, strings.TrimSpace(in.MerchantCode))
 	if err != nil {
 		if !errors.Is(err, core.ErrNotFound) {
 			h.log.Error("checkout: merchant lookup", "err", err)
@@ -334,7 +335,7 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ch, err := h.svc.WindowChannel(ctx, m.ID, req.PG)
+	ch, err := h.mer.WindowChannel(ctx, m.ID, req.PG)
 	if err != nil {
 		fail(http.StatusBadRequest, req, redirect, CodeInvalidParams, "pg: "+err.Error())
 		return

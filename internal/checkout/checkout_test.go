@@ -17,6 +17,7 @@ import (
 
 	"github.com/billkey/billkey/internal/app/apptest"
 	"github.com/billkey/billkey/internal/checkout"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/testenv"
 )
 
@@ -442,7 +443,7 @@ func TestRedirectResultCarriesNoCardData(t *testing.T) {
 
 func TestFormErrorsAndLimits(t *testing.T) {
 	e := apptest.New(t, testenv.SQLite(t))
-	h, err := checkout.New(checkout.Options{Service: e.App.Service, MerchantOrigins: e.App.Store.AllCheckoutOrigins, Clock: e.Clock, Logger: e.App.Log, MaxAttempts: 3, SubmitsPerIP: 6})
+	h, err := checkout.New(checkout.Options{Service: e.App.Service, Merchants: e.App.Merchants, Clock: e.Clock, Logger: e.App.Log, MaxAttempts: 3, SubmitsPerIP: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +545,7 @@ func TestMerchantCheckoutOrigins(t *testing.T) {
 	e := apptest.New(t, testenv.SQLite(t))
 	_, other := e.NewMerchant("Other Shop")
 	const shop = "https://shop.example.com"
-	if err := checkout.ValidateOrigins([]string{shop, "ftp://nope"}); err == nil {
+	if err := merchant.ValidateOrigins([]string{shop, "ftp://nope"}); err == nil {
 		t.Fatal("an ftp origin validated")
 	}
 	if err := e.App.Store.SetCheckoutOrigins(context.Background(), e.Merchant.ID, []string{shop}); err != nil {

@@ -43,7 +43,7 @@ func (h *Handler) demoPage(w http.ResponseWriter, r *http.Request) {
 	demoHeaders(w)
 	d := demoData{MerchantCode: strings.TrimSpace(r.URL.Query().Get("merchant")), SDKIntegrity: SDKIntegrity(),
 		CustomerUID: DemoPrefix + "cust_" + randToken()[:10]}
-	m, err := h.svc.MerchantByCode(r.Context(), d.MerchantCode)
+	m, err := h.mer.ByCode(r.Context(), d.MerchantCode)
 	if d.MerchantCode == "" || err != nil {
 		d.Missing = true
 		w.WriteHeader(http.StatusNotFound)
@@ -51,7 +51,7 @@ func (h *Handler) demoPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.MerchantName = m.Name
-	chans, err := h.svc.Channels(r.Context(), m.ID)
+	chans, err := h.mer.Channels(r.Context(), m.ID)
 	if err != nil {
 		h.log.Error("demo: channels", "err", err)
 	}
@@ -103,7 +103,7 @@ func (h *Handler) demoResult(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ctx := r.Context()
 	notFound := func() { writeJSON(w, http.StatusNotFound, map[string]string{"error": "not a demo payment"}) }
-	m, err := h.svc.MerchantByCode(ctx, q.Get("merchant"))
+	m, err := h.mer.ByCode(ctx, q.Get("merchant"))
 	if err != nil {
 		notFound()
 		return

@@ -33,7 +33,7 @@ func optionSet(os []option) map[string]string {
 
 type testCard struct{ Number, Behaviour string }
 
-// The sandbox test cards (the same as the REST API's; see DESIGN.md).
+// The sandbox test cards (the same as the REST API's; see the README).
 var testCards = []testCard{
 	{"4242 4242 4242 4242", "승인 approves"},
 	{"4000 0000 0000 0002", "거절 declined"},

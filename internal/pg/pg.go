@@ -114,9 +114,10 @@ type Connector interface {
 	// the PG never saw it.
 	LookupCharge(ctx context.Context, target Target, idempotencyKey string) (*ChargeResult, error)
 	Cancel(ctx context.Context, req CancelRequest) (*CancelResult, error)
-	// LookupCancel finds a refund by its idempotency key; ErrNoSuchCharge if
-	// the PG never saw it.
-	LookupCancel(ctx context.Context, target Target, idempotencyKey string) (*CancelResult, error)
+	// LookupCancel finds a refund of the charge chargeKey by the refund's own
+	// idempotency key; ErrNoSuchCharge if the PG never saw it. Processors that
+	// index refunds under their payment need chargeKey to find it.
+	LookupCancel(ctx context.Context, target Target, chargeKey, idempotencyKey string) (*CancelResult, error)
 }
 
 // ErrUnknownOutcome means the PG may or may not have acted: the request left

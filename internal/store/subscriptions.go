@@ -223,23 +223,47 @@ type IdempotentResponse struct {
 	CreatedAt   time.Time
 }
 
-// ClaimIdempotencyKey records key for a request; if the key exists (and is
-// younger than retention) it returns the stored entry instead and false.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, merchantID int64, key, hash string, now time.Time, retention time.Duration) (*IdempotentResponse, bool, error) {
+// IdempotencyClaim is the right to answer an X-Idempotency-Key, held by
+// one request at a time.
+type IdempotencyClaim struct {
+	MerchantID int64
+	Key        string
+	Token      string // random per claim: only its holder can complete it
+	TakenOver  bool   // a previous holder's lease had expired
+}
+
+// ClaimIdempotencyKey records key for a request. If the key exists (and is
+// younger than retention) it returns the stored entry instead and a nil
+// claim, unless that entry is a claim still unanswered after lease (its node
+// died or hung): then, for the same request hash, the claim passes to this
+// request, and the old holder can no longer complete it.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, merchantID int64, key, hash string, now time.Time, retention, lease time.Duration) (*IdempotentResponse, *IdempotencyClaim, error) {
 	var out *IdempotentResponse
-	claimed := false
+	var claim *IdempotencyClaim
+	token := randomToken()
 	err := s.InTx(ctx, func(tx *Tx) error {
+		out, claim = nil, nil
 		if _, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE merchant_id = ? AND idem_key = ? AND created_at < ?`,
 			merchantID, key, us(now.Add(-retention))); err != nil {
 			return err
 		}
-		res, err := tx.exec(ctx, `INSERT INTO idempotency_keys (merchant_id, idem_key, request_hash, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, merchantID, key, hash, us(now))
+		res, err := tx.exec(ctx, `INSERT INTO idempotency_keys (merchant_id, idem_key, request_hash, created_at, claim_token) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, merchantID, key, hash, us(now), token)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			claimed = true
+			claim = &IdempotencyClaim{MerchantID: merchantID, Key: key, Token: token}
+			return nil
+		}
+		res, err = tx.exec(ctx, `UPDATE idempotency_keys SET claim_token = ?, created_at = ?
+			WHERE merchant_id = ? AND idem_key = ? AND request_hash = ? AND status_code = 0 AND created_at < ?`,
+			token, us(now), merchantID, key, hash, us(now.Add(-lease)))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			claim = &IdempotencyClaim{MerchantID: merchantID, Key: key, Token: token, TakenOver: true}
 			return nil
 		}
 		var r IdempotentResponse
@@ -253,21 +277,28 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, merchantID int64, key, 
 		return nil
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("idempotency key: %w", err)
+		return nil, nil, fmt.Errorf("idempotency key: %w", err)
 	}
-	return out, claimed, nil
+	return out, claim, nil
 }
 
-// CompleteIdempotencyKey stores the response of a claimed key; a failed
-// request (status 0) releases the key so that a retry runs again.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, merchantID int64, key string, status int, body []byte) error {
-	var err error
+// CompleteIdempotencyKey stores the response of a claim; a failed request
+// (status 0) releases the key so that a retry runs again. A claim taken
+// over by another request meanwhile changes nothing: ok is false.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, c *IdempotencyClaim, status int, body []byte) (ok bool, err error) {
+	var res sql.Result
 	if status == 0 {
-		_, err = s.exec(ctx, `DELETE FROM idempotency_keys WHERE merchant_id = ? AND idem_key = ? AND status_code = 0`, merchantID, key)
+		res, err = s.exec(ctx, `DELETE FROM idempotency_keys WHERE merchant_id = ? AND idem_key = ? AND status_code = 0 AND claim_token = ?`,
+			c.MerchantID, c.Key, c.Token)
 	} else {
-		_, err = s.exec(ctx, `UPDATE idempotency_keys SET status_code = ?, body = ? WHERE merchant_id = ? AND idem_key = ?`, status, body, merchantID, key)
+		res, err = s.exec(ctx, `UPDATE idempotency_keys SET status_code = ?, body = ?, claim_token = ''
+			WHERE merchant_id = ? AND idem_key = ? AND status_code = 0 AND claim_token = ?`, status, body, c.MerchantID, c.Key, c.Token)
 	}
-	return err
+	if err != nil {
+		return false, fmt.Errorf("complete idempotency key: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // BookRenewal adds a subscription's period charge to the schedules table

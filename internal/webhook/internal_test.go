@@ -9,16 +9,83 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
+// TestBlocked walks the IANA special-purpose registries: one address inside
+// every blocked range, and public neighbours just outside some of them.
 func TestBlocked(t *testing.T) {
-	cases := map[string]bool{
-		"127.0.0.1": true, "127.8.9.10": true, "::1": true, "10.1.2.3": true, "172.16.0.1": true, "192.168.1.1": true,
-		"169.254.169.254": true, "fe80::1": true, "fc00::1": true, "0.0.0.0": true, "::": true, "100.64.0.1": true,
-		"224.0.0.1": true, "255.255.255.255": true, "::ffff:127.0.0.1": true, "::ffff:10.0.0.1": true,
-		"8.8.8.8": false, "52.78.100.19": false, "2606:4700::1111": false, "172.32.0.1": false, "100.128.0.1": false,
+	t.Parallel()
+	cases := []struct {
+		ip      string
+		blocked bool
+		why     string
+	}{
+		{"127.0.0.1", true, "loopback"},
+		{"127.8.9.10", true, "loopback /8"},
+		{"10.1.2.3", true, "RFC 1918"},
+		{"172.16.0.1", true, "RFC 1918"},
+		{"192.168.1.1", true, "RFC 1918"},
+		{"169.254.169.254", true, "link-local: cloud metadata"},
+		{"0.0.0.0", true, "unspecified"},
+		{"0.1.2.3", true, "this network"},
+		{"100.64.0.1", true, "shared address space"},
+		{"192.0.0.9", true, "IETF protocol assignments"},
+		{"192.0.0.170", true, "NAT64 discovery"},
+		{"192.0.2.10", true, "TEST-NET-1"},
+		{"192.31.196.1", true, "AS112-v4"},
+		{"192.52.193.1", true, "AMT"},
+		{"192.88.99.1", true, "6to4 relay anycast"},
+		{"192.175.48.1", true, "AS112 direct delegation"},
+		{"198.18.0.1", true, "benchmarking"},
+		{"198.19.255.254", true, "benchmarking"},
+		{"198.51.100.7", true, "TEST-NET-2"},
+		{"203.0.113.7", true, "TEST-NET-3"},
+		{"224.0.0.1", true, "multicast"},
+		{"239.255.255.250", true, "multicast (SSDP)"},
+		{"240.0.0.1", true, "reserved"},
+		{"255.255.255.255", true, "limited broadcast"},
+		{"::", true, "unspecified"},
+		{"::1", true, "loopback"},
+		{"::ffff:127.0.0.1", true, "IPv4-mapped loopback"},
+		{"::ffff:10.0.0.1", true, "IPv4-mapped private"},
+		{"::ffff:8.8.8.8", false, "IPv4-mapped public is the public address"},
+		{"::127.0.0.1", true, "IPv4-compatible loopback"},
+		{"::8.8.8.8", true, "IPv4-compatible (deprecated)"},
+		{"::ffff:0:a00:1", true, "IPv4-translated"},
+		{"64:ff9b::7f00:1", true, "NAT64 to 127.0.0.1"},
+		{"64:ff9b::a9fe:a9fe", true, "NAT64 to 169.254.169.254"},
+		{"64:ff9b::808:808", true, "NAT64 well-known prefix"},
+		{"64:ff9b:1::1", true, "local-use NAT64"},
+		{"100::1", true, "discard-only"},
+		{"100:0:0:1::1", true, "dummy prefix"},
+		{"2001::1", true, "Teredo"},
+		{"2001:2::1", true, "benchmarking"},
+		{"2001:3::1", true, "AMT"},
+		{"2001:20::1", true, "ORCHIDv2"},
+		{"2001:30::1", true, "drone remote ID"},
+		{"2001:db8::1", true, "documentation"},
+		{"2002:7f00:1::1", true, "6to4 of 127.0.0.1"},
+		{"2002:808:808::1", true, "6to4"},
+		{"2620:4f:8000::1", true, "AS112 direct delegation"},
+		{"3fff::1", true, "documentation"},
+		{"5f00::1", true, "SRv6 SIDs"},
+		{"fc00::1", true, "unique local"},
+		{"fd12:3456::1", true, "unique local"},
+		{"fe80::1", true, "link-local"},
+		{"fec0::1", true, "site-local"},
+		{"ff02::1", true, "multicast"},
+		{"8.8.8.8", false, "public"},
+		{"52.78.100.19", false, "public"},
+		{"172.32.0.1", false, "just past 172.16/12"},
+		{"100.128.0.1", false, "just past 100.64/10"},
+		{"192.0.3.1", false, "just past TEST-NET-1"},
+		{"198.20.0.1", false, "just past benchmarking"},
+		{"2606:4700::1111", false, "public IPv6"},
+		{"2001:200::1", false, "public, just past 2001::/23"},
+		{"2003::1", false, "public, just past 2002::/16"},
+		{"64:ff9c::1", false, "just past NAT64"},
 	}
-	for ip, want := range cases {
-		if got := Blocked(netip.MustParseAddr(ip)); got != want {
-			t.Errorf("Blocked(%s) = %v, want %v", ip, got, want)
+	for _, c := range cases {
+		if got := Blocked(netip.MustParseAddr(c.ip)); got != c.blocked {
+			t.Errorf("Blocked(%s) = %v, want %v (%s)", c.ip, got, c.blocked, c.why)
 		}
 	}
 }

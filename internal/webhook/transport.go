@@ -17,18 +17,42 @@ func (e *RefusedAddressError) Error() string {
 	return fmt.Sprintf("webhook destination %s is a private, loopback or link-local address (set BILLKEY_WEBHOOK_ALLOW_PRIVATE=true to allow)", e.Addr)
 }
 
-// blockedPrefixes complete netip's predicates with ranges that are not
-// "private" by RFC 1918 but are just as internal.
+// blockedPrefixes complete netip's predicates with the IANA IPv4 and IPv6
+// Special-Purpose Address Registries (as of 2025) and the ranges that embed
+// an IPv4 address in an IPv6 one. A webhook has no business going to any of
+// them, including the few the registries call globally reachable (AS112,
+// AMT relays): refusing them costs nothing, and a translated or tunnelled
+// address (NAT64, 6to4, Teredo, IPv4-compatible) could reach an internal
+// IPv4 host through a gateway that the IPv4 checks never see.
 var blockedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, incl. broadcast
-	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
-	netip.MustParsePrefix("2001:db8::/32"),  // documentation
-	netip.MustParsePrefix("fec0::/10"),      // deprecated site-local
-	netip.MustParsePrefix("100::/64"),       // discard-only
+	// IPv4 (RFC 6890 and updates).
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space (carrier-grade NAT)
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments (DS-Lite, NAT64 discovery, PCP/TURN anycast)
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation TEST-NET-1
+	netip.MustParsePrefix("192.31.196.0/24"), // AS112-v4
+	netip.MustParsePrefix("192.52.193.0/24"), // AMT
+	netip.MustParsePrefix("192.88.99.0/24"),  // deprecated 6to4 relay anycast
+	netip.MustParsePrefix("192.175.48.0/24"), // AS112 direct delegation
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation TEST-NET-2
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation TEST-NET-3
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, incl. limited broadcast
+	// IPv6 (RFC 6890 and updates).
+	netip.MustParsePrefix("::/96"),             // IPv4-compatible ::a.b.c.d (deprecated), incl. :: and ::1
+	netip.MustParsePrefix("::ffff:0:0:0/96"),   // IPv4-translated (SIIT)
+	netip.MustParsePrefix("64:ff9b::/96"),      // NAT64 well-known prefix
+	netip.MustParsePrefix("64:ff9b:1::/48"),    // local-use NAT64
+	netip.MustParsePrefix("100::/64"),          // discard-only
+	netip.MustParsePrefix("100:0:0:1::/64"),    // dummy prefix
+	netip.MustParsePrefix("2001::/23"),         // IETF protocol assignments: Teredo, benchmarking, ORCHID, AMT, DET
+	netip.MustParsePrefix("2001:db8::/32"),     // documentation
+	netip.MustParsePrefix("2002::/16"),         // 6to4
+	netip.MustParsePrefix("2620:4f:8000::/48"), // AS112 direct delegation
+	netip.MustParsePrefix("3fff::/20"),         // documentation
+	netip.MustParsePrefix("5f00::/16"),         // SRv6 SIDs
+	netip.MustParsePrefix("fc00::/7"),          // unique local
+	netip.MustParsePrefix("fec0::/10"),         // deprecated site-local
 }
 
 // Blocked reports whether a is somewhere a webhook must not go by default:

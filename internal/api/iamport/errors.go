@@ -8,6 +8,7 @@ import (
 
 	"github.com/billkey/billkey/internal/api/iamport/form"
 	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg"
 )
 
@@ -73,7 +74,7 @@ func mapError(err error, o op, subject string) *apiError {
 		inp *charge.InProgressError
 		ic  *charge.InvalidCardError
 		pr  *charge.PGRefusedError
-		up  *charge.UnknownPGError
+		up  *merchant.UnknownPGError
 	)
 	ok200 := func(code int, msg string) *apiError {
 		return &apiError{Status: http.StatusOK, Code: code, Message: msg}
@@ -85,9 +86,9 @@ func mapError(err error, o op, subject string) *apiError {
 		return badRequest("%s 파라메터가 올바르지 않습니다. (%s)", fe.Field, fe.Reason)
 	case errors.As(err, &ve):
 		return badRequest("%s 파라메터가 올바르지 않습니다. (%s)", ve.Field, ve.Reason)
-	case errors.Is(err, charge.ErrUnauthorized):
+	case errors.Is(err, merchant.ErrUnauthorized):
 		return &apiError{Status: http.StatusUnauthorized, Code: -1, Message: msgUnauthorized}
-	case errors.Is(err, charge.ErrBadCredentials):
+	case errors.Is(err, merchant.ErrBadCredentials):
 		return &apiError{Status: http.StatusUnauthorized, Code: -1, Message: msgBadCredentials}
 	case errors.Is(err, charge.ErrCustomerNotFound):
 		if o == opAgain {

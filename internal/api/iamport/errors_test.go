@@ -10,6 +10,7 @@ import (
 	"github.com/billkey/billkey/internal/api/iamport/form"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg"
 )
 
@@ -46,9 +47,9 @@ func TestMapError(t *testing.T) {
 		{"cancel exceeds", charge.ErrCancelExceeds, opCancel, "", 200, 1, msgCancelExceeds, false},
 		{"prepare not found", charge.ErrPrepareNotFound, opPrepare, "", 404, 1, msgPrepareNotFound, false},
 		{"prepare exists", charge.ErrPrepareExists, opPrepare, "", 200, 1, "이미 사전등록된", true},
-		{"unknown pg", &charge.UnknownPGError{PG: "kakaopay.X"}, opPay, "", 200, -1, "pg(kakaopay.X)", true},
-		{"unauthorized", charge.ErrUnauthorized, opDefault, "", 401, -1, msgUnauthorized, false},
-		{"bad credentials", charge.ErrBadCredentials, opDefault, "", 401, -1, msgBadCredentials, false},
+		{"unknown pg", &merchant.UnknownPGError{PG: "kakaopay.X"}, opPay, "", 200, -1, "pg(kakaopay.X)", true},
+		{"unauthorized", merchant.ErrUnauthorized, opDefault, "", 401, -1, msgUnauthorized, false},
+		{"bad credentials", merchant.ErrBadCredentials, opDefault, "", 401, -1, msgBadCredentials, false},
 		{"decided error passes through", &apiError{Status: 413, Code: -1, Message: "big"}, opPay, "", 413, -1, "big", false},
 		{"anything else is a 500", errors.New("database is locked"), opAgain, "", 500, -1, msgInternal, false},
 	}

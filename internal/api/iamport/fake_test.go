@@ -15,6 +15,7 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 )
 
 // fakeService answers only what a test sets; anything else is a 500, so a
@@ -56,7 +57,7 @@ func (f *fakeService) Authenticate(_ context.Context, tok string) (*core.Merchan
 	if tok == testToken {
 		return testMerchant, nil
 	}
-	return nil, charge.ErrUnauthorized
+	return nil, merchant.ErrUnauthorized
 }
 
 func call[T any](fn func() (T, error), set bool) (T, error) {
@@ -123,7 +124,7 @@ type fakeEnv struct {
 func newFake(t *testing.T, f *fakeService) fakeEnv {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	h := newHandler(f, Options{Clock: clock.NewTest(testNow), Registerer: reg, MaxBodyBytes: 4096})
+	h := newHandler(f, f, Options{Clock: clock.NewTest(testNow), Registerer: reg, MaxBodyBytes: 4096})
 	return fakeEnv{h: h, reg: reg}
 }
 

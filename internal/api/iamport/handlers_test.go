@@ -11,6 +11,7 @@ import (
 
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 )
 
 type envOut struct {
@@ -88,7 +89,7 @@ func TestGetToken(t *testing.T) {
 	f := &fakeService{issueToken: func(k, s string) (core.Token, error) {
 		gotKey, gotSecret = k, s
 		if s != "S" {
-			return core.Token{}, charge.ErrBadCredentials
+			return core.Token{}, merchant.ErrBadCredentials
 		}
 		return core.Token{Token: "abc", IssuedAt: testNow, ExpiresAt: testNow.Add(30 * time.Minute)}, nil
 	}}
@@ -161,7 +162,7 @@ func TestMetricsByRoutePattern(t *testing.T) {
 		t.Fatalf("counters %v, want %v", counts, want)
 	}
 	// A second handler on the same registry shares the collectors.
-	newHandler(&fakeService{}, Options{Registerer: e.reg})
+	newHandler(&fakeService{}, &fakeService{}, Options{Registerer: e.reg})
 }
 
 func TestOnetimeParsing(t *testing.T) {

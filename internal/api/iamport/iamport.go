@@ -15,6 +15,7 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 )
 
 // Options configures the handler. Zero values are usable.
@@ -35,8 +36,6 @@ const defaultMaxBody = 1 << 20
 // that handler tests can exercise the HTTP contract (envelope, status
 // codes, error mapping) without a store.
 type service interface {
-	IssueToken(ctx context.Context, impKey, impSecret string) (core.Token, error)
-	Authenticate(ctx context.Context, token string) (*core.Merchant, error)
 	IssueBillingKey(ctx context.Context, merchantID int64, in charge.IssueKeyInput) (*core.BillingKey, error)
 	GetBillingKey(ctx context.Context, merchantID int64, customerUID string) (*core.BillingKey, error)
 	GetBillingKeys(ctx context.Context, merchantID int64, customerUIDs []string) ([]core.BillingKey, error)
@@ -50,14 +49,24 @@ type service interface {
 	Cancel(ctx context.Context, merchantID int64, in charge.CancelInput) (*core.Payment, error)
 	Prepare(ctx context.Context, merchantID int64, merchantUID string, amount int64, currency string, update bool) (*core.Prepared, error)
 	GetPrepared(ctx context.Context, merchantID int64, merchantUID string) (*core.Prepared, error)
-	Channels(ctx context.Context, merchantID int64) ([]core.Channel, error)
 }
 
 var _ service = (*charge.Service)(nil)
 
+// merchants is the part of *merchant.Service this dialect calls: V1
+// credentials, tokens and the channel catalog.
+type merchants interface {
+	IssueToken(ctx context.Context, impKey, impSecret string) (core.Token, error)
+	Authenticate(ctx context.Context, token string) (*core.Merchant, error)
+	Channels(ctx context.Context, merchantID int64) ([]core.Channel, error)
+}
+
+var _ merchants = (*merchant.Service)(nil)
+
 // handler holds what every endpoint needs.
 type handler struct {
 	svc     service
+	mer     merchants
 	log     *slog.Logger
 	clock   clock.Clock
 	maxBody int64
@@ -65,12 +74,12 @@ type handler struct {
 }
 
 // New returns the V1 API as an http.Handler rooted at "/".
-func New(svc *charge.Service, opts Options) http.Handler {
-	return newHandler(svc, opts)
+func New(svc *charge.Service, mer *merchant.Service, opts Options) http.Handler {
+	return newHandler(svc, mer, opts)
 }
 
-func newHandler(svc service, opts Options) http.Handler {
-	h := &handler{svc: svc, log: opts.Logger, clock: opts.Clock, maxBody: opts.MaxBodyBytes}
+func newHandler(svc service, mer merchants, opts Options) http.Handler {
+	h := &handler{svc: svc, mer: mer, log: opts.Logger, clock: opts.Clock, maxBody: opts.MaxBodyBytes}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
 )
 
@@ -22,7 +23,7 @@ import (
 type testServer struct {
 	URL   string
 	Token string
-	Key   app.Credentials
+	Key   merchant.Credentials
 }
 
 // newTestServer is the constructor hook for end-to-end handler tests.
@@ -43,7 +44,7 @@ func newTestServer(t *testing.T) *testServer {
 		t.Skipf("real service unavailable (app.New: %v)", err)
 	}
 	t.Cleanup(func() { a.Close() })
-	cred, err := a.CreateMerchant(ctx, "iamport test")
+	cred, err := a.Merchants.Create(ctx, "iamport test")
 	if err != nil {
 		t.Fatalf("create merchant: %v", err)
 	}
@@ -153,6 +154,13 @@ func TestEndToEndBilling(t *testing.T) {
 	ts.call(t, "GET", "/payments/find/order_1/", "", 200, 0, &got)
 	ts.call(t, "GET", "/payments/imp_000000000000", "", 404, -1, nil)
 	ts.call(t, "GET", "/payments?imp_uid[]="+p.ImpUID+"&imp_uid[]=imp_000000000000", "", 207, 0, nil)
+	// The same payment named by imp_uid and by merchant_uid (and twice by
+	// imp_uid) is listed once.
+	var same []payment
+	ts.call(t, "GET", "/payments?imp_uid[]="+p.ImpUID+"&imp_uid[]="+p.ImpUID+"&merchant_uid[]=order_1", "", 200, 0, &same)
+	if len(same) != 1 || same[0].ImpUID != p.ImpUID {
+		t.Fatalf("payment named twice: %+v", same)
+	}
 
 	var c payment
 	ts.call(t, "POST", "/payments/cancel", "imp_uid="+p.ImpUID+"&amount=900&checksum=8900&reason=partial", 200, 0, &c)

@@ -170,7 +170,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, -1, msgUnauthorized)
 			return
 		}
-		m, err := h.svc.Authenticate(r.Context(), tok)
+		m, err := h.mer.Authenticate(r.Context(), tok)
 		if err != nil || m == nil {
 			if err != nil {
 				h.fail(w, r, err, opDefault, "")

@@ -29,7 +29,7 @@ func (h *handler) getToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, -1, msgMissingKeys)
 		return
 	}
-	tok, err := h.svc.IssueToken(r.Context(), key, secret)
+	tok, err := h.mer.IssueToken(r.Context(), key, secret)
 	if err != nil {
 		h.fail(w, r, err, opDefault, "")
 		return
@@ -42,7 +42,7 @@ func (h *handler) getToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) listChannels(w http.ResponseWriter, r *http.Request) {
-	chs, err := h.svc.Channels(r.Context(), merchantFrom(r.Context()).ID)
+	chs, err := h.mer.Channels(r.Context(), merchantFrom(r.Context()).ID)
 	if err != nil {
 		h.fail(w, r, err, opDefault, "")
 		return

@@ -22,6 +22,7 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/period"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
@@ -32,9 +33,6 @@ import (
 type SecretOpener interface {
 	OpenString(ciphertext []byte, keyID, aad string) (string, error)
 }
-
-// SecretAAD binds a sealed D24 secret to its merchant.
-func SecretAAD(merchantID int64) string { return fmt.Sprintf("d24_secret:%d", merchantID) }
 
 // Options wires the handler.
 type Options struct {
@@ -48,7 +46,15 @@ type Options struct {
 	Window time.Duration
 	// WindowPG is the payment-window PG the OneShot page opens (default kicc).
 	WindowPG string
+	// IdempotencyLease is how long an unanswered X-Idempotency-Key claim
+	// holds before a retry may take it over (default DefaultIdempotencyLease).
+	IdempotencyLease time.Duration
 }
+
+// DefaultIdempotencyLease outlasts the longest create (a key issuance and a
+// first charge, each bounded by the PG timeout), so that only a claim whose
+// node died or hung is taken over.
+const DefaultIdempotencyLease = 2 * time.Minute
 
 // Handler serves /v3/.
 type Handler struct {
@@ -73,8 +79,14 @@ func New(opts Options) *Handler {
 	if opts.WindowPG == "" {
 		opts.WindowPG = "kicc"
 	}
+	if opts.IdempotencyLease <= 0 {
+		opts.IdempotencyLease = DefaultIdempotencyLease
+	}
 	h := &Handler{opts: opts, page: template.Must(template.ParseFS(assets, "assets/oneshot.html"))}
-	h.verifier = &d24.Verifier{Window: opts.Window, Now: opts.Clock.Now, Secret: h.secret}
+	h.verifier = &d24.Verifier{Window: opts.Window, Now: opts.Clock.Now, Secret: h.secret,
+		Remember: func(ctx context.Context, fingerprint string, until time.Time) (bool, error) {
+			return opts.Store.RememberD24Request(ctx, fingerprint, until, opts.Clock.Now())
+		}}
 	return h
 }
 
@@ -86,7 +98,7 @@ func (h *Handler) secret(ctx context.Context, xLogin string) (string, int64, err
 	if err != nil {
 		return "", 0, err
 	}
-	secret, err := h.opts.Vault.OpenString(c.SecretCipher, c.SecretKeyID, SecretAAD(c.MerchantID))
+	secret, err := h.opts.Vault.OpenString(c.SecretCipher, c.SecretKeyID, merchant.D24SecretAAD(c.MerchantID))
 	if err != nil {
 		return "", 0, fmt.Errorf("open d24 secret: %w", err)
 	}
@@ -147,7 +159,10 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 // idempotent replays the first response to a POST with the same
-// X-Idempotency-Key and body for 24 hours, and refuses the key with another body.
+// X-Idempotency-Key and body for 24 hours, and refuses the key with another
+// body. A claim left unanswered for IdempotencyLease (its node crashed) is
+// taken over by the next retry; running the request again is safe because
+// invoice_id is unique per merchant.
 func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r)
@@ -165,12 +180,13 @@ func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
-		stored, claimed, err := h.opts.Store.ClaimIdempotencyKey(r.Context(), mid, key.Key, key.RequestHash, h.opts.Clock.Now(), d24.IdempotencyRetention)
+		stored, claim, err := h.opts.Store.ClaimIdempotencyKey(r.Context(), mid, key.Key, key.RequestHash, h.opts.Clock.Now(),
+			d24.IdempotencyRetention, h.opts.IdempotencyLease)
 		if err != nil {
 			d24.WriteError(w, err)
 			return
 		}
-		if !claimed {
+		if claim == nil {
 			if err := key.Check(stored.RequestHash); err != nil {
 				d24.WriteError(w, err)
 				return
@@ -192,8 +208,14 @@ func (h *Handler) idempotent(next http.HandlerFunc) http.HandlerFunc {
 		if status >= 500 {
 			status = 0 // not an answer worth replaying: let a retry run again
 		}
-		if err := h.opts.Store.CompleteIdempotencyKey(context.WithoutCancel(r.Context()), mid, key.Key, status, rec.body.Bytes()); err != nil {
+		if claim.TakenOver {
+			h.opts.Logger.Warn("took over an idempotency key whose claim outlived its lease", "merchant_id", mid)
+		}
+		ok, err = h.opts.Store.CompleteIdempotencyKey(context.WithoutCancel(r.Context()), claim, status, rec.body.Bytes())
+		if err != nil {
 			h.opts.Logger.Error("store idempotent response", "err", err)
+		} else if !ok {
+			h.opts.Logger.Warn("idempotency key was taken over by a retry before this request answered", "merchant_id", mid)
 		}
 	}
 }

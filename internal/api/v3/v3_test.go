@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,16 @@ import (
 	"github.com/billkey/billkey/internal/testenv/browser"
 )
 
+// xDateSeq makes every X-Date unique on the frozen test clock: the server
+// refuses a (login, X-Date, signature) it has seen before, and two
+// empty-body requests signed in the same second have the same signature.
+var xDateSeq atomic.Int64
+
+// freshXDate is the test clock's now plus a unique number of microseconds.
+func freshXDate(e *apptest.Env) string {
+	return e.Clock.Now().Add(time.Duration(xDateSeq.Add(1)) * time.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z")
+}
+
 // call sends a D24-signed request exactly as the D24 docs describe.
 func call(t *testing.T, e *apptest.Env, method, path string, body any, hdr map[string]string) (int, map[string]any) {
 	t.Helper()
@@ -32,7 +43,7 @@ func call(t *testing.T, e *apptest.Env, method, path string, body any, hdr map[s
 		}
 	}
 	req, _ := http.NewRequest(method, e.Server.URL+path, bytes.NewReader(raw))
-	xDate := e.Clock.Now().UTC().Format("2006-01-02T15:04:05Z")
+	xDate := freshXDate(e)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Date", xDate)
 	req.Header.Set("X-Login", e.Cred.XLogin)

@@ -17,6 +17,7 @@ import (
 	"github.com/billkey/billkey/internal/app"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/testenv"
 	"github.com/billkey/billkey/internal/vault"
 )
@@ -28,8 +29,10 @@ type Env struct {
 	Clock    *clock.Test
 	Server   *httptest.Server
 	Logs     *SafeBuffer
-	Cred     app.Credentials
+	Cred     merchant.Credentials
 	Merchant *core.Merchant
+	// Config started App; Node starts more nodes with it.
+	Config app.Config
 }
 
 // SafeBuffer is a bytes.Buffer safe for concurrent log writes.
@@ -72,18 +75,33 @@ func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
 		t.Fatalf("start billkey on %s: %v", b.Name, err)
 	}
 	t.Cleanup(func() { a.Close() })
-	e := &Env{T: t, App: a, Clock: clk, Logs: logs}
+	e := &Env{T: t, App: a, Clock: clk, Logs: logs, Config: cfg}
 	e.Cred, e.Merchant = e.NewMerchant("Test Merchant")
 	e.Server = httptest.NewServer(a.Handler)
 	t.Cleanup(e.Server.Close)
 	return e
 }
 
+// Node starts another Billkey node on the same database, clock and master
+// key (as a second server behind a load balancer would be), with its
+// workers running, and returns it with its HTTP server.
+func (e *Env) Node() (*app.App, *httptest.Server) {
+	e.T.Helper()
+	a, err := app.New(context.Background(), e.Config)
+	if err != nil {
+		e.T.Fatalf("start another node: %v", err)
+	}
+	e.T.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a.Handler)
+	e.T.Cleanup(srv.Close)
+	return a, srv
+}
+
 // NewMerchant creates another merchant.
-func (e *Env) NewMerchant(name string) (app.Credentials, *core.Merchant) {
+func (e *Env) NewMerchant(name string) (merchant.Credentials, *core.Merchant) {
 	e.T.Helper()
 	ctx := context.Background()
-	cred, err := e.App.CreateMerchant(ctx, name)
+	cred, err := e.App.Merchants.Create(ctx, name)
 	if err != nil {
 		e.T.Fatal(err)
 	}
@@ -95,7 +113,7 @@ func (e *Env) NewMerchant(name string) (app.Credentials, *core.Merchant) {
 }
 
 // Token gets a v1 access token for cred.
-func (e *Env) Token(cred app.Credentials) string {
+func (e *Env) Token(cred merchant.Credentials) string {
 	e.T.Helper()
 	var out struct {
 		Code     int `json:"code"`

@@ -7,7 +7,6 @@ package chargetest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/notice"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
@@ -30,14 +30,15 @@ var Start = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 // Bundle is a charge service with what it stands on.
 type Bundle struct {
-	Store    *store.Store
-	Sim      *sim.Server
-	PG       pg.Connector // what the service calls (wrapped when asked)
-	Vault    *vault.Vault
-	Clock    *clock.Test
-	Service  *charge.Service
-	Merchant *core.Merchant
-	Log      *slog.Logger
+	Store     *store.Store
+	Sim       *sim.Server
+	PG        pg.Connector // what the service calls (wrapped when asked)
+	Vault     *vault.Vault
+	Clock     *clock.Test
+	Service   *charge.Service
+	Merchants *merchant.Service
+	Merchant  *core.Merchant
+	Log       *slog.Logger
 }
 
 // Options change how a Bundle is built.
@@ -92,26 +93,26 @@ func New(t testing.TB, b testenv.Backend, opts ...func(*Options)) *Bundle {
 		cs = o.WrapStore(st)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := charge.New(charge.Config{Store: cs, PG: conn, Vault: v, Clock: clk, Logger: log, PGTimeout: o.PGTimeout})
+	ms := merchant.New(merchant.Config{Store: st, Vault: v, Clock: clk, Logger: log})
+	svc := charge.New(charge.Config{Store: cs, PG: conn, Vault: v, Clock: clk, Logger: log, PGTimeout: o.PGTimeout, Channels: ms})
 	if !o.NoNotifier {
 		svc.OnSettled(notice.New(clk).Settled)
 	}
-	bd := &Bundle{Store: st, Sim: s, PG: conn, Vault: v, Clock: clk, Service: svc, Log: log}
+	bd := &Bundle{Store: st, Sim: s, PG: conn, Vault: v, Clock: clk, Service: svc, Merchants: ms, Log: log}
 	bd.Merchant = bd.NewMerchant(t, "Test Merchant")
 	return bd
 }
 
-// NewMerchant creates a merchant whose default channel is the sandbox nice.
+// NewMerchant provisions a merchant with the sandbox channels.
 func (b *Bundle) NewMerchant(t testing.TB, name string) *core.Merchant {
 	t.Helper()
-	n := time.Now().UnixNano() % 100_000_000
-	m := &core.Merchant{Code: fmt.Sprintf("imp%08d", n), Name: name, ImpKey: fmt.Sprintf("key%d", n),
-		ImpSecretHash: make([]byte, 32), WebhookFormat: "json", TimeZone: "Asia/Seoul", CreatedAt: b.Clock.Now()}
-	chans := []core.Channel{
-		{Provider: "nice", MID: "nictest04m", Sandbox: true, Type: "api_payment", Name: "NICE (sandbox)", Key: "channel-key-nice", IsDefault: true},
-		{Provider: "kicc", MID: "T5102001", Sandbox: true, Type: "payment", Name: "KICC (sandbox)", Key: "channel-key-kicc"},
+	ctx := context.Background()
+	cred, err := b.Merchants.Create(ctx, name)
+	if err != nil {
+		t.Fatalf("create merchant: %v", err)
 	}
-	if err := b.Store.CreateMerchant(context.Background(), m, chans); err != nil {
+	m, err := b.Merchants.ByCode(ctx, cred.MerchantCode)
+	if err != nil {
 		t.Fatalf("create merchant: %v", err)
 	}
 	return m

@@ -16,6 +16,10 @@ const (
 	CardInsufficient    = "4000000000009995"
 	CardExpired         = "4000000000000069"
 	CardBillingDeclines = "4000000000000341"
+	// CardBillingSoftOnce issues a key whose first charge soft-declines
+	// (insufficient funds) and whose later charges approve: a dunning retry
+	// recovers.
+	CardBillingSoftOnce = "4000000000003220"
 	CardPGError         = "4000000000000119"
 	CardLostResponse    = "4000000000000259"
 )
@@ -28,6 +32,7 @@ const (
 	bInsufficient
 	bExpired
 	bBillingDeclines // key issues fine, every charge by billing key declines
+	bBillingSoftOnce // key issues fine, its first charge declines (insufficient funds), later ones approve
 	bPGError
 	bLost
 )
@@ -38,6 +43,7 @@ var testCards = map[string]behaviour{
 	CardInsufficient:    bInsufficient,
 	CardExpired:         bExpired,
 	CardBillingDeclines: bBillingDeclines,
+	CardBillingSoftOnce: bBillingSoftOnce,
 	CardPGError:         bPGError,
 	CardLostResponse:    bLost,
 }

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/pg"
 )
 
@@ -33,6 +34,10 @@ type Config struct {
 	// then have their response dropped (connection closed, no answer).
 	LostRate float64
 	Seed     int64
+	// HTTP bounds slow clients of Start's server; its connections are not
+	// capped per client unless HTTP.PerClient is set, since every Billkey
+	// node is one client with many connections.
+	HTTP httplimit.Limits `json:"-"`
 }
 
 // Cancellation is one refund of a charge.
@@ -109,6 +114,7 @@ type billingKey struct {
 	behaviour   behaviour
 	fingerprint string
 	deleted     bool
+	charged     int // charge attempts by this key, for bBillingSoftOnce
 }
 
 type statCounters struct {
@@ -196,7 +202,12 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	lim := s.cfg.Load().HTTP
+	if lim.PerClient == 0 {
+		lim.PerClient = -1
+	}
+	srv := lim.Server(s.handler)
+	ln = lim.Listen(ln)
 	s.srvMu.Lock()
 	s.srvs = append(s.srvs, srv)
 	s.srvMu.Unlock()
@@ -497,6 +508,14 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 			return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kUnknownBillingKey))
 		}
 		b, info = k.behaviour, k.card
+		if b == bBillingSoftOnce {
+			k.charged++
+			if k.charged == 1 {
+				b = bInsufficient
+			} else {
+				b = bApprove
+			}
+		}
 	}
 	if b == bPGError {
 		return WireChargeResult{}, false, s.systemError(p)

@@ -257,8 +257,9 @@ func (c *Client) Cancel(ctx context.Context, req pg.CancelRequest) (*pg.CancelRe
 	return &pg.CancelResult{PGTID: out.PGTID, ReceiptURL: out.ReceiptURL, CancelledAt: out.CancelledAt}, nil
 }
 
-// LookupCancel finds a refund by its own idempotency key.
-func (c *Client) LookupCancel(ctx context.Context, target pg.Target, idempotencyKey string) (*pg.CancelResult, error) {
+// LookupCancel finds a refund by its own idempotency key; the simulator
+// indexes refunds by that key alone, so chargeKey is not needed.
+func (c *Client) LookupCancel(ctx context.Context, target pg.Target, _, idempotencyKey string) (*pg.CancelResult, error) {
 	var out sim.WireCancelResult
 	if err := c.do(ctx, lookup, target.Provider, http.MethodGet,
 		"/v1/cancels/"+url.PathEscape(idempotencyKey)+targetQuery(target), nil, &out); err != nil {

@@ -79,6 +79,7 @@ func TestTestCards(t *testing.T) {
 		{"insufficient funds", sim.CardInsufficient, refused, skip, declined, "잔액부족"},
 		{"expired", sim.CardExpired, refused, skip, declined, "유효기간"},
 		{"billing key charges decline", sim.CardBillingDeclines, approved, declined, approved, "거래거절"},
+		{"billing key first charge soft-declines", sim.CardBillingSoftOnce, approved, declined, approved, "잔액부족"},
 		{"pg error", sim.CardPGError, pgError, skip, pgError, ""},
 		{"lost response", sim.CardLostResponse, approved, unknown, unknown, ""},
 		{"luhn invalid", "4242424242424241", refused, skip, refused, ""},
@@ -133,6 +134,13 @@ func TestTestCards(t *testing.T) {
 				k := "bk-" + tc.name
 				r, err := c.Charge(ctx, pg.ChargeRequest{Target: nice, IdempotencyKey: k, BillingKey: res.BillingKey, Amount: 1000, Currency: "KRW"})
 				check("billing-key charge", tc.byKey, r, err, k)
+				if tc.number == sim.CardBillingSoftOnce {
+					if !r.Retryable {
+						t.Fatalf("first charge of the soft-once card is a hard decline: %+v", r)
+					}
+					r, err := c.Charge(ctx, pg.ChargeRequest{Target: nice, IdempotencyKey: k + "-retry", BillingKey: res.BillingKey, Amount: 1000, Currency: "KRW"})
+					check("billing-key retry", approved, r, err, k+"-retry")
+				}
 			}
 			if tc.kyin != skip {
 				k := "keyin-" + tc.name
@@ -319,10 +327,10 @@ func TestCancel(t *testing.T) {
 	if err != nil || got.Cancelled != 10000 {
 		t.Fatalf("charge after cancels: %+v %v", got, err)
 	}
-	if lc, err := c.LookupCancel(ctx, nice, "c1"); err != nil || lc.PGTID != c1.PGTID {
+	if lc, err := c.LookupCancel(ctx, nice, "k1", "c1"); err != nil || lc.PGTID != c1.PGTID {
 		t.Fatalf("lookup cancel: %+v %v", lc, err)
 	}
-	if _, err := c.LookupCancel(ctx, nice, "c2"); !errors.Is(err, pg.ErrNoSuchCharge) {
+	if _, err := c.LookupCancel(ctx, nice, "k1", "c2"); !errors.Is(err, pg.ErrNoSuchCharge) {
 		t.Fatalf("refused cancel must not exist: %v", err)
 	}
 	_, err = c.Cancel(ctx, pg.CancelRequest{Target: nice, ChargeKey: "nope", IdempotencyKey: "c5", Amount: 1})

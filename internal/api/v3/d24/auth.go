@@ -60,6 +60,14 @@ type Verifier struct {
 	// passed through (not mapped to 100) so that a store outage is a 5xx
 	// rather than a claim that the merchant's credentials are wrong.
 	Secret func(ctx context.Context, xLogin string) (secret string, merchantID int64, err error)
+	// Remember records the fingerprint of a verified request until the
+	// moment its X-Date leaves the window and reports whether it was new.
+	// The signature covers X-Date, X-Login and the body only, not the
+	// method or path, so a captured empty-body request would otherwise be
+	// valid against every empty-body endpoint for the whole window. Shared
+	// through the store, it refuses a replay on any node. nil disables the
+	// check (unit tests of the scheme itself).
+	Remember func(ctx context.Context, fingerprint string, until time.Time) (fresh bool, err error)
 }
 
 func (v *Verifier) window() time.Duration {
@@ -74,7 +82,8 @@ func (v *Verifier) window() time.Duration {
 // non-ErrUnknownLogin failures.
 //
 // Checks run cheapest first: header shape (101), X-Date window (101),
-// login lookup (100), signature (102). The skew check precedes the lookup so
+// login lookup (100), signature (102), then the replay guard (101: the
+// client must sign again with a fresh X-Date). The skew check precedes the lookup so
 // stale replays are turned away without touching the credential store; it
 // reveals nothing about credentials.
 func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) (int64, error) {
@@ -126,7 +135,28 @@ func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) (int6
 	if !hmac.Equal(mac, want.Sum(nil)) {
 		return 0, ErrInvalidSignature()
 	}
+	if v.Remember != nil {
+		fresh, err := v.Remember(ctx, Fingerprint(login, xDate, mac), sent.Add(w))
+		if err != nil {
+			return 0, fmt.Errorf("d24: replay guard: %w", err)
+		}
+		if !fresh {
+			return 0, ErrReplayed()
+		}
+	}
 	return merchantID, nil
+}
+
+// Fingerprint identifies one signed request: its login, X-Date string and
+// MAC (decoded, so that upper- and lower-case hex are the same request).
+func Fingerprint(login, xDate string, mac []byte) string {
+	h := sha256.New()
+	h.Write([]byte(login))
+	h.Write([]byte{0})
+	h.Write([]byte(xDate))
+	h.Write([]byte{0})
+	h.Write(mac)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // parseAuthorization accepts "D24 " + 64 hex digits. The scheme name is

@@ -434,3 +434,40 @@ func FuzzParseXDate(f *testing.F) {
 		}
 	})
 }
+
+// A verified request is remembered until its X-Date leaves the window; the
+// same one again is refused as 101, and only verified requests are recorded.
+func TestVerifyRefusesReplay(t *testing.T) {
+	v := newVerifier()
+	seen := map[string]time.Time{}
+	v.Remember = func(_ context.Context, fp string, until time.Time) (bool, error) {
+		if _, ok := seen[fp]; ok {
+			return false, nil
+		}
+		seen[fp] = until
+		return true, nil
+	}
+	const xd = "2025-07-23T13:15:37Z"
+	h := signed(xd, tLogin, "")
+	if _, err := v.Verify(context.Background(), h, nil); err != nil {
+		t.Fatalf("first: %v", err)
+	}
+	_, err := v.Verify(context.Background(), h, nil)
+	wantCode(t, "replay", err, 101, 400)
+	for _, until := range seen {
+		if !until.Equal(tNow.Add(DefaultWindow)) {
+			t.Fatalf("remembered until %s", until)
+		}
+	}
+	bad := h.Clone()
+	bad.Set("Authorization", "D24 "+strings.Repeat("ab", 32))
+	_, err = v.Verify(context.Background(), bad, nil)
+	wantCode(t, "bad signature", err, 102, 400)
+	if len(seen) != 1 {
+		t.Fatalf("%d fingerprints; an unverified request must not be recorded", len(seen))
+	}
+	// Another X-Date (a fraction is enough) is another request.
+	if _, err := v.Verify(context.Background(), signed("2025-07-23T13:15:37.001Z", tLogin, ""), nil); err != nil {
+		t.Fatalf("fresh X-Date: %v", err)
+	}
+}

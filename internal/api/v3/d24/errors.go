@@ -121,6 +121,18 @@ func ErrXDateSkew(window time.Duration) *Error {
 	return e
 }
 
+// ErrReplayed: a correctly signed request whose (X-Login, X-Date,
+// signature) was already accepted within the window. The notes define no
+// code for it; like a stale X-Date it is 101, since what the client must
+// change is X-Date (a fresh one, with a fraction if it sends two identical
+// requests within one second), and the standard 101 sentence is kept as a
+// prefix for clients matching on it.
+func ErrReplayed() *Error {
+	e := ErrMissingHeader(HeaderXDate)
+	e.Description += ": this X-Date and signature were already used; sign every request with a fresh X-Date"
+	return e
+}
+
 // ErrInvalidSignature: Authorization does not match (102, HTTP 400).
 func ErrInvalidSignature() *Error {
 	return &Error{http.StatusBadRequest, CodeInvalidSignature, descInvalidSignature, TypeInvalidSignature}

@@ -1,9 +1,9 @@
-package checkout
+package merchant
 
 import "testing"
 
 func TestOriginPatterns(t *testing.T) {
-	ps, err := parseOrigins([]string{"https://shop.example.com", "https://*.brand.kr", "http://localhost:*", "http://[::1]:*", "https://pay.example.com:8443/"})
+	ps, err := ParseOrigins([]string{"https://shop.example.com", "https://*.brand.kr", "http://localhost:*", "http://[::1]:*", "https://pay.example.com:8443/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,16 +29,16 @@ func TestOriginPatterns(t *testing.T) {
 		{"", false},
 	}
 	for _, c := range cases {
-		if got := matchAny(ps, c.origin); got != c.want {
+		if got := ps.Match(c.origin); got != c.want {
 			t.Errorf("match(%q) = %v, want %v", c.origin, got, c.want)
 		}
 	}
-	if got, want := cspSources(ps), "https://shop.example.com https://*.brand.kr http://localhost:* http://[::1]:* https://pay.example.com:8443"; got != want {
+	if got, want := ps.CSP(), "https://shop.example.com https://*.brand.kr http://localhost:* http://[::1]:* https://pay.example.com:8443"; got != want {
 		t.Errorf("CSP sources %q, want %q", got, want)
 	}
 	for _, bad := range []string{"shop.example.com", "ftp://x", "https://x/path", "https://a b", "https://x:", "https://x;script-src *"} {
-		if _, err := parseOrigins([]string{bad}); err == nil {
-			t.Errorf("parseOrigins(%q) accepted", bad)
+		if _, err := ParseOrigins([]string{bad}); err == nil {
+			t.Errorf("ParseOrigins(%q) accepted", bad)
 		}
 	}
 }

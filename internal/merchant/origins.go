@@ -1,14 +1,17 @@
-package checkout
+package merchant
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/billkey/billkey/internal/core"
 )
 
-// DefaultOrigins may embed the window and open sessions when none are
-// configured: pages on this machine, for the sandbox and the demo. The
-// Billkey origin itself is always allowed (the demo page lives there).
+// DefaultOrigins may embed the payment window and open sessions when the
+// deployment configures none: pages on this machine, for the sandbox and the
+// demo. The Billkey origin itself is always allowed (the demo page lives there).
 var DefaultOrigins = []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"}
 
 // originPattern is a CSP-style source: scheme://host[:port], where host may
@@ -20,7 +23,12 @@ type originPattern struct {
 	raw          string
 }
 
-func parseOrigins(list []string) ([]originPattern, error) {
+// Origins is a parsed list of window origins.
+type Origins []originPattern
+
+// ParseOrigins parses CSP-style origin patterns: "https://shop.example.com",
+// "https://*.example.com", "http://localhost:*" or "*".
+func ParseOrigins(list []string) (Origins, error) {
 	var out []originPattern
 	for _, raw := range list {
 		raw = strings.TrimRight(strings.TrimSpace(raw), "/")
@@ -73,7 +81,8 @@ func (p originPattern) match(origin string) bool {
 	return p.port == "*" || p.port == port
 }
 
-func matchAny(ps []originPattern, origin string) bool {
+// Match tells whether any pattern admits origin.
+func (ps Origins) Match(origin string) bool {
 	for _, p := range ps {
 		if p.match(origin) {
 			return true
@@ -82,8 +91,8 @@ func matchAny(ps []originPattern, origin string) bool {
 	return false
 }
 
-// cspSources renders the patterns for frame-ancestors / form-action.
-func cspSources(ps []originPattern) string {
+// CSP renders the patterns as CSP sources (frame-ancestors, form-action).
+func (ps Origins) CSP() string {
 	parts := make([]string, 0, len(ps))
 	for _, p := range ps {
 		parts = append(parts, p.raw)
@@ -93,6 +102,46 @@ func cspSources(ps []originPattern) string {
 
 // ValidateOrigins checks a list of window origins as set for a merchant.
 func ValidateOrigins(list []string) error {
-	_, err := parseOrigins(list)
+	_, err := ParseOrigins(list)
 	return err
+}
+
+// SetCheckoutOrigins replaces the merchant's own window origins after
+// validating them; an empty list leaves only the deployment's.
+func (s *Service) SetCheckoutOrigins(ctx context.Context, code string, origins []string) (*core.Merchant, error) {
+	m, err := s.ByCode(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	var list []string
+	for _, o := range origins {
+		if o = strings.TrimSpace(o); o != "" {
+			list = append(list, o)
+		}
+	}
+	if err := ValidateOrigins(list); err != nil {
+		return nil, err
+	}
+	if err := s.store.SetCheckoutOrigins(ctx, m.ID, list); err != nil {
+		return nil, fmt.Errorf("set checkout origins of %s: %w", code, err)
+	}
+	m.CheckoutOrigins = list
+	return m, nil
+}
+
+// AllCheckoutOrigins is every merchant's window origins: a CORS preflight
+// has to answer before it knows which merchant is asking.
+func (s *Service) AllCheckoutOrigins(ctx context.Context) (Origins, error) {
+	list, err := s.store.AllCheckoutOrigins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Each list was validated when set; a bad row is skipped, not fatal.
+	var out Origins
+	for _, o := range list {
+		if p, err := ParseOrigins([]string{o}); err == nil {
+			out = append(out, p...)
+		}
+	}
+	return out, nil
 }
