@@ -36,6 +36,8 @@ Usage:
   billkey merchant list [--json]
   billkey merchant set --merchant CODE --checkout-origins https://shop.example.com,...
   billkey keys rotate              add a vault key and re-wrap stored cards
+  billkey user add --merchant CODE --email E --role owner|operator|viewer
+  billkey user link --email E      print a new one-time password-set link
   billkey webhooks list|resend|secret|set   inspect and resend webhook deliveries
   billkey pgsim [flags]            run the sandbox PG simulator standalone
   billkey bench [flags]            measure again throughput and latency
@@ -69,6 +71,8 @@ func main() {
 		err = bench(ctx, args)
 	case "webhooks":
 		err = webhooksCmd(ctx, args)
+	case "user":
+		err = userCmd(ctx, args)
 	case "version":
 		fmt.Println(buildinfo.Get())
 	case "help", "-h", "--help":
@@ -208,8 +212,9 @@ func announceDemo(ctx context.Context, a *app.App, base string) error {
 	if err != nil {
 		return err
 	}
+	created := len(merchants) == 0
 	switch {
-	case len(merchants) == 0:
+	case created:
 		cred, err = a.Merchants.Create(ctx, "Billkey Demo")
 		if err != nil {
 			return err
@@ -236,8 +241,18 @@ Try it:
 
 Demo subscribe page (payment window, test card 4242 4242 4242 4242):
   %s%s
-
 `, cred.MerchantCode, cred.ImpKey, cred.ImpSecret, base, cred.ImpKey, cred.ImpSecret, base, a.DemoPath(cred.MerchantCode))
+	link, err := demoConsoleLink(ctx, a, cred.MerchantCode, created)
+	if err != nil {
+		a.Log.Warn("no console sign-in link for the demo operator", "err", err)
+		fmt.Println()
+		return nil
+	}
+	fmt.Printf(`
+Merchant console (%s, owner): open this one-time link, choose a password, you are signed in:
+  %s%s
+
+`, demoOperator, base, link)
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/billkey/billkey/internal/api/iamport"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/notice"
@@ -96,6 +97,8 @@ type App struct {
 	webhooks      *webhook.Service
 	scheduler     *scheduler.Scheduler
 	subscriptions *subscription.Engine
+	console       *console.Handler
+	sandbox       *sandboxClock
 	// workers run from Start until Close; extra subsystems append to it.
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
@@ -180,7 +183,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },
 		func(ctx context.Context) { a.pruneLoop(ctx, time.Minute) },
 	)
-	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions} {
+	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions, a.setupConsole} {
 		if err := setup(ctx); err != nil {
 			a.Close()
 			return nil, err

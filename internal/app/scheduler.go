@@ -73,6 +73,7 @@ func (a *App) setupScheduler(ctx context.Context) error {
 	a.scheduler = s
 	a.workers = append(a.workers, s.Run)
 	h := &sandboxClock{app: a, sched: s}
+	a.sandbox = h
 	a.mounts = append(a.mounts,
 		mount{pattern: "GET /sandbox/clock", handler: http.HandlerFunc(h.get)},
 		mount{pattern: "POST /sandbox/clock/advance", handler: http.HandlerFunc(h.advance)},

@@ -15,6 +15,10 @@ type IssueKeyInput struct {
 	PG          string  // "provider" or "provider.mid"; empty = default channel
 	CustomerID  string
 	Customer    core.Buyer
+	// FirstCharge is the amount charged with the key right after issuance
+	// (onetime with customer_uid, a schedule's checking_amount); 0 issues
+	// the key only, which some PGs refuse.
+	FirstCharge int64
 }
 
 // PayInput is one charge: key-in (Onetime) or by billing key (Again).

@@ -69,7 +69,7 @@ func (s *Service) IssueBillingKey(ctx context.Context, merchantID int64, in Issu
 func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInput, card pg.Card, ch core.Channel, extra func(*store.Tx) error) (*core.BillingKey, error) {
 	target := pg.Target{Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox}
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
-	res, err := s.pg.IssueBillingKey(pgctx, pg.IssueKeyRequest{Target: target, IdempotencyKey: NewID("bk_"), CustomerUID: in.CustomerUID, Card: card})
+	res, err := s.pg.IssueBillingKey(pgctx, pg.IssueKeyRequest{Target: target, IdempotencyKey: NewID("bk_"), CustomerUID: in.CustomerUID, Card: card, FirstCharge: in.FirstCharge})
 	cancel()
 	var pgErr *pg.Error
 	if errors.As(err, &pgErr) {
@@ -241,7 +241,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 	if err := s.start(ctx, p, nil); err != nil {
 		return nil, err
 	}
-	k, err := s.issueKey(ctx, merchantID, IssueKeyInput{CustomerUID: in.CustomerUID, Card: card, PG: in.PG, Customer: in.Buyer}, card, ch, nil)
+	k, err := s.issueKey(ctx, merchantID, IssueKeyInput{CustomerUID: in.CustomerUID, Card: card, PG: in.PG, Customer: in.Buyer, FirstCharge: in.Amount}, card, ch, nil)
 	if err != nil {
 		// The key was never made, so nothing was charged: release the order.
 		reason := err.Error()
@@ -303,6 +303,9 @@ func (s *Service) PrepareAgain(merchantID int64, in PayInput, k *core.BillingKey
 	ch := core.Channel{Provider: k.PGProvider, MID: k.PGID, Sandbox: k.Sandbox}
 	p := s.newAttempt(merchantID, in, ch, core.UsagePayment)
 	p.CardName, p.CardCode, p.CardNumber, p.CardType = k.CardName, k.CardCode, k.CardNumber, k.CardType
+	if k.PayMethod != "" {
+		p.PayMethod = k.PayMethod // a phone, transfer or wallet-money key is not charged as a card
+	}
 	return p, pg.ChargeRequest{BillingKey: k.PGBillingKey}
 }
 

@@ -178,6 +178,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	req := pg.IssueKeyRequest{
 		Target:         pg.Target{Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox},
 		IdempotencyKey: "win_" + p.ImpUID, CustomerUID: in.CustomerUID, Card: card,
+		FirstCharge: in.Amount, BuyerTel: in.Buyer.Tel, BuyerEmail: in.Buyer.Email,
 	}
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	res, err := wi.IssueWindowBillingKey(pgctx, req, in.PayMethod)
@@ -222,7 +223,13 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if err != nil {
 		return nil, nil, err
 	}
-	if in.Amount == 0 {
+	if res.Method != "" {
+		p.PayMethod = res.Method
+	}
+	if res.WindowCharge == 0 {
+		// Key only, either asked for (amount 0) or because this PG's billing
+		// window only displays the amount: nothing was approved.
+		p.Amount = 0
 		// Key only: nothing to charge. The amount-0 "paid" row, the key and
 		// the webhook event commit together, so the merchant never sees one
 		// without the others.
@@ -232,7 +239,12 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 		if k.CardNumber != "" {
 			p.CardNumber = k.CardNumber
 		}
-		err := s.settle(ctx, p, Outcome{}, func(tx *store.Tx) error { return tx.PutBillingKey(ctx, k) })
+		err := s.settle(ctx, p, Outcome{}, func(tx *store.Tx) error {
+			if err := tx.SetWindowTerms(ctx, merchantID, p.ImpUID, p.Amount, p.PayMethod); err != nil {
+				return err
+			}
+			return tx.PutBillingKey(ctx, k)
+		})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -242,7 +254,9 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if err := s.store.PutBillingKey(ctx, k); err != nil {
 		return nil, nil, err
 	}
-	p, err = s.execute(ctx, p, pg.ChargeRequest{BillingKey: k.PGBillingKey}, nil)
+	p, err = s.execute(ctx, p, pg.ChargeRequest{BillingKey: k.PGBillingKey}, func(tx *store.Tx) error {
+		return tx.SetWindowTerms(ctx, merchantID, p.ImpUID, p.Amount, p.PayMethod)
+	})
 	return p, k, err
 }
 
@@ -259,7 +273,10 @@ func (s *Service) windowKey(merchantID int64, in WindowInput, card pg.Card, ch c
 		MerchantID: merchantID, CustomerUID: in.CustomerUID, PGProvider: ch.Provider, PGID: ch.MID,
 		Sandbox: ch.Sandbox, PGBillingKey: res.BillingKey, CardName: res.Card.CardName, CardCode: res.Card.CardCode,
 		CardNumber: res.Card.CardNumber, CardCipher: cipher, CardKeyID: keyID, Customer: in.Buyer,
-		Inserted: now, Updated: now,
+		PayMethod: in.PayMethod, Inserted: now, Updated: now,
+	}
+	if res.Method != "" {
+		k.PayMethod = res.Method
 	}
 	if in.PayMethod == MethodCard {
 		ct := res.Card.CardType

@@ -38,10 +38,10 @@ func TestWindowPay(t *testing.T) {
 			MerchantUID: "w1", CustomerUID: "c1", PG: "kicc", Card: cardOf("4242424242424242")}},
 			core.StatusPaid, core.UsageIssue, true, 1, nil, false},
 		{"key and first payment", charge.WindowInput{PayMethod: "card", PayInput: charge.PayInput{
-			MerchantUID: "w2", CustomerUID: "c2", Amount: 1000, PG: "danal", Card: cardOf("4242424242424242")}},
+			MerchantUID: "w2", CustomerUID: "c2", Amount: 1000, PG: "danal_tpay", Card: cardOf("4242424242424242")}},
 			core.StatusPaid, core.UsageIssue, true, 1, nil, true},
 		{"first payment declines, key kept", charge.WindowInput{PayMethod: "card", PayInput: charge.PayInput{
-			MerchantUID: "w3", CustomerUID: "c3", Amount: 1000, PG: "danal", Card: cardOf("4000000000000341")}},
+			MerchantUID: "w3", CustomerUID: "c3", Amount: 1000, PG: "danal_tpay", Card: cardOf("4000000000000341")}},
 			core.StatusFailed, core.UsageIssue, true, 0, nil, true},
 		{"ordinary payment, no key", charge.WindowInput{PayMethod: "card", PayInput: charge.PayInput{
 			MerchantUID: "w4", Amount: 1000, PG: "payco", Card: cardOf("4242424242424242")}},

@@ -237,7 +237,7 @@ func TestBrowserKeyAndFirstPaymentRedirect(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Emulate(device.IPhone13)); err != nil {
 		t.Fatal(err)
 	}
-	openPay(t, ctx, shop.URL, `{pg: "danal", merchant_uid: "order_77", customer_uid: "user_77", amount: 1000,
+	openPay(t, ctx, shop.URL, `{pg: "danal_tpay", merchant_uid: "order_77", customer_uid: "user_77", amount: 1000,
 		name: "첫 달 이용료", m_redirect_url: location.origin + "/complete?from=billkey"}`)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#card_number"))); err != nil {
 		t.Fatalf("not redirected to the window: %v", err)
@@ -272,7 +272,7 @@ func TestBrowserKeyAndFirstPaymentRedirect(t *testing.T) {
 	shot(t, ctx, "2-back-at-merchant")
 	var pay paymentView
 	e.Do("GET", "/payments/"+q.Get("imp_uid"), tok, nil, &pay)
-	if pay.Response.Amount != 1000 || pay.Response.Status != "paid" || pay.Response.Channel != "mobile" || pay.Response.PGProvider != "danal" {
+	if pay.Response.Amount != 1000 || pay.Response.Status != "paid" || pay.Response.Channel != "mobile" || pay.Response.PGProvider != "danal_tpay" {
 		t.Fatalf("payment: %+v", pay.Response)
 	}
 	var cust customerView
@@ -364,8 +364,9 @@ func TestBrowserCancelledWindow(t *testing.T) {
 	}
 }
 
-// TestBrowserNonCardWindows: CHAI's bank-transfer flow and the phone-billing
-// flow issue keys that `again` can charge.
+// TestBrowserNonCardWindows: CHAI's bank-transfer flow issues a key that
+// `again` can charge; Danal phone billing (pg "danal") issues its key only
+// with a first charge, and charges it again only with that amount a month on.
 func TestBrowserNonCardWindows(t *testing.T) {
 	ctx := browserCtx(t)
 	e := apptest.New(t, testenv.SQLite(t))
@@ -373,15 +374,16 @@ func TestBrowserNonCardWindows(t *testing.T) {
 	shop := merchantSite(t, e)
 	cases := []struct {
 		name, pg, method string
+		amount           int64
 		fill             func(from chromedp.QueryOption) []chromedp.Action[chromedp.Void]
 	}{
-		{"chai trans", "chai", "trans", func(from chromedp.QueryOption) []chromedp.Action[chromedp.Void] {
+		{"chai trans", "chai", "trans", 0, func(from chromedp.QueryOption) []chromedp.Action[chromedp.Void] {
 			return []chromedp.Action[chromedp.Void]{
 				chromedp.SetValue(chromedp.CSS("#bank_code"), "090", from),
 				chromedp.Click(chromedp.CSS("#agree"), from),
 			}
 		}},
-		{"danal_tpay phone", "danal_tpay", "phone", func(from chromedp.QueryOption) []chromedp.Action[chromedp.Void] {
+		{"danal phone", "danal", "phone", 9900, func(from chromedp.QueryOption) []chromedp.Action[chromedp.Void] {
 			return []chromedp.Action[chromedp.Void]{
 				chromedp.SetValue(chromedp.CSS("#carrier"), "SKT", from),
 				chromedp.SendKeys(chromedp.CSS("#birth"), "900101", from),
@@ -393,8 +395,8 @@ func TestBrowserNonCardWindows(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cuid := "user_" + c.method
-			openPay(t, ctx, shop.URL, fmt.Sprintf(`{pg: %q, pay_method: %q, merchant_uid: "nc_%d", customer_uid: %q, amount: 0, buyer_tel: "010-1234-5678"}`,
-				c.pg, c.method, i, cuid))
+			openPay(t, ctx, shop.URL, fmt.Sprintf(`{pg: %q, pay_method: %q, merchant_uid: "nc_%d", customer_uid: %q, amount: %d, buyer_tel: "010-1234-5678"}`,
+				c.pg, c.method, i, cuid, c.amount))
 			first := map[string]string{"trans": "#bank_code", "phone": "#otp"}[c.method]
 			in := frame(t, ctx, first)
 			if err := chromedp.Do(ctx, c.fill(chromedp.FromNode(in))...); err != nil {
@@ -414,8 +416,18 @@ func TestBrowserNonCardWindows(t *testing.T) {
 			}
 			var pay paymentView
 			e.Do("GET", "/payments/"+*res.ImpUID, tok, nil, &pay)
-			if pay.Response.PayMethod != c.method || pay.Response.Amount != 0 {
+			if pay.Response.PayMethod != c.method || pay.Response.Amount != float64(c.amount) {
 				t.Fatalf("payment: %+v", pay.Response)
+			}
+			if c.method == "phone" {
+				// The same amount, but not a month later: Danal refuses.
+				var again map[string]any
+				e.Do("POST", "/subscribe/payments/again", tok, map[string]any{
+					"customer_uid": cuid, "merchant_uid": fmt.Sprintf("nc_%d_again", i), "amount": 9900, "name": "정기결제 2회차"}, &again)
+				if got := fmt.Sprint(again); !strings.Contains(got, "DN302") {
+					t.Fatalf("again with a phone key in the same month: %s", got)
+				}
+				return
 			}
 			chargeAgain(t, e, tok, cuid, fmt.Sprintf("nc_%d_again", i))
 		})

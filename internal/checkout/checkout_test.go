@@ -410,7 +410,7 @@ func TestKeyOnlyWindowFlow(t *testing.T) {
 func TestRedirectResultCarriesNoCardData(t *testing.T) {
 	e := apptest.New(t, testenv.SQLite(t))
 	_, out := openWindow(t, e.Server.URL, merchantOrigin, e.Cred.MerchantCode, "redirect", map[string]any{
-		"pg": "danal", "merchant_uid": "r_1", "customer_uid": "c_r", "amount": 1000, "m_redirect_url": merchantOrigin + "/complete",
+		"pg": "danal_tpay", "merchant_uid": "r_1", "customer_uid": "c_r", "amount": 1000, "m_redirect_url": merchantOrigin + "/complete",
 	})
 	page, h, csrf := windowPage(t, out.URL)
 	if !strings.Contains(h.Get("Content-Security-Policy"), "form-action 'self' "+merchantOrigin) {

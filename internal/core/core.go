@@ -56,9 +56,12 @@ type BillingKey struct {
 	CardType     *int
 	CardCipher   []byte // vault ciphertext of "PAN|YYYY-MM"
 	CardKeyID    string
-	Customer     Buyer
-	Inserted     time.Time
-	Updated      time.Time
+	// PayMethod is what the key pays with, as i'mport's pay_method: card,
+	// trans, phone, or point (a wallet's balance). "" reads as card.
+	PayMethod string
+	Customer  Buyer
+	Inserted  time.Time
+	Updated   time.Time
 }
 
 // PaymentStatus is the internal state of a payment attempt. Pending and

@@ -73,7 +73,8 @@ func (s *Service) ResolveChannel(ctx context.Context, merchantID int64, pgValue 
 }
 
 // WindowChannel resolves the channel a payment window runs on. A provider
-// can have a REST contract and a window contract (kcp: T0000 and T0001), and
+// can have a REST contract and a window contract (jtnet: tjtnet001 and
+// tpaytest2m), and
 // ResolveChannel prefers the REST one, so window ("payment") channels win
 // here; otherwise ResolveChannel's rules apply.
 func (s *Service) WindowChannel(ctx context.Context, merchantID int64, pgValue string) (core.Channel, error) {

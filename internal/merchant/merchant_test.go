@@ -109,9 +109,10 @@ func TestResolveChannel(t *testing.T) {
 		want       string // provider.mid
 	}{
 		{value: "", want: "nice.nictest04m"},
-		{value: "kcp", want: "kcp.T0000"},               // REST contract preferred
-		{value: "kcp", window: true, want: "kcp.T0001"}, // window contract for windows
-		{value: "kcp.T0001", want: "kcp.T0001"},         // an explicit mid wins
+		{value: "jtnet", want: "jtnet.tjtnet001"},                // REST contract preferred
+		{value: "jtnet", window: true, want: "jtnet.tpaytest2m"}, // window contract for windows
+		{value: "jtnet.tpaytest2m", want: "jtnet.tpaytest2m"},    // an explicit mid wins
+		{value: "kcp_billing", window: true, want: "kcp_billing.T0001"},
 		{value: "html5_inicis.INIBillTst", want: "html5_inicis.INIBillTst"},
 		{value: "nosuchpg", want: "nice.nictest04m"}, // falls back to the default, as i'mport does
 		{value: "kicc", window: true, want: "kicc.T5102001"},

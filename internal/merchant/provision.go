@@ -36,18 +36,25 @@ func DefaultChannels() []core.Channel {
 		{"html5_inicis", "INIBillTst", "KG이니시스 빌링 (sandbox)"},
 		{"jtnet", "tjtnet001", "JTNet 빌링 (sandbox)"},
 		{"settle", "M2345678", "세틀뱅크 빌링 (sandbox)"},
+		{"daou", "CTS16826", "페이조아 빌링 (sandbox)"},
+		{"paymentwall", "pw_test", "Paymentwall (sandbox)"},
 	}
+	// Provider codes as i'mport defines them: danal_tpay is Danal's card
+	// window, danal its phone billing, kcp_billing KCP's billing window.
 	window := []struct{ provider, mid, name string }{
-		{"danal", "A010002002", "다날 카드 (sandbox)"},
-		{"danal_tpay", "9810030929", "다날 휴대폰 (sandbox)"},
+		{"danal_tpay", "A010002002", "다날 신용카드 (sandbox)"},
+		{"danal", "9810030929", "다날 휴대폰 (sandbox)"},
 		{"kicc", "T5102001", "KICC (sandbox)"},
 		{"payco", "PARTNERTEST", "페이코 (sandbox)"},
 		{"kakaopay", "TCSUBSCRIP", "카카오페이 정기 (sandbox)"},
 		{"naverpay", "np_test", "네이버페이 (sandbox)"},
-		{"mobilians", "M1234567", "모빌리언스 휴대폰 (sandbox)"},
+		{"mobilians", "170622040674", "모빌리언스 휴대폰 (sandbox)"},
 		{"chai", "chai_test", "차이 계좌 (sandbox)"},
-		{"kcp", "T0001", "KCP 결제창 (sandbox)"},
+		{"kcp_billing", "T0001", "KCP 빌링 결제창 (sandbox)"},
 		{"html5_inicis", "INIpayTest", "KG이니시스 결제창 (sandbox)"},
+		{"inicis", "INIpayTest", "KG이니시스 ActiveX 결제창 (sandbox)"},
+		{"jtnet", "tpaytest2m", "JTNet 결제창 (sandbox)"},
+		{"paymentwall", "pw_test", "Paymentwall 결제창 (sandbox)"},
 	}
 	var out []core.Channel
 	for i, c := range api {

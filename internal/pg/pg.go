@@ -41,12 +41,26 @@ type IssueKeyRequest struct {
 	IdempotencyKey string
 	CustomerUID    string
 	Card           Card
+	// FirstCharge is the amount the caller charges with the key right after
+	// issuance (REST onetime with customer_uid), or the amount a payment
+	// window was opened with. Some PGs issue keys only with a first charge.
+	FirstCharge int64
+	// The buyer's contact, which some windows require (Naver Pay: phone;
+	// Paymentwall: e-mail).
+	BuyerTel, BuyerEmail string
 }
 
 // IssueKeyResult is a stored card at the PG.
 type IssueKeyResult struct {
 	BillingKey string
 	Card       CardInfo
+	// Method is what the key pays with (card, trans, phone, point): a
+	// wallet's buyer picks it inside the wallet.
+	Method string
+	// WindowCharge is the amount the payment window approves with the key
+	// (the caller charges it by key); 0 when the PG's window only displays
+	// the amount or was opened key-only.
+	WindowCharge int64
 }
 
 // ChargeRequest charges either a billing key or, for key-in payments without

@@ -11,7 +11,7 @@ import (
 
 const billingKeyCols = `merchant_id, customer_uid, customer_id, pg_provider, pg_id, sandbox, pg_billing_key,
 	card_name, card_code, card_number, card_type, card_cipher, card_key_id,
-	customer_name, customer_tel, customer_email, customer_addr, customer_postcode, inserted_at, updated_at`
+	customer_name, customer_tel, customer_email, customer_addr, customer_postcode, inserted_at, updated_at, pay_method`
 
 func scanBillingKey(row interface{ Scan(...any) error }) (*core.BillingKey, error) {
 	var k core.BillingKey
@@ -19,7 +19,7 @@ func scanBillingKey(row interface{ Scan(...any) error }) (*core.BillingKey, erro
 	var cardType sql.NullInt64
 	err := row.Scan(&k.MerchantID, &k.CustomerUID, &k.CustomerID, &k.PGProvider, &k.PGID, &sandbox, &k.PGBillingKey,
 		&k.CardName, &k.CardCode, &k.CardNumber, &cardType, &k.CardCipher, &k.CardKeyID,
-		&k.Customer.Name, &k.Customer.Tel, &k.Customer.Email, &k.Customer.Addr, &k.Customer.Postcode, &inserted, &updated)
+		&k.Customer.Name, &k.Customer.Tel, &k.Customer.Email, &k.Customer.Addr, &k.Customer.Postcode, &inserted, &updated, &k.PayMethod)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (s *Store) PutBillingKey(ctx context.Context, k *core.BillingKey) error {
 // PutBillingKey is PutBillingKey inside a transaction.
 func (tx *Tx) PutBillingKey(ctx context.Context, k *core.BillingKey) error {
 	err := tx.queryRow(ctx, `INSERT INTO billing_keys (`+billingKeyCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (merchant_id, customer_uid) DO UPDATE SET
 			customer_id = excluded.customer_id, pg_provider = excluded.pg_provider, pg_id = excluded.pg_id,
 			sandbox = excluded.sandbox, pg_billing_key = excluded.pg_billing_key, card_name = excluded.card_name,
@@ -44,11 +44,12 @@ func (tx *Tx) PutBillingKey(ctx context.Context, k *core.BillingKey) error {
 			card_cipher = excluded.card_cipher, card_key_id = excluded.card_key_id,
 			customer_name = excluded.customer_name, customer_tel = excluded.customer_tel,
 			customer_email = excluded.customer_email, customer_addr = excluded.customer_addr,
-			customer_postcode = excluded.customer_postcode, updated_at = excluded.updated_at
+			customer_postcode = excluded.customer_postcode, updated_at = excluded.updated_at,
+			pay_method = excluded.pay_method
 		RETURNING inserted_at`,
 		k.MerchantID, k.CustomerUID, k.CustomerID, k.PGProvider, k.PGID, b2i(k.Sandbox), k.PGBillingKey,
 		k.CardName, k.CardCode, k.CardNumber, nullInt(k.CardType), k.CardCipher, k.CardKeyID,
-		k.Customer.Name, k.Customer.Tel, k.Customer.Email, k.Customer.Addr, k.Customer.Postcode, us(k.Inserted), us(k.Updated))
+		k.Customer.Name, k.Customer.Tel, k.Customer.Email, k.Customer.Addr, k.Customer.Postcode, us(k.Inserted), us(k.Updated), payMethodOf(k))
 	var inserted int64
 	if err := err.Scan(&inserted); err != nil {
 		return fmt.Errorf("put billing key %s: %w", k.CustomerUID, err)
@@ -157,4 +158,11 @@ func (s *Store) ReplaceCardCipher(ctx context.Context, c SealedCard, newCipher [
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func payMethodOf(k *core.BillingKey) string {
+	if k.PayMethod == "" {
+		return "card"
+	}
+	return k.PayMethod
 }

@@ -92,6 +92,19 @@ func (tx *Tx) BeginAttempt(ctx context.Context, p *core.Payment) error {
 	return fmt.Errorf("begin attempt %s: %w", p.MerchantUID, err)
 }
 
+// SetWindowTerms corrects what a payment window turned out to be once the PG
+// answered: the amount it approved (0 when its window only displays the
+// amount) and the method the buyer chose inside a wallet.
+func (tx *Tx) SetWindowTerms(ctx context.Context, merchantID int64, impUID string, amount int64, payMethod string) error {
+	_, err := tx.exec(ctx, `UPDATE payments SET vat_amount = CASE WHEN amount = ? THEN vat_amount ELSE 0 END,
+		tax_free = CASE WHEN amount = ? THEN tax_free ELSE 0 END, amount = ?, pay_method = ?
+		WHERE merchant_id = ? AND imp_uid = ?`, amount, amount, amount, payMethod, merchantID, impUID)
+	if err != nil {
+		return fmt.Errorf("set window terms %s: %w", impUID, err)
+	}
+	return nil
+}
+
 // MarkUnknown moves a pending attempt to unknown with its next look-up time.
 func (s *Store) MarkUnknown(ctx context.Context, merchantID int64, impUID string, nextCheck, now time.Time) error {
 	_, err := s.exec(ctx, `UPDATE payments SET status = 'unknown', next_check_at = ?, updated_at = ?

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"slices"
+	"time"
 	"unicode/utf8"
 )
 
@@ -10,30 +11,70 @@ const (
 	MethodCard  = "card"
 	MethodTrans = "trans"
 	MethodPhone = "phone"
+	// MethodPoint is a wallet's own balance (KakaoMoney), as i'mport reports it.
+	MethodPoint = "point"
 )
 
-// Personality is one PG as the simulator models it: what it can do over its
-// REST API and in its payment window, and how it words its refusals.
+// AmountRule is what a PG's billing window does with the amount it is given.
+type AmountRule int
+
+const (
+	// AmountKeyOrCharge: 0 issues the key only; more issues the key and
+	// approves that amount (JTNet, Kakao Pay, Danal card).
+	AmountKeyOrCharge AmountRule = iota
+	// AmountDisplayOnly: the amount is only shown to the buyer; nothing is
+	// ever approved at issuance (CHAI, INICIS, PAYCO, KCP, KICC, Naver Pay).
+	AmountDisplayOnly
+	// AmountChargeRequired: a key is only issued together with a real first
+	// charge (Danal phone, KG Mobilians, Paymentwall).
+	AmountChargeRequired
+)
+
+// Personality is one PG as the simulator models it, following the PG's
+// i'mport billing guide: what it can do over its REST API and in its payment
+// window, and how it words its refusals.
 type Personality struct {
 	Provider string // i'mport pg code, e.g. "nice"
 	Name     string // display name used in the PG's own messages
 	TestMID  string // the shared test MID merchants usually start with
 
-	RESTKeyIn        bool // issue a billing key from card data over REST
-	KeyInCharge      bool // charge card data over REST without storing it
-	BillingKeyCharge bool // charge a stored billing key over REST
-	Cancel           bool
-	PartialCancel    bool
-	Window           []string // methods its payment window can issue billing keys for
+	RESTKeyIn bool // issue a key only over REST (POST /subscribe/customers/{uid})
+	// RESTIssueWithCharge: issue a key over REST together with a first
+	// charge (onetime with customer_uid). Hecto (Settlebank) and Paymentwall
+	// issue keys only this way.
+	RESTIssueWithCharge bool
+	KeyInCharge         bool // charge card data over REST without storing it
+	BillingKeyCharge    bool // charge a stored billing key over REST
+	Cancel              bool
+	PartialCancel       bool
+	Window              []string // methods its payment window can issue billing keys for
+	// WindowAnyMethod: the window ignores pay_method; the buyer picks how to
+	// pay inside the PG's app (Kakao Pay, PAYCO), and that method is kept.
+	WindowAnyMethod bool
+	WindowAmount    AmountRule
+	// TestAuthAmount is what the PG itself approves at a key-only issuance to
+	// check the card, and cancels TestAuthCancelAfter later (Danal card).
+	TestAuthAmount      int64
+	TestAuthCancelAfter time.Duration
+	// SameAmountMonthly: charges by key must be the first charge's amount,
+	// once a month on the first charge's day ±5 days (phone billing).
+	SameAmountMonthly bool
+	// PCRedirect: the window redirects to m_redirect_url on PC as on mobile
+	// (CHAI); CallbackOnMobile: the window calls back on mobile as on PC.
+	PCRedirect       bool
+	CallbackOnMobile bool
+	Wallet           bool     // a wallet app (Naver Pay, Kakao Pay, PAYCO): sign in, then pay
+	RequiredBuyer    []string // request_pay fields the window refuses to open without
 
 	tidPrefix string
 	texts     map[errKind]pgText
+	rules     map[errKind]pgText // texts of the PG's own rules, over texts
 }
 
 // SupportsWindowMethod reports whether the PG's payment window can issue a
 // billing key for method.
 func (p Personality) SupportsWindowMethod(method string) bool {
-	return slices.Contains(p.Window, method)
+	return p.WindowAnyMethod && len(p.Window) > 0 || slices.Contains(p.Window, method)
 }
 
 type errKind int
@@ -50,6 +91,11 @@ const (
 	kOverRefund
 	kAlreadyCancelled
 	kNotApproved
+	kKeyOnlyRefused    // the PG issues keys only together with a first charge
+	kSameAmount        // phone billing: a charge by key must repeat the first amount
+	kOutsideCycle      // phone billing: only monthly, on the first charge's day ±5 days
+	kBuyerTelRequired  // Naver Pay
+	kBuyerEmailRequire // Paymentwall
 )
 
 type pgText struct{ code, msg string }
@@ -123,6 +169,40 @@ var (
 		kAlreadyCancelled:  {"ST41", "이미 취소된 거래입니다."},
 		kNotApproved:       {"ST43", "승인되지 않은 거래입니다."},
 	}
+	daouTexts = map[errKind]pgText{
+		kInvalidCard:       {"D1101", "[D1101] 카드번호 오류"},
+		kInvalidExpiry:     {"D1102", "[D1102] 유효기간 오류"},
+		kDecline:           {"D2001", "[D2001] 카드사 거래거절"},
+		kInsufficient:      {"D2005", "[D2005] 거래거절 잔액부족(한도초과)"},
+		kExpired:           {"D2004", "[D2004] 거래거절 유효기간 경과"},
+		kBillingRefused:    {"D2006", "[D2006] 자동결제 거래거절"},
+		kSystem:            {"D9999", "[D9999] 페이조아 시스템 오류"},
+		kUnknownBillingKey: {"D3001", "[D3001] 등록되지 않은 자동결제키"},
+		kOverRefund:        {"D4002", "[D4002] 취소가능금액 초과"},
+		kAlreadyCancelled:  {"D4001", "[D4001] 이미 취소된 거래"},
+		kNotApproved:       {"D4003", "[D4003] 미승인 거래 취소불가"},
+	}
+	// Rules of single PGs, in each PG's wording.
+	danalPhoneTexts = map[errKind]pgText{
+		kKeyOnlyRefused: {"DN303", "[DN303] 휴대폰 정기결제는 첫 결제와 함께 등록해야 합니다. (결제금액 필요)"},
+		kSameAmount:     {"DN301", "[DN301] 정기결제 금액이 최초 결제 금액과 다릅니다."},
+		kOutsideCycle:   {"DN302", "[DN302] 정기결제는 최초 결제일 기준 매월 같은 날(±5일)에만 가능합니다."},
+	}
+	mobiliansTexts = map[errKind]pgText{
+		kKeyOnlyRefused: {"MB43", "자동결제 등록은 첫 결제와 함께 해야 합니다. (결제금액 필요)"},
+		kSameAmount:     {"MB41", "자동결제 금액이 최초 결제금액과 일치하지 않습니다."},
+		kOutsideCycle:   {"MB42", "자동결제 가능일이 아닙니다. (최초 결제일 기준 매월 ±5일)"},
+	}
+	settleRuleTexts = map[errKind]pgText{
+		kKeyOnlyRefused: {"ST51", "빌키 단독 발급은 지원하지 않습니다. 최초 결제와 함께 발급하세요."},
+	}
+	paymentwallTexts = map[errKind]pgText{
+		kKeyOnlyRefused:    {"PW02", "Paymentwall issues a billing key only together with a payment."},
+		kBuyerEmailRequire: {"PW01", "buyer_email is required."},
+	}
+	naverpayTexts = map[errKind]pgText{
+		kBuyerTelRequired: {"NP01", "네이버페이 정기결제 등록에는 구매자 휴대폰번호(buyer_tel)가 필요합니다."},
+	}
 	// Window-only PGs only ever refuse billing-key charges and cancels over
 	// REST, so one wording serves them; the codes differ by prefix.
 	windowTexts = map[errKind]pgText{
@@ -141,30 +221,59 @@ var (
 )
 
 var personalities = func() map[string]Personality {
-	rest := func(provider, name, mid, tid string, texts map[errKind]pgText, window ...string) Personality {
+	rest := func(provider, name, mid, tid string, texts map[errKind]pgText) Personality {
 		return Personality{Provider: provider, Name: name, TestMID: mid, tidPrefix: tid, texts: texts,
-			RESTKeyIn: true, KeyInCharge: true, BillingKeyCharge: true, Cancel: true, PartialCancel: true, Window: window}
+			RESTKeyIn: true, RESTIssueWithCharge: true, KeyInCharge: true, BillingKeyCharge: true, Cancel: true, PartialCancel: true}
 	}
-	win := func(provider, name, mid, tid string, partial bool, window ...string) Personality {
+	win := func(provider, name, mid, tid string, amount AmountRule, window ...string) Personality {
 		return Personality{Provider: provider, Name: name, TestMID: mid, tidPrefix: tid, texts: windowTexts,
-			BillingKeyCharge: true, Cancel: true, PartialCancel: partial, Window: window}
+			BillingKeyCharge: true, Cancel: true, PartialCancel: true, Window: window, WindowAmount: amount}
 	}
-	all := []Personality{
-		rest("nice", "나이스페이", "nictest04m", "nictest04m0116", niceTexts, MethodCard),
-		rest("kcp", "NHN KCP", "T0000", "KCP", kcpTexts, MethodCard),
-		rest("html5_inicis", "KG이니시스", "INIpayTest", "StdpayCARDINIpayTest", inicisTexts, MethodCard, MethodPhone),
-		rest("jtnet", "JTNet", "tpaytest0m", "JTN", jtnetTexts, MethodCard),
-		rest("settle", "세틀뱅크", "M2103135", "STL", settleTexts),
-		win("danal", "다날", "A010002002", "DNL", true, MethodCard),
-		// Phone payments are billed by carriers, which refuse partial refunds.
-		win("danal_tpay", "다날 휴대폰결제", "9810030929", "DTP", false, MethodPhone),
-		win("kicc", "KICC 이지페이", "T5102001", "KIC", true, MethodCard),
-		win("payco", "페이코", "PAYCOTEST", "PCO", true, MethodCard),
-		win("kakaopay", "카카오페이", "TCSUBSCRIP", "T", true, MethodCard),
-		win("naverpay", "네이버페이", "np_test", "NPY", true, MethodCard),
-		win("mobilians", "모빌리언스", "M19010000", "MBL", false, MethodPhone),
-		win("chai", "차이", "chai_test", "CHI", true, MethodTrans),
+	// The window half of a PG that also has a REST contract.
+	withWindow := func(p Personality, amount AmountRule, window ...string) Personality {
+		p.Window, p.WindowAmount = window, amount
+		return p
 	}
+
+	nice := rest("nice", "나이스페이", "nictest04m", "nictest04m0116", niceTexts)
+	// KCP's REST billing and its billing window are separate contracts
+	// (kcp and kcp_billing); the window only shows the amount, and not on PC.
+	kcp := rest("kcp", "NHN KCP", "T0000", "KCP", kcpTexts)
+	kcpBilling := win("kcp_billing", "NHN KCP", "T0001", "KCB", AmountDisplayOnly, MethodCard)
+	kcpBilling.texts = kcpTexts
+	inicis := withWindow(rest("html5_inicis", "KG이니시스", "INIBillTst", "StdpayCARDINIBillTst", inicisTexts), AmountDisplayOnly, MethodCard)
+	activeX := inicis
+	activeX.Provider = "inicis"
+	jtnet := withWindow(rest("jtnet", "JTNet", "tpaytest2m", "JTN", jtnetTexts), AmountKeyOrCharge, MethodCard)
+	settle := rest("settle", "세틀뱅크", "M2103135", "STL", settleTexts)
+	settle.RESTKeyIn, settle.rules = false, settleRuleTexts
+	daou := rest("daou", "페이조아", "CTS16826", "DAO", daouTexts)
+
+	danalCard := win("danal_tpay", "다날", "A010002002", "DNL", AmountKeyOrCharge, MethodCard)
+	danalCard.TestAuthAmount, danalCard.TestAuthCancelAfter = 10, 30*time.Minute
+	danalCard.CallbackOnMobile = true
+	// Phone payments are billed by carriers, which refuse partial refunds.
+	danalPhone := win("danal", "다날 휴대폰결제", "9810030929", "DTP", AmountChargeRequired, MethodPhone)
+	danalPhone.PartialCancel, danalPhone.SameAmountMonthly, danalPhone.CallbackOnMobile = false, true, true
+	danalPhone.rules = danalPhoneTexts
+	mobilians := win("mobilians", "KG모빌리언스", "170622040674", "MBL", AmountChargeRequired, MethodPhone)
+	mobilians.PartialCancel, mobilians.SameAmountMonthly, mobilians.CallbackOnMobile = false, true, true
+	mobilians.rules = mobiliansTexts
+
+	chai := win("chai", "차이", "chai_test", "CHI", AmountDisplayOnly, MethodTrans)
+	chai.PCRedirect = true
+	kakao := win("kakaopay", "카카오페이", "TCSUBSCRIP", "T", AmountKeyOrCharge, MethodCard, MethodPoint)
+	kakao.WindowAnyMethod, kakao.Wallet, kakao.CallbackOnMobile = true, true, true
+	payco := win("payco", "페이코", "PAYCOTEST", "PCO", AmountDisplayOnly, MethodCard)
+	payco.WindowAnyMethod, payco.Wallet, payco.CallbackOnMobile = true, true, true
+	naver := win("naverpay", "네이버페이", "np_test", "NPY", AmountDisplayOnly, MethodCard)
+	naver.Wallet, naver.RequiredBuyer, naver.rules = true, []string{"buyer_tel"}, naverpayTexts
+	kicc := win("kicc", "KICC 이지페이", "T5102001", "KIC", AmountDisplayOnly, MethodCard)
+	pw := win("paymentwall", "Paymentwall", "pw_test", "PW", AmountChargeRequired, MethodCard)
+	pw.RESTIssueWithCharge, pw.KeyInCharge, pw.RequiredBuyer, pw.rules = true, true, []string{"buyer_email"}, paymentwallTexts
+
+	all := []Personality{nice, kcp, kcpBilling, inicis, activeX, jtnet, settle, daou,
+		danalCard, danalPhone, mobilians, chai, kakao, payco, naver, kicc, pw}
 	m := make(map[string]Personality, len(all))
 	for _, p := range all {
 		m[p.Provider] = p
@@ -213,6 +322,9 @@ func WindowMethods(provider string) []string {
 }
 
 func (p Personality) text(k errKind) pgText {
+	if t, ok := p.rules[k]; ok {
+		return t
+	}
 	if t, ok := p.texts[k]; ok {
 		return t
 	}
@@ -232,4 +344,4 @@ func topic(name string) string {
 	return name + "는"
 }
 
-var methodNames = map[string]string{MethodCard: "카드", MethodTrans: "계좌이체", MethodPhone: "휴대폰"}
+var methodNames = map[string]string{MethodCard: "카드", MethodTrans: "계좌이체", MethodPhone: "휴대폰", MethodPoint: "포인트(머니)"}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,8 @@ type charge struct {
 	// alwaysLose is set for the lost-response test card, whose every charge
 	// answer is dropped, repeats included; LostRate losses are one-shot.
 	alwaysLose bool
+	// autoCancelAt is when the PG cancels its own test approval.
+	autoCancelAt time.Time
 }
 
 type cancelRef struct {
@@ -115,6 +118,14 @@ type billingKey struct {
 	fingerprint string
 	deleted     bool
 	charged     int // charge attempts by this key, for bBillingSoftOnce
+	// windowCharge is the amount the issuing window approves (charged by
+	// key right after issuance).
+	windowCharge int64
+	// Phone billing: the first approved charge fixes the amount and the
+	// monthly day; paidCycles counts months charged since.
+	firstAmount int64
+	anchor      time.Time
+	paidCycles  int
 }
 
 type statCounters struct {
@@ -232,6 +243,7 @@ func (s *Server) Close() error {
 func (s *Server) Ledger() []Charge {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settleAutoCancels()
 	out := make([]Charge, len(s.order))
 	for i, c := range s.order {
 		out[i] = c.Charge
@@ -351,17 +363,39 @@ func (s *Server) issue(req WireIssueKey) (WireIssueKeyResult, *refusal) {
 		return WireIssueKeyResult{}, ref
 	}
 	method := MethodCard
+	var windowCharge int64
 	switch req.Channel {
 	case "", ChannelAPI:
-		if !p.RESTKeyIn {
+		switch {
+		case req.FirstCharge < 0:
+			return WireIssueKeyResult{}, badRequest(p.Provider, "first_charge는 0 이상이어야 합니다.")
+		case req.FirstCharge > 0 && p.RESTIssueWithCharge, req.FirstCharge == 0 && p.RESTKeyIn:
+		case p.RESTIssueWithCharge:
+			return WireIssueKeyResult{}, unsupported(p, p.text(kKeyOnlyRefused).msg)
+		default:
 			return WireIssueKeyResult{}, unsupported(p, topic(p.Name)+" REST API 빌링키 발급(키인)을 지원하지 않습니다.")
 		}
 	case ChannelWindow:
 		if req.Method != "" {
 			method = req.Method
 		}
+		if len(p.Window) == 0 {
+			return WireIssueKeyResult{}, unsupported(p, topic(p.Name)+" 결제창 빌링키 발급을 지원하지 않습니다. (REST API로 발급하세요)")
+		}
 		if !p.SupportsWindowMethod(method) {
 			return WireIssueKeyResult{}, unsupported(p, fmt.Sprintf("%s %s 결제창 빌링키 발급을 지원하지 않습니다.", topic(p.Name), methodNames[method]))
+		}
+		if ref := p.checkBuyer(req); ref != nil {
+			return WireIssueKeyResult{}, ref
+		}
+		switch p.WindowAmount {
+		case AmountKeyOrCharge:
+			windowCharge = req.FirstCharge
+		case AmountChargeRequired:
+			if req.FirstCharge <= 0 {
+				return WireIssueKeyResult{}, refuse(http.StatusBadRequest, p, p.text(kKeyOnlyRefused))
+			}
+			windowCharge = req.FirstCharge
 		}
 	default:
 		return WireIssueKeyResult{}, badRequest(p.Provider, "channel은 api 또는 window여야 합니다.")
@@ -407,18 +441,71 @@ func (s *Server) issue(req WireIssueKey) (WireIssueKeyResult, *refusal) {
 	}
 	k := &billingKey{
 		token: "sim_bk_" + rand.Text(), provider: p.Provider, mid: req.MID, method: method,
-		card: info, behaviour: b, fingerprint: fp,
+		card: info, behaviour: b, fingerprint: fp, windowCharge: windowCharge,
 	}
 	s.keys[k.token] = k
 	if req.IdempotencyKey != "" {
 		s.issued[lk] = k
 	}
 	s.stats.issuedKeys.Add(1)
+	if req.Channel == ChannelWindow && windowCharge == 0 && p.TestAuthAmount > 0 {
+		s.testAuth(p, k, req)
+	}
 	return keyView(k), nil
 }
 
+// checkBuyer refuses a window opened without the buyer fields the PG needs.
+func (p Personality) checkBuyer(req WireIssueKey) *refusal {
+	for _, f := range p.RequiredBuyer {
+		switch {
+		case f == "buyer_tel" && strings.TrimSpace(req.BuyerTel) == "":
+			return refuse(http.StatusBadRequest, p, p.text(kBuyerTelRequired))
+		case f == "buyer_email" && strings.TrimSpace(req.BuyerEmail) == "":
+			return refuse(http.StatusBadRequest, p, p.text(kBuyerEmailRequire))
+		}
+	}
+	return nil
+}
+
+// testAuth records the small approval a PG makes itself to check a card at a
+// key-only issuance (Danal card: 10 won), cancelled TestAuthCancelAfter
+// later. It is the PG's own charge: the merchant never sees it.
+func (s *Server) testAuth(p Personality, k *billingKey, req WireIssueKey) {
+	now := s.clock()
+	s.seq++
+	c := &charge{Charge: Charge{
+		IdempotencyKey: "testauth_" + k.token, Provider: p.Provider, MID: req.MID, Sandbox: req.Sandbox,
+		Amount: p.TestAuthAmount, Currency: "KRW", Status: pg.ChargeApproved, BillingKey: k.token, Card: k.card,
+		OrderName: "카드 인증 테스트 결제", CreatedAt: now, ApplyNum: fmt.Sprintf("%08d", (s.seq*7919+1234)%100000000),
+		PGTID: fmt.Sprintf("%s%s%06d", p.tidPrefix, now.Format("060102150405"), s.seq%1000000),
+	}, autoCancelAt: now.Add(p.TestAuthCancelAfter)}
+	s.charges[ledgerKey{p.Provider, req.MID, c.IdempotencyKey}] = c
+	s.order = append(s.order, c)
+	s.byTID[c.PGTID] = c
+	s.stats.charges.Add(1)
+	s.stats.approved.Add(1)
+}
+
+// settleAutoCancels cancels the PG's own test approvals whose time has come.
+// Called under mu before the ledger is read.
+func (s *Server) settleAutoCancels() {
+	now := s.clock()
+	for _, c := range s.order {
+		if c.autoCancelAt.IsZero() || c.Cancelled > 0 || now.Before(c.autoCancelAt) {
+			continue
+		}
+		s.seq++
+		c.Cancellations = append(c.Cancellations, Cancellation{
+			IdempotencyKey: "auto_" + c.IdempotencyKey, Amount: c.Amount, Reason: "카드 인증 테스트 결제 자동취소",
+			CancelledAt: c.autoCancelAt, PGTID: c.PGTID + "C",
+		})
+		c.Cancelled = c.Amount
+	}
+}
+
 func keyView(k *billingKey) WireIssueKeyResult {
-	return WireIssueKeyResult{Provider: k.provider, MID: k.mid, BillingKey: k.token, Method: k.method, Card: wireCard(k.card)}
+	return WireIssueKeyResult{Provider: k.provider, MID: k.mid, BillingKey: k.token, Method: k.method, Card: wireCard(k.card),
+		WindowCharge: k.windowCharge}
 }
 
 func wireCard(c pg.CardInfo) WireCardInfo {
@@ -508,6 +595,23 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 			return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kUnknownBillingKey))
 		}
 		b, info = k.behaviour, k.card
+		if p.SameAmountMonthly && k.firstAmount > 0 {
+			cycle, ref := phoneCycle(p, k, req.Amount, s.clock())
+			if ref != nil {
+				return WireChargeResult{}, false, ref
+			}
+			defer func() {
+				if c, ok := s.charges[lk]; ok && c.Status == pg.ChargeApproved {
+					k.paidCycles = cycle
+				}
+			}()
+		} else if p.SameAmountMonthly {
+			defer func() {
+				if c, ok := s.charges[lk]; ok && c.Status == pg.ChargeApproved {
+					k.firstAmount, k.anchor = c.Amount, c.CreatedAt
+				}
+			}()
+		}
 		if b == bBillingSoftOnce {
 			k.charged++
 			if k.charged == 1 {
@@ -566,6 +670,25 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 	return chargeView(c), lose, nil
 }
 
+// phoneCycle checks a charge by a phone billing key against the carriers'
+// rule: the first charge's amount, once a month, on the first charge's day of
+// the month ±5 days. It returns the month (1, 2, …) the charge pays for.
+func phoneCycle(p Personality, k *billingKey, amount int64, now time.Time) (int, *refusal) {
+	if amount != k.firstAmount {
+		return 0, refuse(http.StatusBadRequest, p, p.text(kSameAmount))
+	}
+	const slack = 5 * 24 * time.Hour
+	for n := k.paidCycles + 1; ; n++ {
+		due := k.anchor.AddDate(0, n, 0)
+		if now.Before(due.Add(-slack)) {
+			return 0, refuse(http.StatusBadRequest, p, p.text(kOutsideCycle))
+		}
+		if !now.After(due.Add(slack)) {
+			return n, nil
+		}
+	}
+}
+
 func chargeView(c *charge) WireChargeResult {
 	r := WireChargeResult{
 		Provider: c.Provider, MID: c.MID, IdempotencyKey: c.IdempotencyKey, Status: string(c.Status),
@@ -582,6 +705,7 @@ func chargeView(c *charge) WireChargeResult {
 func (s *Server) lookupCharge(provider, mid, key string) (WireChargeResult, *refusal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settleAutoCancels()
 	c, ok := s.charges[ledgerKey{provider, mid, key}]
 	if !ok {
 		return WireChargeResult{}, notFound(provider, CodeNoSuchCharge, "존재하지 않는 거래입니다.")

@@ -12,31 +12,65 @@ import (
 
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	for _, p := range []string{"nice", "kcp", "html5_inicis", "jtnet", "settle"} {
+	for _, p := range []string{"nice", "kcp", "html5_inicis", "inicis", "jtnet", "daou"} {
 		if !SupportsRESTKeyIn(p) {
 			t.Errorf("%s should support REST key-in", p)
 		}
 	}
-	for _, p := range []string{"danal", "danal_tpay", "kicc", "payco", "kakaopay", "naverpay", "mobilians", "chai", "unknown"} {
+	for _, p := range []string{"danal", "danal_tpay", "kicc", "payco", "kakaopay", "naverpay", "mobilians", "chai", "kcp_billing", "settle", "paymentwall", "unknown"} {
 		if SupportsRESTKeyIn(p) {
 			t.Errorf("%s should not support REST key-in", p)
 		}
 	}
-	if got := WindowMethods("chai"); !slices.Equal(got, []string{MethodTrans}) {
-		t.Errorf("chai: %v", got)
-	}
-	if got := WindowMethods("mobilians"); !slices.Equal(got, []string{MethodPhone}) {
-		t.Errorf("mobilians: %v", got)
-	}
-	if WindowMethods("nope") != nil {
+	if got := WindowMethods("nope"); got != nil {
 		t.Error("unknown provider has window methods")
 	}
-	if len(Personalities()) != 13 {
-		t.Errorf("%d personalities", len(Personalities()))
-	}
 	p, ok := Lookup("kakaopay")
-	if !ok || p.KeyInCharge || !p.BillingKeyCharge || !p.SupportsWindowMethod(MethodCard) {
-		t.Errorf("kakaopay: %+v", p)
+	if !ok || p.KeyInCharge || !p.BillingKeyCharge || !p.SupportsWindowMethod(MethodCard) || !p.SupportsWindowMethod(MethodTrans) {
+		t.Errorf("kakaopay ignores pay_method: %+v", p)
+	}
+}
+
+// TestGuideCodes: every pg code of the i'mport billing guides
+// (reference/pg-guides.md) is a personality, with the guide's window methods.
+func TestGuideCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code   string
+		window []string
+		rest   bool
+		name   string
+	}{
+		{"danal_tpay", []string{MethodCard}, false, "다날"},
+		{"danal", []string{MethodPhone}, false, "다날 휴대폰결제"},
+		{"chai", []string{MethodTrans}, false, "차이"},
+		{"html5_inicis", []string{MethodCard}, true, "KG이니시스"},
+		{"inicis", []string{MethodCard}, true, "KG이니시스"},
+		{"jtnet", []string{MethodCard}, true, "JTNet"},
+		{"kakaopay", []string{MethodCard, MethodPoint}, false, "카카오페이"},
+		{"payco", []string{MethodCard}, false, "페이코"},
+		{"kcp_billing", []string{MethodCard}, false, "NHN KCP"},
+		{"kcp", nil, true, "NHN KCP"},
+		{"kicc", []string{MethodCard}, false, "KICC 이지페이"},
+		{"mobilians", []string{MethodPhone}, false, "KG모빌리언스"},
+		{"nice", nil, true, "나이스페이"},
+		{"settle", nil, false, "세틀뱅크"},
+		{"daou", nil, true, "페이조아"},
+		{"paymentwall", []string{MethodCard}, false, "Paymentwall"},
+		{"naverpay", []string{MethodCard}, false, "네이버페이"},
+	}
+	for _, tt := range tests {
+		p, ok := Lookup(tt.code)
+		if !ok {
+			t.Errorf("%s: not a personality", tt.code)
+			continue
+		}
+		if !slices.Equal(p.Window, tt.window) || p.RESTKeyIn != tt.rest || p.Name != tt.name {
+			t.Errorf("%s: window %v rest %v name %q, want %v %v %q", tt.code, p.Window, p.RESTKeyIn, p.Name, tt.window, tt.rest, tt.name)
+		}
+	}
+	if len(Personalities()) != len(tests) {
+		t.Errorf("%d personalities, %d in the guides", len(Personalities()), len(tests))
 	}
 }
 

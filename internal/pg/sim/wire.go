@@ -60,6 +60,11 @@ type WireIssueKey struct {
 	Channel        string    `json:"channel,omitempty"` // "" = api
 	Method         string    `json:"method,omitempty"`  // window only; "" = card
 	Card           *WireCard `json:"card,omitempty"`
+	// FirstCharge: over REST, the amount charged right after issuance (0 =
+	// key only); in a window, the amount the window was opened with.
+	FirstCharge int64  `json:"first_charge,omitempty"`
+	BuyerTel    string `json:"buyer_tel,omitempty"`
+	BuyerEmail  string `json:"buyer_email,omitempty"`
 }
 
 type WireIssueKeyResult struct {
@@ -68,6 +73,9 @@ type WireIssueKeyResult struct {
 	BillingKey string       `json:"billing_key"`
 	Method     string       `json:"method"`
 	Card       WireCardInfo `json:"card"`
+	// WindowCharge is the amount the window approves with the key, charged
+	// by key right after; 0 when its amount is display-only or key-only.
+	WindowCharge int64 `json:"window_charge,omitempty"`
 }
 
 type WireCharge struct {

@@ -188,6 +188,7 @@ func (c *Client) issue(ctx context.Context, req pg.IssueKeyRequest, channel, met
 	in := sim.WireIssueKey{
 		Provider: req.Target.Provider, MID: req.Target.MID, Sandbox: req.Target.Sandbox,
 		IdempotencyKey: req.IdempotencyKey, CustomerUID: req.CustomerUID, Channel: channel, Method: method,
+		FirstCharge: req.FirstCharge, BuyerTel: req.BuyerTel, BuyerEmail: req.BuyerEmail,
 	}
 	if req.Card.Number != "" {
 		in.Card = wireCard(req.Card)
@@ -196,7 +197,7 @@ func (c *Client) issue(ctx context.Context, req pg.IssueKeyRequest, channel, met
 	if err := c.do(ctx, mutating, req.Target.Provider, http.MethodPost, "/v1/billing-keys", in, &out); err != nil {
 		return nil, err
 	}
-	return &pg.IssueKeyResult{BillingKey: out.BillingKey, Card: cardInfo(out.Card)}, nil
+	return &pg.IssueKeyResult{BillingKey: out.BillingKey, Card: cardInfo(out.Card), Method: out.Method, WindowCharge: out.WindowCharge}, nil
 }
 
 // DeleteBillingKey removes a stored card; deleting twice succeeds.

@@ -374,9 +374,9 @@ func TestUnsupported(t *testing.T) {
 
 	// Phone payments cannot be refunded in part.
 	mob := pg.Target{Provider: "mobilians", MID: "m"}
-	pk, err := c.IssueWindowBillingKey(ctx, pg.IssueKeyRequest{Target: mob}, sim.MethodPhone)
-	if err != nil {
-		t.Fatal(err)
+	pk, err := c.IssueWindowBillingKey(ctx, pg.IssueKeyRequest{Target: mob, FirstCharge: 3000}, sim.MethodPhone)
+	if err != nil || pk.WindowCharge != 3000 || pk.Method != sim.MethodPhone {
+		t.Fatalf("%+v %v", pk, err)
 	}
 	if _, err := c.Charge(ctx, pg.ChargeRequest{Target: mob, IdempotencyKey: "ph", BillingKey: pk.BillingKey, Amount: 3000}); err != nil {
 		t.Fatal(err)

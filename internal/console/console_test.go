@@ -1,0 +1,254 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/billkey/billkey/internal/app/apptest"
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/testenv"
+)
+
+const password = "correct horse battery"
+
+// browserless is a cookie-keeping HTTP client standing in for a browser.
+type browserless struct {
+	t    *testing.T
+	e    *apptest.Env
+	c    *http.Client
+	last string // body of the last page
+}
+
+func newClient(t *testing.T, e *apptest.Env) *browserless {
+	jar, _ := cookiejar.New(nil)
+	return &browserless{t: t, e: e, c: &http.Client{Jar: jar}}
+}
+
+func (b *browserless) get(path string) (int, string) {
+	b.t.Helper()
+	resp, err := b.c.Get(b.e.Server.URL + path)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	b.last = string(body)
+	return resp.StatusCode, b.last
+}
+
+func (b *browserless) post(path string, form url.Values) (int, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.e.Server.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.e.Server.URL)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	b.last = string(body)
+	return resp.StatusCode, b.last
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf is the CSRF token of the last page.
+func (b *browserless) csrf() string {
+	b.t.Helper()
+	m := csrfRE.FindStringSubmatch(b.last)
+	if m == nil {
+		b.t.Fatalf("no csrf field on the page:\n%s", b.last)
+	}
+	return m[1]
+}
+
+// operator creates an account with role and signs it in through its
+// one-time link, as a new operator would.
+func operator(t *testing.T, e *apptest.Env, email string, role core.OperatorRole) *browserless {
+	t.Helper()
+	link, err := e.App.Console().AddUser(context.Background(), e.Cred.MerchantCode, email, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newClient(t, e)
+	if st, body := b.get(link); st != 200 || !strings.Contains(body, email) {
+		t.Fatalf("password page: HTTP %d\n%s", st, body)
+	}
+	token := strings.TrimPrefix(link, "/console/password?token=")
+	st, body := b.post("/console/password", url.Values{"token": {token}, "password": {password}, "confirm": {password}})
+	if st != 200 || !strings.Contains(body, e.Cred.MerchantCode) {
+		t.Fatalf("after setting the password: HTTP %d\n%s", st, body)
+	}
+	// The link works once.
+	if st, _ := newClient(t, e).get(link); st != http.StatusNotFound {
+		t.Fatalf("used link: HTTP %d, want 404", st)
+	}
+	return b
+}
+
+// paidPayment issues a key and charges it over the V1 API.
+func paidPayment(t *testing.T, e *apptest.Env, merchantUID string, amount int64) string {
+	t.Helper()
+	tok := e.Token(e.Cred)
+	var out struct {
+		Code     int `json:"code"`
+		Response struct {
+			ImpUID string `json:"imp_uid"`
+			Status string `json:"status"`
+		} `json:"response"`
+	}
+	e.Do("POST", "/subscribe/customers/cust_"+merchantUID, tok, map[string]any{"card_number": "4242-4242-4242-4242", "expiry": "2030-12",
+		"birth": "800101", "pwd_2digit": "12"}, nil)
+	e.Do("POST", "/subscribe/payments/again", tok, map[string]any{"customer_uid": "cust_" + merchantUID, "merchant_uid": merchantUID,
+		"amount": amount, "name": "월간 이용권"}, &out)
+	if out.Code != 0 || out.Response.Status != "paid" {
+		t.Fatalf("again: %+v", out)
+	}
+	return out.Response.ImpUID
+}
+
+func v1CancelAmount(t *testing.T, e *apptest.Env, impUID string) int64 {
+	t.Helper()
+	var out struct {
+		Response struct {
+			CancelAmount int64 `json:"cancel_amount"`
+		} `json:"response"`
+	}
+	if st := e.Do("GET", "/payments/"+impUID, e.Token(e.Cred), nil, &out); st != 200 {
+		t.Fatalf("GET /payments/%s: HTTP %d", impUID, st)
+	}
+	return out.Response.CancelAmount
+}
+
+func TestRefundThroughTheConsole(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, be testenv.Backend) {
+		t.Parallel()
+		e := apptest.New(t, be)
+		impUID := paidPayment(t, e, "order_1001", 10000)
+		op := operator(t, e, "ops@example.com", core.RoleOperator)
+
+		if _, body := op.get("/console/payments?merchant_uid=order_10"); !strings.Contains(body, "/console/payments/"+impUID) {
+			t.Fatalf("search by merchant_uid prefix does not list %s:\n%s", impUID, body)
+		}
+		if _, body := op.get("/console/payments?merchant_uid=order_2"); strings.Contains(body, impUID) {
+			t.Fatal("search for another prefix lists the payment")
+		}
+		op.get("/console/payments/" + impUID)
+		csrf := op.csrf()
+		refund := url.Values{"csrf": {csrf}, "amount": {"3,000"}, "reason": {"부분 환불"}, "checksum": {"10000"}}
+		st, body := op.post("/console/payments/"+impUID+"/refund", refund)
+		if st != 200 || !strings.Contains(body, "환불 완료") || !strings.Contains(body, "부분 환불") {
+			t.Fatalf("refund: HTTP %d, timeline lacks the refund:\n%s", st, body)
+		}
+		if got := v1CancelAmount(t, e, impUID); got != 3000 {
+			t.Fatalf("V1 cancel_amount = %d, want 3000", got)
+		}
+		// The same form sent again refunds nothing: its balance is stale.
+		if _, body := op.post("/console/payments/"+impUID+"/refund", refund); !strings.Contains(body, "그 사이 결제가 바뀌었습니다") {
+			t.Fatalf("resubmitted form: no stale notice:\n%s", body)
+		}
+		if got := v1CancelAmount(t, e, impUID); got != 3000 {
+			t.Fatalf("after a resubmitted form V1 cancel_amount = %d, want 3000", got)
+		}
+		// Without the CSRF token nothing happens.
+		if st, _ := op.post("/console/payments/"+impUID+"/refund", url.Values{"amount": {"100"}, "reason": {"x"}}); st != http.StatusForbidden {
+			t.Fatalf("refund without csrf: HTTP %d, want 403", st)
+		}
+
+		viewer := operator(t, e, "look@example.com", core.RoleViewer)
+		_, body = viewer.get("/console/payments/" + impUID)
+		if strings.Contains(body, "/refund") {
+			t.Fatal("a viewer is shown the refund form")
+		}
+		st, _ = viewer.post("/console/payments/"+impUID+"/refund", url.Values{"csrf": {viewer.csrf()}, "amount": {"100"}, "reason": {"x"}})
+		if st != http.StatusForbidden {
+			t.Fatalf("viewer refund: HTTP %d, want 403", st)
+		}
+		if got := v1CancelAmount(t, e, impUID); got != 3000 {
+			t.Fatalf("after the viewer's try V1 cancel_amount = %d, want 3000", got)
+		}
+		if st, _ := viewer.get("/console/audit"); st != http.StatusForbidden {
+			t.Fatalf("viewer audit log: HTTP %d, want 403", st)
+		}
+
+		owner := operator(t, e, "boss@example.com", core.RoleOwner)
+		_, body = owner.get("/console/audit")
+		for _, want := range []string{"refund", "refund_refused", "denied", "password_set", "look@example.com"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("audit log lacks %q", want)
+			}
+		}
+		_, csv := owner.get("/console/payments.csv?merchant_uid=order_1001")
+		if !strings.Contains(csv, impUID) || !strings.Contains(csv, "424242******4242") || strings.Contains(csv, "4242424242424242") {
+			t.Fatalf("CSV export:\n%s", csv)
+		}
+
+		// Sign out everywhere ends the session.
+		op.get("/console/settings")
+		op.post("/console/logout-all", url.Values{"csrf": {op.csrf()}})
+		if _, body := op.get("/console/overview"); !strings.Contains(body, `action="/console/login"`) {
+			t.Fatal("still signed in after signing out everywhere")
+		}
+	})
+}
+
+func TestSignInThrottledAndCookies(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	operator(t, e, "ops@example.com", core.RoleOwner)
+	b := newClient(t, e)
+	login := func(pw string) int {
+		b.get("/console/login")
+		st, _ := b.post("/console/login", url.Values{"csrf": {b.csrf()}, "email": {"ops@example.com"}, "password": {pw}})
+		return st
+	}
+	for i := range 5 {
+		if st := login("wrong password"); st != http.StatusUnauthorized {
+			t.Fatalf("wrong password #%d: HTTP %d, want 401", i+1, st)
+		}
+	}
+	if st := login(password); st != http.StatusTooManyRequests {
+		t.Fatalf("sixth try: HTTP %d, want 429", st)
+	}
+	// Another address signs in fine.
+	b2 := newClient(t, e)
+	if _, body := b2.get("/console/login"); !strings.Contains(body, "csrf") {
+		t.Fatal("no login form")
+	}
+	operator(t, e, "other@example.com", core.RoleViewer)
+
+	// Cookies: HttpOnly, SameSite=Lax, Secure except on loopback.
+	for _, tc := range []struct {
+		host   string
+		secure bool
+	}{{"", false}, {"console.example.com", true}} {
+		req, _ := http.NewRequest("GET", e.Server.URL+"/console/login", nil)
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("CSP %q", csp)
+		}
+		cs := resp.Cookies()
+		if len(cs) == 0 {
+			t.Fatal("no cookie")
+		}
+		c := cs[0]
+		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != tc.secure {
+			t.Errorf("host %q: cookie %+v", tc.host, c)
+		}
+	}
+}

@@ -1,0 +1,340 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/store"
+	"github.com/billkey/billkey/internal/webhook"
+)
+
+// --- webhooks ---
+
+type deliveryView struct {
+	webhook.Event
+	Attempts []string
+	Created  time.Time
+}
+
+type webhooksData struct {
+	Settings webhook.Settings
+	Profiles []string
+	Status   string
+	Statuses []string
+	Events   []deliveryView
+	Failed   int
+	Secrets  []webhook.Secret // only right after an owner asked to reveal them
+}
+
+func (h *Handler) webhooks(w http.ResponseWriter, q *req) {
+	h.renderWebhooks(w, q, nil)
+}
+
+func (h *Handler) renderWebhooks(w http.ResponseWriter, q *req, secrets []webhook.Secret) {
+	ctx := q.Context()
+	p := h.base(q, "webhooks", "웹훅", "Webhooks")
+	st, err := h.o.Webhooks.GetSettings(ctx, q.merchant.ID)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	status := q.URL.Query().Get("status")
+	switch status {
+	case "", store.EventPending, store.EventDelivered, store.EventFailed, store.EventSkipped:
+	default:
+		status = ""
+	}
+	evs, err := h.o.Webhooks.Events(ctx, q.merchant.ID, store.EventFilter{Status: status, Limit: 50})
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	failed, err := h.o.Webhooks.Events(ctx, q.merchant.ID, store.EventFilter{Status: store.EventFailed, Limit: 1000})
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	d := webhooksData{Settings: st, Profiles: webhook.ProfileNames(), Status: status, Failed: len(failed), Secrets: secrets,
+		Statuses: []string{store.EventPending, store.EventDelivered, store.EventFailed, store.EventSkipped}}
+	for _, ev := range evs {
+		v := deliveryView{Event: ev, Created: time.Unix(ev.CreatedAt, 0)}
+		atts, err := h.o.Webhooks.Attempts(ctx, q.merchant.ID, ev.ID)
+		if err != nil {
+			h.serverError(w, q.Request, err)
+			return
+		}
+		for _, a := range atts {
+			v.Attempts = append(v.Attempts, attemptLine(a.AttemptNo, a.StatusCode, a.LatencyMS, a.Error, p.T(time.Unix(a.CreatedAt, 0))))
+		}
+		d.Events = append(d.Events, v)
+	}
+	p.Data = d
+	if secrets != nil {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	h.render(w, q.Request, http.StatusOK, "webhooks", p)
+}
+
+func (h *Handler) resend(w http.ResponseWriter, q *req) {
+	id := q.PathValue("id")
+	if err := h.o.Webhooks.Resend(q.Context(), q.merchant.ID, id); err != nil {
+		if errors.Is(err, core.ErrNotFound) {
+			http.Redirect(w, q.Request, "/console/webhooks?err=not_found", http.StatusSeeOther)
+			return
+		}
+		h.serverError(w, q.Request, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "webhook_resend", id, "")
+	http.Redirect(w, q.Request, "/console/webhooks?ok=resent", http.StatusSeeOther)
+}
+
+func (h *Handler) resendFailed(w http.ResponseWriter, q *req) {
+	n, err := h.o.Webhooks.ResendFailed(q.Context(), q.merchant.ID)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "webhook_resend_failed", "", strconv.Itoa(n)+" events")
+	http.Redirect(w, q.Request, "/console/webhooks?ok=resent_all", http.StatusSeeOther)
+}
+
+func (h *Handler) webhookSettings(w http.ResponseWriter, q *req) {
+	in := webhook.Settings{URL: strings.TrimSpace(q.PostFormValue("url")), Format: q.PostFormValue("format"), Profile: q.PostFormValue("profile")}
+	if err := h.o.Webhooks.SetSettings(q.Context(), q.merchant.ID, in); err != nil {
+		if errors.Is(err, webhook.ErrInvalid) {
+			http.Redirect(w, q.Request, "/console/webhooks?err=invalid#settings", http.StatusSeeOther)
+			return
+		}
+		h.serverError(w, q.Request, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "webhook_settings", in.URL, in.Format+" · "+in.Profile)
+	http.Redirect(w, q.Request, "/console/webhooks?ok=settings#settings", http.StatusSeeOther)
+}
+
+// revealSecret answers the POST with the page itself, so that the secret
+// is never in a URL, a redirect or a cache.
+func (h *Handler) revealSecret(w http.ResponseWriter, q *req) {
+	secs, err := h.o.Webhooks.Secrets(q.Context(), q.merchant.ID)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	ids := make([]string, len(secs))
+	for i, s := range secs {
+		ids[i] = s.ID
+	}
+	h.audit(q.Context(), q.actor(), "webhook_secret_reveal", strings.Join(ids, ","), "")
+	h.renderWebhooks(w, q, secs)
+}
+
+func (h *Handler) rotateSecret(w http.ResponseWriter, q *req) {
+	sec, err := h.o.Webhooks.RotateSecret(q.Context(), q.merchant.ID, 0)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "webhook_secret_rotate", sec.ID, "")
+	http.Redirect(w, q.Request, "/console/webhooks?ok=rotated#secret", http.StatusSeeOther)
+}
+
+// --- customers ---
+
+type customersData struct {
+	Search     string
+	Keys       []core.BillingKey
+	Total      int
+	Page       int
+	Prev, Next string
+}
+
+func (h *Handler) customers(w http.ResponseWriter, q *req) {
+	p := h.base(q, "customers", "고객·빌링키", "Customers and billing keys")
+	search := strings.TrimSpace(q.URL.Query().Get("q"))
+	page, _ := strconv.Atoi(q.URL.Query().Get("page"))
+	page = max(page, 1)
+	const limit = 30
+	keys, total, err := h.o.Store.ListBillingKeys(q.Context(), q.merchant.ID, search, page, limit)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	d := customersData{Search: search, Keys: keys, Total: total, Page: page}
+	link := func(n int) string { return "?" + url.Values{"q": {search}, "page": {strconv.Itoa(n)}}.Encode() }
+	if page > 1 {
+		d.Prev = link(page - 1)
+	}
+	if page*limit < total {
+		d.Next = link(page + 1)
+	}
+	p.Data = d
+	h.render(w, q.Request, http.StatusOK, "customers", p)
+}
+
+// --- schedules and subscriptions ---
+
+type subView struct {
+	core.Subscription
+	Effective core.SubscriptionStatus
+	Cancel    bool
+}
+
+type schedulesData struct {
+	Upcoming []core.Schedule
+	Recent   []core.Schedule
+	Subs     []subView
+	SubTotal int
+}
+
+func (h *Handler) schedules(w http.ResponseWriter, q *req) {
+	ctx := q.Context()
+	p := h.base(q, "schedules", "예약·구독", "Schedules and subscriptions")
+	now := h.o.Clock.Now()
+	up, err := h.o.Schedules.List(ctx, q.merchant.ID, core.ScheduleQuery{Status: "scheduled", From: now.AddDate(0, 0, -1), To: now.AddDate(0, 0, 88), Ascending: true, Limit: 100})
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	recent, err := h.o.Schedules.List(ctx, q.merchant.ID, core.ScheduleQuery{From: now.AddDate(0, 0, -89), To: now.Add(time.Second), Limit: 50})
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	subs, total, err := h.o.Store.ListSubscriptions(ctx, q.merchant.ID, 1, 50)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	d := schedulesData{Upcoming: up.Schedules, SubTotal: total}
+	for _, s := range recent.Schedules {
+		if s.Status != core.ScheduleScheduled {
+			d.Recent = append(d.Recent, s)
+		}
+	}
+	for _, s := range subs {
+		eff := h.o.Subscriptions.Effective(&s)
+		d.Subs = append(d.Subs, subView{Subscription: s, Effective: eff, Cancel: eff == core.SubActive || eff == core.SubPending})
+	}
+	p.Data = d
+	h.render(w, q.Request, http.StatusOK, "schedules", p)
+}
+
+func (h *Handler) unschedule(w http.ResponseWriter, q *req) {
+	uid := q.PostFormValue("merchant_uid")
+	if uid == "" {
+		http.Redirect(w, q.Request, "/console/schedules?err=invalid", http.StatusSeeOther)
+		return
+	}
+	out, err := h.o.Schedules.Unschedule(q.Context(), q.merchant.ID, "", []string{uid})
+	if err != nil || len(out) == 0 {
+		if err != nil && !errors.Is(err, core.ErrNotFound) {
+			h.log.Warn("console: unschedule", "merchant_uid", uid, "err", err)
+		}
+		http.Redirect(w, q.Request, "/console/schedules?err=nothing", http.StatusSeeOther)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "unschedule", uid, "")
+	http.Redirect(w, q.Request, "/console/schedules?ok=unscheduled", http.StatusSeeOther)
+}
+
+func (h *Handler) cancelSubscription(w http.ResponseWriter, q *req) {
+	id, err := strconv.ParseInt(q.PathValue("id"), 10, 64)
+	if err != nil {
+		http.Redirect(w, q.Request, "/console/schedules?err=invalid", http.StatusSeeOther)
+		return
+	}
+	if _, err := h.o.Subscriptions.Cancel(q.Context(), q.merchant.ID, id); err != nil {
+		h.log.Warn("console: cancel subscription", "id", id, "err", err)
+		http.Redirect(w, q.Request, "/console/schedules?err=invalid", http.StatusSeeOther)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "subscription_cancel", strconv.FormatInt(id, 10), "")
+	http.Redirect(w, q.Request, "/console/schedules?ok=sub_cancelled", http.StatusSeeOther)
+}
+
+// --- settings ---
+
+type settingsData struct {
+	Channels []core.Channel
+	Users    []store.ConsoleUser
+	Now      time.Time
+	Origins  string
+}
+
+func (h *Handler) settings(w http.ResponseWriter, q *req) {
+	ctx := q.Context()
+	p := h.base(q, "settings", "설정", "Settings")
+	chs, err := h.o.Merchants.Channels(ctx, q.merchant.ID)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	d := settingsData{Channels: chs, Now: h.o.Clock.Now(), Origins: strings.Join(q.merchant.CheckoutOrigins, " ")}
+	if q.sess.User.Role.CanAdminister() {
+		if d.Users, err = h.o.Store.ConsoleUsers(ctx, q.merchant.ID); err != nil {
+			h.serverError(w, q.Request, err)
+			return
+		}
+	}
+	p.Data = d
+	h.render(w, q.Request, http.StatusOK, "settings", p)
+}
+
+func (h *Handler) advanceClock(w http.ResponseWriter, q *req) {
+	if h.o.Sandbox == nil {
+		http.Redirect(w, q.Request, "/console/settings?err=no_clock#clock", http.StatusSeeOther)
+		return
+	}
+	days, err1 := strconv.Atoi(strings.TrimSpace(q.PostFormValue("days")))
+	hours, err2 := strconv.Atoi(strings.TrimSpace(defaultStr(q.PostFormValue("hours"), "0")))
+	if err1 != nil || err2 != nil || days < 0 || hours < 0 || days > 3660 || hours > 24*366 || days+hours == 0 {
+		http.Redirect(w, q.Request, "/console/settings?err=invalid#clock", http.StatusSeeOther)
+		return
+	}
+	d := time.Duration(days)*24*time.Hour + time.Duration(hours)*time.Hour
+	now, n, err := h.o.Sandbox.AdvanceClock(q.Context(), d)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "clock_advance", d.String(), fmt.Sprintf("now %s · %d executed", now.UTC().Format(time.RFC3339), n))
+	http.Redirect(w, q.Request, "/console/settings?ok=clock#clock", http.StatusSeeOther)
+}
+
+func defaultStr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// --- audit ---
+
+type auditData struct {
+	Entries []store.AuditEntry
+	Older   string
+}
+
+func (h *Handler) auditPage(w http.ResponseWriter, q *req) {
+	p := h.base(q, "audit", "감사 로그", "Audit log")
+	before, _ := strconv.ParseInt(q.URL.Query().Get("before"), 10, 64)
+	const limit = 100
+	list, err := h.o.Store.AuditLog(q.Context(), q.merchant.ID, before, limit)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	d := auditData{Entries: list}
+	if len(list) == limit {
+		d.Older = "?before=" + strconv.FormatInt(list[len(list)-1].ID, 10)
+	}
+	p.Data = d
+	h.render(w, q.Request, http.StatusOK, "audit", p)
+}
