@@ -386,6 +386,7 @@ func pgsim(ctx context.Context, args []string) error {
 	}
 	defer s.Close()
 	fmt.Printf("sandbox PG listening on %s (point billkey at it with BILLKEY_PG_URL=%s)\n", url, url)
+	fmt.Printf("Toss Payments personality at %s%s (a tosspayments channel's --api-url)\n", url, sim.TossPrefix)
 	<-ctx.Done()
 	return nil
 }

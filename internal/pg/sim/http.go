@@ -34,6 +34,7 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, Personalities())
 	})
 	mux.HandleFunc("GET /_sim/receipts/{tid}", s.handleReceipt)
+	mux.Handle(TossPrefix+"/", s.tossRoutes())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1/") {
 			s.stats.requests.Add(1)

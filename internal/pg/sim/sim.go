@@ -150,6 +150,7 @@ type Server struct {
 	issued  map[ledgerKey]*billingKey
 	byTID   map[string]*charge
 	seq     uint64
+	toss    *tossState
 
 	stats   statCounters
 	handler http.Handler
@@ -167,6 +168,7 @@ func New(cfg Config) *Server {
 		issued:  map[ledgerKey]*billingKey{},
 		byTID:   map[string]*charge{},
 		rng:     newRand(cfg.Seed),
+		toss:    newTossState(),
 	}
 	s.cfg.Store(&cfg)
 	now := time.Now
