@@ -21,6 +21,12 @@ type IssueKeyInput struct {
 	FirstCharge int64
 }
 
+// MaxNameLength bounds an order name (name) in characters. i'mport's API
+// gives name no maximum (its seed example for schedules uses 42 characters),
+// so this is only Billkey's guard against abuse; connectors shorten names for
+// PGs whose fields are narrower.
+const MaxNameLength = 256
+
 // PayInput is one charge: key-in (Onetime) or by billing key (Again).
 type PayInput struct {
 	MerchantUID string

@@ -200,8 +200,8 @@ func (s *Service) validatePay(in *PayInput) error {
 	if in.TaxFree < 0 || in.TaxFree > in.Amount {
 		return &ValidationError{Field: "tax_free", Reason: "must be between 0 and amount"}
 	}
-	if len([]rune(in.Name)) > 40 {
-		return &ValidationError{Field: "name", Reason: "longer than 40 characters"}
+	if len([]rune(in.Name)) > MaxNameLength {
+		return &ValidationError{Field: "name", Reason: fmt.Sprintf("longer than %d characters", MaxNameLength)}
 	}
 	return nil
 }

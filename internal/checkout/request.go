@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/core"
 )
 
@@ -102,8 +103,8 @@ func parseParams(p params, newUID func() string) (request, error) {
 	if len([]rune(r.CustomerUID)) > 80 {
 		return r, &paramError{"customer_uid", "longer than 80 characters"}
 	}
-	if len([]rune(r.Name)) > 40 {
-		return r, &paramError{"name", "longer than 40 characters"}
+	if len([]rune(r.Name)) > charge.MaxNameLength {
+		return r, &paramError{"name", fmt.Sprintf("longer than %d characters", charge.MaxNameLength)}
 	}
 	text, ok := number(p.Amount)
 	if !ok {

@@ -309,8 +309,8 @@ func (s *Scheduler) validate(b *Booking) error {
 		if e.TaxFree < 0 || e.TaxFree > e.Amount {
 			return &charge.ValidationError{Field: f("tax_free"), Reason: "must be between 0 and amount"}
 		}
-		if utf8.RuneCountInString(e.Name) > 40 {
-			return &charge.ValidationError{Field: f("name"), Reason: "longer than 40 characters"}
+		if utf8.RuneCountInString(e.Name) > charge.MaxNameLength {
+			return &charge.ValidationError{Field: f("name"), Reason: fmt.Sprintf("longer than %d characters", charge.MaxNameLength)}
 		}
 	}
 	return nil

@@ -34,7 +34,7 @@ func readPayInput(rd *reader) charge.PayInput {
 		// "vat" is the deprecated spelling; honour it when it is the only one.
 		in.VatAmount = &v
 	}
-	in.Name = rd.str("name", 40)
+	in.Name = rd.str("name", charge.MaxNameLength)
 	in.Buyer = core.Buyer{
 		Name:     rd.str("buyer_name", 16),
 		Email:    rd.str("buyer_email", 64),

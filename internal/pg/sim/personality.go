@@ -63,8 +63,11 @@ type Personality struct {
 	// (CHAI); CallbackOnMobile: the window calls back on mobile as on PC.
 	PCRedirect       bool
 	CallbackOnMobile bool
-	Wallet           bool     // a wallet app (Naver Pay, Kakao Pay, PAYCO): sign in, then pay
-	RequiredBuyer    []string // request_pay fields the window refuses to open without
+	// OrderNameMaxBytes is the width of the PG's order-name field, in
+	// EUC-KR bytes (a Hangul syllable takes two); 0 = wide enough for any.
+	OrderNameMaxBytes int
+	Wallet            bool     // a wallet app (Naver Pay, Kakao Pay, PAYCO): sign in, then pay
+	RequiredBuyer     []string // request_pay fields the window refuses to open without
 
 	tidPrefix string
 	texts     map[errKind]pgText
@@ -96,6 +99,7 @@ const (
 	kOutsideCycle      // phone billing: only monthly, on the first charge's day ±5 days
 	kBuyerTelRequired  // Naver Pay
 	kBuyerEmailRequire // Paymentwall
+	kNameTooLong       // the order name does not fit the PG's field
 )
 
 type pgText struct{ code, msg string }
@@ -115,6 +119,7 @@ var (
 		kOverRefund:        {"2032", "[2032]취소금액이 취소가능금액보다 큽니다."},
 		kAlreadyCancelled:  {"2013", "[2013]이미 취소된 거래입니다."},
 		kNotApproved:       {"2012", "[2012]취소할 수 없는 거래입니다(승인되지 않은 거래)."},
+		kNameTooLong:       {"F121", "[F121]상품명(GoodsName)은 40Byte를 초과할 수 없습니다."},
 	}
 	// KCP calls billing keys 배치키 and puts its code after the text.
 	kcpTexts = map[errKind]pgText{
@@ -129,6 +134,7 @@ var (
 		kOverRefund:        {"8133", "부분취소 금액이 취소가능금액을 초과 (8133)"},
 		kAlreadyCancelled:  {"8132", "이미 취소된 거래 (8132)"},
 		kNotApproved:       {"8131", "취소할 수 없는 거래 - 미승인 (8131)"},
+		kNameTooLong:       {"8201", "상품명(good_name) 길이 초과 (8201)"},
 	}
 	inicisTexts = map[errKind]pgText{
 		kInvalidCard:       {"V808", "[V808]유효하지않은 카드번호를 입력하셨습니다."},
@@ -155,6 +161,7 @@ var (
 		kOverRefund:        {"E402", "취소금액 초과[E402]"},
 		kAlreadyCancelled:  {"E401", "기취소 거래[E401]"},
 		kNotApproved:       {"E403", "미승인 거래 취소불가[E403]"},
+		kNameTooLong:       {"E121", "상품명 길이초과[E121]"},
 	}
 	settleTexts = map[errKind]pgText{
 		kInvalidCard:       {"ST11", "카드번호가 올바르지 않습니다."},
@@ -236,15 +243,18 @@ var personalities = func() map[string]Personality {
 	}
 
 	nice := rest("nice", "나이스페이", "nictest04m", "nictest04m0116", niceTexts)
+	nice.OrderNameMaxBytes = 40
 	// KCP's REST billing and its billing window are separate contracts
 	// (kcp and kcp_billing); the window only shows the amount, and not on PC.
 	kcp := rest("kcp", "NHN KCP", "T0000", "KCP", kcpTexts)
+	kcp.OrderNameMaxBytes = 100
 	kcpBilling := win("kcp_billing", "NHN KCP", "T0001", "KCB", AmountDisplayOnly, MethodCard)
 	kcpBilling.texts = kcpTexts
 	inicis := withWindow(rest("html5_inicis", "KG이니시스", "INIBillTst", "StdpayCARDINIBillTst", inicisTexts), AmountDisplayOnly, MethodCard)
 	activeX := inicis
 	activeX.Provider = "inicis"
 	jtnet := withWindow(rest("jtnet", "JTNet", "tpaytest2m", "JTN", jtnetTexts), AmountKeyOrCharge, MethodCard)
+	jtnet.OrderNameMaxBytes = 40
 	settle := rest("settle", "세틀뱅크", "M2103135", "STL", settleTexts)
 	settle.RESTKeyIn, settle.rules = false, settleRuleTexts
 	daou := rest("daou", "페이조아", "CTS16826", "DAO", daouTexts)
@@ -345,3 +355,36 @@ func topic(name string) string {
 }
 
 var methodNames = map[string]string{MethodCard: "카드", MethodTrans: "계좌이체", MethodPhone: "휴대폰", MethodPoint: "포인트(머니)"}
+
+// NameBytes counts s as the EUC-KR order-name fields of Korean PGs do: two
+// bytes for a Hangul (or other non-ASCII) character, one for ASCII.
+func NameBytes(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= utf8.RuneSelf {
+			n++
+		}
+	}
+	return n
+}
+
+// FitName shortens an order name to the PG's field, on a character boundary;
+// names that fit, and PGs without a limit, keep it whole.
+func (p Personality) FitName(name string) string {
+	if p.OrderNameMaxBytes <= 0 || NameBytes(name) <= p.OrderNameMaxBytes {
+		return name
+	}
+	n := 0
+	for i, r := range name {
+		w := 1
+		if r >= utf8.RuneSelf {
+			w = 2
+		}
+		if n+w > p.OrderNameMaxBytes {
+			return name[:i]
+		}
+		n += w
+	}
+	return name
+}

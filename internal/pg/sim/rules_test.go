@@ -178,3 +178,30 @@ func TestPhoneBillingMonthlySameAmount(t *testing.T) {
 		}
 	}
 }
+
+// TestOrderNameWidth: NICE's order-name field is 40 EUC-KR bytes; longer
+// names are refused in NICE's words, and FitName shortens them to fit.
+func TestOrderNameWidth(t *testing.T) {
+	t.Parallel()
+	c := simCall{t, New(Config{}).Handler()}
+	long := strings.Repeat("가", 21) // 42 bytes
+	var out WireChargeResult
+	st, we := c.do("/v1/charges", WireCharge{Provider: "nice", IdempotencyKey: "n1", Amount: 100, Card: visa, OrderName: long}, &out)
+	if st != 400 || we.Code != "F121" {
+		t.Fatalf("42-byte name: %d %+v", st, we)
+	}
+	p, _ := Lookup("nice")
+	fit := p.FitName(long)
+	if fit != strings.Repeat("가", 20) {
+		t.Fatalf("FitName = %q", fit)
+	}
+	if st, we := c.do("/v1/charges", WireCharge{Provider: "nice", IdempotencyKey: "n2", Amount: 100, Card: visa, OrderName: fit}, &out); st != 200 {
+		t.Fatalf("fitted name: %d %+v", st, we)
+	}
+	if kakao, _ := Lookup("kakaopay"); kakao.FitName(long) != long {
+		t.Error("a PG without a limit got a shortened name")
+	}
+	if got := p.FitName("abc" + long); NameBytes(got) != 39 {
+		t.Errorf("mixed name fitted to %d bytes", NameBytes(got))
+	}
+}

@@ -554,6 +554,9 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 	if req.Currency == "" {
 		req.Currency = "KRW"
 	}
+	if p.OrderNameMaxBytes > 0 && NameBytes(req.OrderName) > p.OrderNameMaxBytes {
+		return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kNameTooLong))
+	}
 	var number, src string
 	if req.Card != nil {
 		if !p.KeyInCharge {

@@ -214,6 +214,11 @@ func (c *Client) Charge(ctx context.Context, req pg.ChargeRequest) (*pg.ChargeRe
 		IdempotencyKey: req.IdempotencyKey, BillingKey: req.BillingKey, Amount: req.Amount,
 		Currency: req.Currency, OrderName: req.OrderName, CardQuota: req.CardQuota,
 	}
+	if p, ok := sim.Lookup(req.Target.Provider); ok {
+		// i'mport takes longer names than some PGs' order-name fields: the
+		// payment keeps the whole name, the PG gets what fits.
+		in.OrderName = p.FitName(req.OrderName)
+	}
 	if req.Card != nil {
 		in.Card = wireCard(*req.Card)
 	}
