@@ -11,6 +11,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
+	github.com/stripe/stripe-go/v82 v82.5.1
 	go.yaml.in/yaml/v4 v4.0.0
 	golang.org/x/text v0.43.0
 	modernc.org/sqlite v1.60.1

@@ -53,6 +53,7 @@ type Payments interface {
 	GetPayment(ctx context.Context, merchantID int64, impUID string) (*core.Payment, error)
 	ListPayments(ctx context.Context, merchantID int64, q core.PaymentQuery) (core.PaymentPage, error)
 	Cancel(ctx context.Context, merchantID int64, in charge.CancelInput) (*core.Payment, error)
+	DeleteBillingKey(ctx context.Context, merchantID int64, customerUID, reason string) (*core.BillingKey, error)
 }
 
 // Merchants is the merchant service: the signed-in account's merchant and its channels.
@@ -60,6 +61,7 @@ type Merchants interface {
 	ByID(ctx context.Context, id int64) (*core.Merchant, error)
 	ByCode(ctx context.Context, code string) (*core.Merchant, error)
 	Channels(ctx context.Context, merchantID int64) ([]core.Channel, error)
+	SetCheckoutOrigins(ctx context.Context, code string, origins []string) (*core.Merchant, error)
 }
 
 // Webhooks is the webhook outbox service.
@@ -78,6 +80,7 @@ type Webhooks interface {
 type Schedules interface {
 	List(ctx context.Context, merchantID int64, q core.ScheduleQuery) (core.SchedulePage, error)
 	Unschedule(ctx context.Context, merchantID int64, customerUID string, merchantUIDs []string) ([]core.Schedule, error)
+	Update(ctx context.Context, merchantID int64, merchantUID string, at time.Time) (*core.Schedule, error)
 }
 
 // Subscriptions is the v3 subscription engine.
@@ -148,7 +151,9 @@ func (h *Handler) routes() *http.ServeMux {
 	authed("GET /console/payments/{imp_uid}", canRead, h.payment)
 	authed("POST /console/payments/{imp_uid}/refund", canOperate, h.refund)
 	authed("GET /console/customers", canRead, h.customers)
+	authed("POST /console/customers/delete", canOperate, h.deleteKey)
 	authed("GET /console/schedules", canRead, h.schedules)
+	authed("POST /console/schedules/move", canOperate, h.moveSchedule)
 	authed("POST /console/schedules/unschedule", canOperate, h.unschedule)
 	authed("POST /console/subscriptions/{id}/cancel", canOperate, h.cancelSubscription)
 	authed("GET /console/webhooks", canRead, h.webhooks)
@@ -159,6 +164,7 @@ func (h *Handler) routes() *http.ServeMux {
 	authed("POST /console/webhooks/secret/rotate", canAdminister, h.rotateSecret)
 	authed("GET /console/settings", canRead, h.settings)
 	authed("POST /console/settings/clock", canOperate, h.advanceClock)
+	authed("POST /console/settings/origins", canAdminister, h.setOrigins)
 	authed("GET /console/audit", canAdminister, h.auditPage)
 	return mux
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/billkey/billkey/internal/app/apptest"
 	"github.com/billkey/billkey/internal/core"
@@ -251,4 +252,83 @@ func TestSignInThrottledAndCookies(t *testing.T) {
 			t.Errorf("host %q: cookie %+v", tc.host, c)
 		}
 	}
+}
+
+// TestEveryPageAndItsForms renders every page on both stores (the overview's
+// figures are dialect-specific SQL) and drives the settings and
+// customer forms an owner has.
+func TestEveryPageAndItsForms(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, be testenv.Backend) {
+		t.Parallel()
+		e := apptest.New(t, be)
+		impUID := paidPayment(t, e, "order_3001", 12000)
+		tok := e.Token(e.Cred)
+		var sched struct{ Code int }
+		e.Do("POST", "/subscribe/payments/schedule", tok, map[string]any{"customer_uid": "cust_order_3001", "schedules": []map[string]any{{
+			"merchant_uid": "renew_3001", "schedule_at": apptest.Start.Add(48 * time.Hour).Unix(), "amount": 12000, "name": "2회차"}}}, &sched)
+		if sched.Code != 0 {
+			t.Fatalf("schedule: %+v", sched)
+		}
+		owner := operator(t, e, "owner@example.com", core.RoleOwner)
+		for _, p := range []string{"/console/overview", "/console/payments", "/console/payments/" + impUID, "/console/customers",
+			"/console/schedules", "/console/webhooks", "/console/settings", "/console/audit",
+			"/console/payments?status=paid&pg=nice&from=2026-03-01&to=2026-03-01&min=1000&max=20000&customer_uid=cust_order_3001"} {
+			st, body := owner.get(p)
+			if st != 200 {
+				t.Fatalf("GET %s: HTTP %d\n%s", p, st, body)
+			}
+			if strings.Contains(body, "4242424242424242") || strings.Contains(body, "4242-4242-4242-4242") {
+				t.Fatalf("GET %s shows a full card number", p)
+			}
+		}
+		if _, body := owner.get("/console/overview"); !strings.Contains(body, "12,000원") {
+			t.Fatal("overview does not show today's 12,000원")
+		}
+		if _, body := owner.get("/console/payments?min=20000"); strings.Contains(body, impUID) {
+			t.Fatal("amount filter min=20000 lists a 12,000 payment")
+		}
+
+		// Move the schedule a day later.
+		owner.get("/console/schedules")
+		st, body := owner.post("/console/schedules/move", url.Values{"csrf": {owner.csrf()}, "merchant_uid": {"renew_3001"}, "at": {"2026-03-05T10:30"}})
+		if st != 200 || !strings.Contains(body, "예약 시각을 바꿨습니다") || !strings.Contains(body, "2026-03-05 10:30:00") {
+			t.Fatalf("move schedule: HTTP %d\n%s", st, body)
+		}
+		// Checkout origins: invalid ones are refused, valid ones stored.
+		owner.get("/console/settings")
+		if _, body := owner.post("/console/settings/origins", url.Values{"csrf": {owner.csrf()}, "origins": {"javascript:alert(1)"}}); !strings.Contains(body, "입력값을 확인해주세요") {
+			t.Fatal("an invalid origin was accepted")
+		}
+		owner.get("/console/settings")
+		owner.post("/console/settings/origins", url.Values{"csrf": {owner.csrf()}, "origins": {"https://shop.example.com, https://*.example.com"}})
+		m, err := e.App.Merchants.ByCode(context.Background(), e.Cred.MerchantCode)
+		if err != nil || strings.Join(m.CheckoutOrigins, " ") != "https://shop.example.com https://*.example.com" {
+			t.Fatalf("checkout origins %v, %v", m.CheckoutOrigins, err)
+		}
+		// Deleting the key revokes its waiting schedule, as over the API.
+		owner.get("/console/customers")
+		if _, body := owner.post("/console/customers/delete", url.Values{"csrf": {owner.csrf()}, "customer_uid": {"cust_order_3001"}}); !strings.Contains(body, "빌링키를 삭제했습니다") {
+			t.Fatalf("delete key:\n%s", body)
+		}
+		var key struct{ Code int }
+		if e.Do("GET", "/subscribe/customers/cust_order_3001", tok, nil, &key); key.Code == 0 {
+			t.Fatal("the key is still there over the V1 API")
+		}
+		var sc struct {
+			Response struct {
+				Status string `json:"schedule_status"`
+			} `json:"response"`
+		}
+		e.Do("GET", "/subscribe/payments/schedule/renew_3001", tok, nil, &sc)
+		if sc.Response.Status != "revoked" {
+			t.Fatalf("schedule after the key's deletion: %q, want revoked", sc.Response.Status)
+		}
+		_, body = owner.get("/console/audit")
+		for _, want := range []string{"reschedule", "checkout_origins", "key_delete"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("audit log lacks %s", want)
+			}
+		}
+	})
 }

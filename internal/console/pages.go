@@ -178,6 +178,22 @@ func (h *Handler) customers(w http.ResponseWriter, q *req) {
 	h.render(w, q.Request, http.StatusOK, "customers", p)
 }
 
+func (h *Handler) deleteKey(w http.ResponseWriter, q *req) {
+	uid := q.PostFormValue("customer_uid")
+	if uid == "" {
+		http.Redirect(w, q.Request, "/console/customers?err=invalid", http.StatusSeeOther)
+		return
+	}
+	// The API's delete: the key is removed at the PG and its waiting schedules are revoked with it.
+	if _, err := h.o.Payments.DeleteBillingKey(q.Context(), q.merchant.ID, uid, "console: "+q.sess.User.Email); err != nil {
+		h.log.Warn("console: delete billing key", "customer_uid", uid, "err", err)
+		http.Redirect(w, q.Request, "/console/customers?err=not_found", http.StatusSeeOther)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "key_delete", uid, "")
+	http.Redirect(w, q.Request, "/console/customers?ok=key_deleted", http.StatusSeeOther)
+}
+
 // --- schedules and subscriptions ---
 
 type subView struct {
@@ -244,6 +260,27 @@ func (h *Handler) unschedule(w http.ResponseWriter, q *req) {
 	http.Redirect(w, q.Request, "/console/schedules?ok=unscheduled", http.StatusSeeOther)
 }
 
+// moveSchedule reschedules a waiting entry, as PUT /subscribe/payments/schedule/{merchant_uid} does.
+func (h *Handler) moveSchedule(w http.ResponseWriter, q *req) {
+	uid := q.PostFormValue("merchant_uid")
+	loc, err := time.LoadLocation(q.merchant.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	at, err := time.ParseInLocation("2006-01-02T15:04", q.PostFormValue("at"), loc)
+	if uid == "" || err != nil || !at.After(h.o.Clock.Now()) {
+		http.Redirect(w, q.Request, "/console/schedules?err=invalid", http.StatusSeeOther)
+		return
+	}
+	if _, err := h.o.Schedules.Update(q.Context(), q.merchant.ID, uid, at); err != nil {
+		h.log.Warn("console: move schedule", "merchant_uid", uid, "err", err)
+		http.Redirect(w, q.Request, "/console/schedules?err=invalid", http.StatusSeeOther)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "reschedule", uid, at.Format(time.RFC3339))
+	http.Redirect(w, q.Request, "/console/schedules?ok=moved", http.StatusSeeOther)
+}
+
 func (h *Handler) cancelSubscription(w http.ResponseWriter, q *req) {
 	id, err := strconv.ParseInt(q.PathValue("id"), 10, 64)
 	if err != nil {
@@ -306,6 +343,17 @@ func (h *Handler) advanceClock(w http.ResponseWriter, q *req) {
 	}
 	h.audit(q.Context(), q.actor(), "clock_advance", d.String(), fmt.Sprintf("now %s · %d executed", now.UTC().Format(time.RFC3339), n))
 	http.Redirect(w, q.Request, "/console/settings?ok=clock#clock", http.StatusSeeOther)
+}
+
+func (h *Handler) setOrigins(w http.ResponseWriter, q *req) {
+	list := strings.FieldsFunc(q.PostFormValue("origins"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+	if _, err := h.o.Merchants.SetCheckoutOrigins(q.Context(), q.merchant.Code, list); err != nil {
+		h.log.Warn("console: checkout origins", "err", err)
+		http.Redirect(w, q.Request, "/console/settings?err=invalid#origins", http.StatusSeeOther)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "checkout_origins", strings.Join(list, " "), "")
+	http.Redirect(w, q.Request, "/console/settings?ok=settings#origins", http.StatusSeeOther)
 }
 
 func defaultStr(v, def string) string {

@@ -140,6 +140,9 @@ func (p *page) T(t time.Time) string {
 	return t.In(p.loc).Format("2006-01-02 15:04:05")
 }
 
+// Local is the value of a datetime-local input in the merchant's zone.
+func (p *page) Local(t time.Time) string { return t.In(p.loc).Format("2006-01-02T15:04") }
+
 // D formats a date in the merchant's zone.
 func (p *page) D(t time.Time) string {
 	if t.IsZero() {
@@ -177,6 +180,8 @@ var notices = map[string]string{
 	"unscheduled":    "예약을 취소했습니다. · Schedule revoked.",
 	"sub_cancelled":  "구독을 해지했습니다. · Subscription cancelled.",
 	"clock":          "샌드박스 시계를 옮겼습니다. · Sandbox clock advanced.",
+	"key_deleted":    "빌링키를 삭제했습니다. 대기 중인 예약도 취소되었습니다. · Billing key deleted; its waiting schedules were revoked.",
+	"moved":          "예약 시각을 바꿨습니다. · Schedule moved.",
 	"nothing":        "취소할 예약이 없습니다. · Nothing to revoke.",
 	"invalid_amount": "금액을 확인해주세요. · Check the amount.",
 	"no_reason":      "환불 사유를 입력해주세요. · Give a reason for the refund.",
