@@ -62,6 +62,8 @@ type Merchants interface {
 	ByCode(ctx context.Context, code string) (*core.Merchant, error)
 	Channels(ctx context.Context, merchantID int64) ([]core.Channel, error)
 	SetCheckoutOrigins(ctx context.Context, code string, origins []string) (*core.Merchant, error)
+	RotateImpSecret(ctx context.Context, merchantID int64) (string, error)
+	RotateAPISignature(ctx context.Context, merchantID int64) (xLogin, secret string, err error)
 }
 
 // Webhooks is the webhook outbox service.
@@ -165,6 +167,8 @@ func (h *Handler) routes() *http.ServeMux {
 	authed("GET /console/settings", canRead, h.settings)
 	authed("POST /console/settings/clock", canOperate, h.advanceClock)
 	authed("POST /console/settings/origins", canAdminister, h.setOrigins)
+	authed("POST /console/settings/rotate-imp-secret", canAdminister, h.rotateImpSecret)
+	authed("POST /console/settings/rotate-api-signature", canAdminister, h.rotateAPISignature)
 	authed("GET /console/audit", canAdminister, h.auditPage)
 	return mux
 }

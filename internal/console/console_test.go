@@ -324,8 +324,28 @@ func TestEveryPageAndItsForms(t *testing.T) {
 		if sc.Response.Status != "revoked" {
 			t.Fatalf("schedule after the key's deletion: %q, want revoked", sc.Response.Status)
 		}
+		// Rotating imp_secret: the new one is shown once, the old one gets no token.
+		owner.get("/console/settings")
+		_, body = owner.post("/console/settings/rotate-imp-secret", url.Values{"csrf": {owner.csrf()}})
+		m2 := regexp.MustCompile(`<code class="secret">([0-9a-f]{40})</code>`).FindStringSubmatch(body)
+		if m2 == nil {
+			t.Fatalf("no new imp_secret on the page:\n%s", body)
+		}
+		var gt struct{ Code int }
+		e.Do("POST", "/users/getToken", "", map[string]string{"imp_key": e.Cred.ImpKey, "imp_secret": e.Cred.ImpSecret}, &gt)
+		if gt.Code == 0 {
+			t.Fatal("the old imp_secret still gets a token")
+		}
+		e.Do("POST", "/users/getToken", "", map[string]string{"imp_key": e.Cred.ImpKey, "imp_secret": m2[1]}, &gt)
+		if gt.Code != 0 {
+			t.Fatal("the new imp_secret gets no token")
+		}
+		_, body = owner.post("/console/settings/rotate-api-signature", url.Values{"csrf": {owner.csrf()}})
+		if !strings.Contains(body, e.Cred.XLogin) || strings.Contains(body, e.Cred.APISignature) {
+			t.Fatalf("api_signature rotation page:\n%s", body)
+		}
 		_, body = owner.get("/console/audit")
-		for _, want := range []string{"reschedule", "checkout_origins", "key_delete"} {
+		for _, want := range []string{"reschedule", "checkout_origins", "key_delete", "imp_secret_rotate", "api_signature_rotate"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("audit log lacks %s", want)
 			}

@@ -303,9 +303,19 @@ type settingsData struct {
 	Users    []store.ConsoleUser
 	Now      time.Time
 	Origins  string
+	// NewSecret is a rotated credential, shown once in the answer to the rotation.
+	NewSecret *newSecret
+}
+
+type newSecret struct {
+	Name, Login, Value string
 }
 
 func (h *Handler) settings(w http.ResponseWriter, q *req) {
+	h.renderSettings(w, q, nil)
+}
+
+func (h *Handler) renderSettings(w http.ResponseWriter, q *req, secret *newSecret) {
 	ctx := q.Context()
 	p := h.base(q, "settings", "설정", "Settings")
 	chs, err := h.o.Merchants.Channels(ctx, q.merchant.ID)
@@ -313,7 +323,16 @@ func (h *Handler) settings(w http.ResponseWriter, q *req) {
 		h.serverError(w, q.Request, err)
 		return
 	}
-	d := settingsData{Channels: chs, Now: h.o.Clock.Now(), Origins: strings.Join(q.merchant.CheckoutOrigins, " ")}
+	// Read fresh: the merchant of the session is cached, its origins may have changed.
+	m, err := h.o.Merchants.ByCode(ctx, q.merchant.Code)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	d := settingsData{Channels: chs, Now: h.o.Clock.Now(), Origins: strings.Join(m.CheckoutOrigins, " "), NewSecret: secret}
+	if secret != nil {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	if q.sess.User.Role.CanAdminister() {
 		if d.Users, err = h.o.Store.ConsoleUsers(ctx, q.merchant.ID); err != nil {
 			h.serverError(w, q.Request, err)
@@ -354,6 +373,28 @@ func (h *Handler) setOrigins(w http.ResponseWriter, q *req) {
 	}
 	h.audit(q.Context(), q.actor(), "checkout_origins", strings.Join(list, " "), "")
 	http.Redirect(w, q.Request, "/console/settings?ok=settings#origins", http.StatusSeeOther)
+}
+
+// rotateImpSecret answers with the page itself, so that the new secret is
+// never in a URL, a redirect or a cache; it is shown this once.
+func (h *Handler) rotateImpSecret(w http.ResponseWriter, q *req) {
+	secret, err := h.o.Merchants.RotateImpSecret(q.Context(), q.merchant.ID)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "imp_secret_rotate", q.merchant.ImpKey, "")
+	h.renderSettings(w, q, &newSecret{Name: "imp_secret", Login: q.merchant.ImpKey, Value: secret})
+}
+
+func (h *Handler) rotateAPISignature(w http.ResponseWriter, q *req) {
+	login, secret, err := h.o.Merchants.RotateAPISignature(q.Context(), q.merchant.ID)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "api_signature_rotate", login, "")
+	h.renderSettings(w, q, &newSecret{Name: "api_signature", Login: login, Value: secret})
 }
 
 func defaultStr(v, def string) string {

@@ -31,6 +31,8 @@ type Store interface {
 	IssueToken(ctx context.Context, merchantID int64, newToken string, now time.Time, ttl, extendWithin, extendBy time.Duration) (core.Token, error)
 	LookupToken(ctx context.Context, token string, now time.Time) (core.Token, error)
 	PutD24Credential(ctx context.Context, c store.D24Credential) error
+	SetImpSecretHash(ctx context.Context, merchantID int64, hash []byte) error
+	D24Login(ctx context.Context, merchantID int64) (string, error)
 }
 
 // Sealer encrypts the secrets that must stay usable (the D24 signing

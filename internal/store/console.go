@@ -488,3 +488,24 @@ func (s *Store) ListBillingKeys(ctx context.Context, merchantID int64, search st
 	}
 	return out, total, rows.Err()
 }
+
+// SetImpSecretHash replaces a merchant's V1 imp_secret (stored hashed).
+func (s *Store) SetImpSecretHash(ctx context.Context, merchantID int64, hash []byte) error {
+	res, err := s.exec(ctx, `UPDATE merchants SET imp_secret_hash = ? WHERE id = ?`, hash, merchantID)
+	if err != nil {
+		return fmt.Errorf("set imp_secret of merchant %d: %w", merchantID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("merchant %d: %w", merchantID, core.ErrNotFound)
+	}
+	return nil
+}
+
+// D24Login is the merchant's v3 X-Login.
+func (s *Store) D24Login(ctx context.Context, merchantID int64) (string, error) {
+	var login string
+	if err := s.queryRow(ctx, `SELECT x_login FROM d24_credentials WHERE merchant_id = ?`, merchantID).Scan(&login); err != nil {
+		return "", notFound(err, "d24 credential")
+	}
+	return login, nil
+}
