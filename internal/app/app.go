@@ -51,8 +51,13 @@ type Config struct {
 	PGTimeout time.Duration
 	Sim       sim.Config
 	// Clock defaults to the wall clock; --test-clock passes a *clock.Test.
-	Clock  clock.Clock
-	Logger *slog.Logger
+	// It is billing time: schedules, renewals, dunning, look-ups.
+	Clock clock.Clock
+	// WallClock is what a client's or receiver's own clock is compared with:
+	// the v3 X-Date window and webhook timestamps. The test clock never moves
+	// it. Defaults to the wall clock; tests pass a fixed one.
+	WallClock clock.Clock
+	Logger    *slog.Logger
 	// ReconcileInterval is how often the reconciler looks for unknown outcomes.
 	ReconcileInterval time.Duration
 	// WebhookAllowPrivate (BILLKEY_WEBHOOK_ALLOW_PRIVATE) lets webhooks go to loopback, private and link-local addresses.
@@ -118,6 +123,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.WallClock == nil {
+		cfg.WallClock = clock.Real{}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}

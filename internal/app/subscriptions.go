@@ -20,7 +20,7 @@ func (a *App) setupSubscriptions(ctx context.Context) error {
 		Dunning: a.Config.Dunning, Logger: a.Log.With("component", "subscription"),
 	})
 	h := v3.New(v3.Options{
-		Engine: a.subscriptions, Service: a.Service, Store: a.Store, Vault: a.Vault, Clock: a.Config.Clock,
+		Engine: a.subscriptions, Service: a.Service, Store: a.Store, Vault: a.Vault, Clock: a.Config.Clock, WallClock: a.Config.WallClock,
 		Logger: a.Log.With("component", "v3"), Window: a.Config.D24Window,
 	})
 	for _, r := range h.Routes() {

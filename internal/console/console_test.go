@@ -352,3 +352,35 @@ func TestEveryPageAndItsForms(t *testing.T) {
 		}
 	})
 }
+
+// TestTimelineShowsReconciledOutcome: a charge whose answer was lost (card
+// …0259) shows as being confirmed, then as reconciled once looked up; a
+// charge answered at once does not.
+func TestTimelineShowsReconciledOutcome(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	direct := paidPayment(t, e, "order_4001", 5000)
+	tok := e.Token(e.Cred)
+	e.Do("POST", "/subscribe/customers/lost", tok, map[string]any{"card_number": "4000-0000-0000-0259", "expiry": "2030-12",
+		"birth": "800101", "pwd_2digit": "12"}, nil)
+	var out struct {
+		Response struct {
+			ImpUID string `json:"imp_uid"`
+		} `json:"response"`
+	}
+	e.Do("POST", "/subscribe/payments/again", tok, map[string]any{"customer_uid": "lost", "merchant_uid": "order_4002", "amount": 7000, "name": "x"}, &out)
+	op := operator(t, e, "ops@example.com", core.RoleViewer)
+	if _, body := op.get("/console/payments/" + out.Response.ImpUID); !strings.Contains(body, "결과 확인 중 outcome unknown") {
+		t.Fatalf("unknown outcome not shown:\n%s", body)
+	}
+	e.Clock.Advance(time.Second)
+	if _, err := e.App.Service.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := op.get("/console/payments/" + out.Response.ImpUID); !strings.Contains(body, "outcome unknown → reconciled") {
+		t.Fatalf("reconciliation not shown:\n%s", body)
+	}
+	if _, body := op.get("/console/payments/" + direct); strings.Contains(body, "reconciled") {
+		t.Fatal("a payment answered at once is shown as reconciled")
+	}
+}

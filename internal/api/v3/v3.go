@@ -41,7 +41,9 @@ type Options struct {
 	Store   *store.Store
 	Vault   SecretOpener
 	Clock   clock.Clock
-	Logger  *slog.Logger
+	// WallClock checks X-Date; nil means the wall clock.
+	WallClock clock.Clock
+	Logger    *slog.Logger
 	// Window is the accepted X-Date skew (default ±5 minutes).
 	Window time.Duration
 	// WindowPG is the payment-window PG the OneShot page opens (default kicc).
@@ -73,6 +75,9 @@ func New(opts Options) *Handler {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
+	if opts.WallClock == nil {
+		opts.WallClock = clock.Real{}
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -83,9 +88,11 @@ func New(opts Options) *Handler {
 		opts.IdempotencyLease = DefaultIdempotencyLease
 	}
 	h := &Handler{opts: opts, page: template.Must(template.ParseFS(assets, "assets/oneshot.html"))}
-	h.verifier = &d24.Verifier{Window: opts.Window, Now: opts.Clock.Now, Secret: h.secret,
+	// X-Date is the client's clock, so the window is checked against the
+	// wall clock: a sandbox test clock moves billing time only.
+	h.verifier = &d24.Verifier{Window: opts.Window, Now: opts.WallClock.Now, Secret: h.secret,
 		Remember: func(ctx context.Context, fingerprint string, until time.Time) (bool, error) {
-			return opts.Store.RememberD24Request(ctx, fingerprint, until, opts.Clock.Now())
+			return opts.Store.RememberD24Request(ctx, fingerprint, until, opts.WallClock.Now())
 		}}
 	return h
 }
