@@ -179,13 +179,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.PGURL = url
 		a.Config.PGURL = url
 	}
-	a.PG = simclient.New(cfg.PGURL, cfg.PGTimeout)
+	a.PG = pg.Instrument(simclient.New(cfg.PGURL, cfg.PGTimeout), a.registry)
 	a.Merchants = merchant.New(merchant.Config{Store: st, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger})
 	a.Service = charge.New(charge.Config{
 		Store: st, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants,
 	})
 	a.Service.OnSettled(notice.New(cfg.Clock).Settled)
+	a.registry.MustRegister(a.Service.BacklogCollector())
 	a.workers = append(a.workers,
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
 		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },

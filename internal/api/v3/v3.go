@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/billkey/billkey/internal/api/v3/d24"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
@@ -51,6 +53,8 @@ type Options struct {
 	// IdempotencyLease is how long an unanswered X-Idempotency-Key claim
 	// holds before a retry may take it over (default DefaultIdempotencyLease).
 	IdempotencyLease time.Duration
+	// Registerer receives the request metrics; nil leaves them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // DefaultIdempotencyLease outlasts the longest create (a key issuance and a
@@ -63,6 +67,7 @@ type Handler struct {
 	opts     Options
 	verifier *d24.Verifier
 	page     *template.Template
+	metrics  *requestMetrics
 }
 
 //go:embed assets
@@ -87,7 +92,7 @@ func New(opts Options) *Handler {
 	if opts.IdempotencyLease <= 0 {
 		opts.IdempotencyLease = DefaultIdempotencyLease
 	}
-	h := &Handler{opts: opts, page: template.Must(template.ParseFS(assets, "assets/oneshot.html"))}
+	h := &Handler{opts: opts, page: template.Must(template.ParseFS(assets, "assets/oneshot.html")), metrics: newRequestMetrics(opts.Registerer)}
 	// X-Date is the client's clock, so the window is checked against the
 	// wall clock: a sandbox test clock moves billing time only.
 	h.verifier = &d24.Verifier{Window: opts.Window, Now: opts.WallClock.Now, Secret: h.secret,
@@ -121,7 +126,7 @@ type Route struct {
 // Routes lists the v3 endpoints.
 func (h *Handler) Routes() []Route {
 	signed := func(f http.HandlerFunc) http.Handler { return h.verifier.Handler(maxBody, f) }
-	return []Route{
+	routes := []Route{
 		{"POST /v3/subscriptions", signed(h.idempotent(h.create))},
 		{"GET /v3/subscriptions/{id}", signed(h.get)},
 		{"DELETE /v3/subscriptions/{id}", signed(h.cancel)},
@@ -130,6 +135,10 @@ func (h *Handler) Routes() []Route {
 		{"GET /v3/checkout/{token}/complete", http.HandlerFunc(h.checkoutComplete)},
 		{"GET /v3/checkout-assets/oneshot.js", http.HandlerFunc(h.asset)},
 	}
+	for i := range routes {
+		routes[i].Handler = h.metrics.measure(routes[i].Pattern, routes[i].Handler)
+	}
+	return routes
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
