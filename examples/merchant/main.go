@@ -387,7 +387,9 @@ type apiError struct {
 	Message string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("billkey: HTTP %d code %d: %s", e.Status, e.Code, e.Message) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("billkey: HTTP %d code %d: %s", e.Status, e.Code, e.Message)
+}
 
 func (b *billkey) call(ctx context.Context, method, path string, in, out any) error {
 	err := b.do(ctx, method, path, in, out)
