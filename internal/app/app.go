@@ -25,6 +25,8 @@ import (
 	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/notice"
+	"github.com/billkey/billkey/internal/openapi"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
@@ -112,6 +114,7 @@ type App struct {
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
 	mounts []mount
+	v1     http.Handler // the V1 router, mounted at "/"
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	// listener is Serve's, for the connection metrics.
@@ -199,6 +202,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Store: st, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants, ReceiptBase: cfg.PublicURL,
 	})
+	a.Service.OnSettled(notice.New(cfg.Clock).Settled)
 	a.registry.MustRegister(a.Service.BacklogCollector())
 	a.workers = append(a.workers,
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
@@ -295,7 +299,14 @@ func (a *App) routes() http.Handler {
 	if a.Config.MetricsAddr == "" {
 		mux.Handle("GET /metrics", a.MetricsHandler())
 	}
-	receipt.New(a.Store, a.Log).Register(mux)
+	for _, r := range openapi.Routes() {
+		a.mounts = append(a.mounts, mount{pattern: r.Pattern, handler: r.Handler})
+	}
+	// Receipt pages on a mux of their own, mounted by prefix so that
+	// Routes lists them.
+	receipts := http.NewServeMux()
+	receipt.New(a.Store, a.Log).Register(receipts)
+	a.mounts = append(a.mounts, mount{pattern: "GET /receipts/", handler: receipts})
 	// Browsers ask every page's origin for an icon; answering "no content"
 	// keeps a 404 out of their consoles.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
@@ -305,8 +316,9 @@ func (a *App) routes() http.Handler {
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}
-	mux.Handle("/", iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()}))
-	return mux
+	a.v1 = iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()})
+	mux.Handle("/", a.v1)
+	return wellFormed(mux)
 }
 
 // MetricsHandler serves the registry in the Prometheus text format.

@@ -26,13 +26,11 @@ import (
 	"github.com/billkey/billkey/internal/period"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
+	"github.com/billkey/billkey/internal/wellformed"
 )
 
 // Runner is the scheduler as the engine uses it.
 type Runner interface {
-	// OnExecuted registers h to run inside the transaction that stores a
-	// scheduled execution's outcome (also when the reconciler settles it).
-	OnExecuted(h func(ctx context.Context, tx *store.Tx, p *core.Payment) error)
 	// ExecuteNow runs one due entry synchronously.
 	ExecuteNow(ctx context.Context, merchantID int64, merchantUID string) (*core.Payment, error)
 }
@@ -52,15 +50,15 @@ type Config struct {
 // Engine runs subscriptions.
 type Engine struct {
 	svc    *charge.Service
-	st     *store.Store
+	st     Store
 	runner Runner
 	clock  clock.Clock
 	cfg    Config
 	log    *slog.Logger
 }
 
-// New builds the engine and hooks it into the scheduler.
-func New(svc *charge.Service, runner Runner, cfg Config) *Engine {
+// New builds the engine and subscribes it to settled outcomes.
+func New(svc *charge.Service, st Store, runner Runner, cfg Config) *Engine {
 	if cfg.Dunning == nil {
 		cfg.Dunning = []time.Duration{24 * time.Hour, 3 * 24 * time.Hour, 7 * 24 * time.Hour}
 	}
@@ -70,8 +68,8 @@ func New(svc *charge.Service, runner Runner, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	e := &Engine{svc: svc, st: svc.Store(), runner: runner, clock: svc.Clock(), cfg: cfg, log: cfg.Logger}
-	runner.OnExecuted(e.onExecuted)
+	e := &Engine{svc: svc, st: st, runner: runner, clock: svc.Clock(), cfg: cfg, log: cfg.Logger}
+	svc.OnSettled(e.settled)
 	return e
 }
 
@@ -153,10 +151,13 @@ func parseOrderUID(uid string) (sub int64, n int, ok bool) {
 	return sub, n, err1 == nil && err2 == nil
 }
 
+// StartDateHorizonDays is how far ahead a subscription's start_date may be.
+const StartDateHorizonDays = 366
+
 func (e *Engine) validate(in *CreateInput, loc *time.Location) (period.Date, error) {
 	switch {
-	case strings.TrimSpace(in.InvoiceID) == "" || len(in.InvoiceID) > 128:
-		return period.Date{}, &ValidationError{"invoice_id", "required, at most 128 characters"}
+	case wellformed.Identifier("invoice_id", in.InvoiceID, 128) != nil:
+		return period.Date{}, &ValidationError{"invoice_id", "required, 1 to 128 printable characters without leading or trailing spaces"}
 	case in.Amount <= 0:
 		return period.Date{}, &ValidationError{"amount", "must be greater than 0"}
 	case len(in.Country) != 2 || strings.ToUpper(in.Country) != in.Country:
@@ -182,6 +183,9 @@ func (e *Engine) validate(in *CreateInput, loc *time.Location) (period.Date, err
 	}
 	if start.Before(today) {
 		return period.Date{}, &ValidationError{"subscription.start_date", "must not be in the past"}
+	}
+	if start.After(today.AddDays(StartDateHorizonDays)) {
+		return period.Date{}, &ValidationError{"subscription.start_date", fmt.Sprintf("must be within %d days from today", StartDateHorizonDays)}
 	}
 	return start, nil
 }
@@ -323,10 +327,11 @@ func (e *Engine) runIfDue(ctx context.Context, sub *core.Subscription, n int) er
 	return nil
 }
 
-// onExecuted turns a stored renewal outcome into a deposit, a notification
-// and the subscription's next step, in the outcome's own transaction.
-func (e *Engine) onExecuted(ctx context.Context, tx *store.Tx, p *core.Payment) error {
-	if p.Notify != "v3" {
+// settled turns a settled renewal into a deposit, a notification and the
+// subscription's next step, in the outcome's own transaction. A renewal
+// that never reached the PG is not a try: the scheduler runs it again.
+func (e *Engine) settled(ctx context.Context, tx *store.Tx, p *core.Payment, o charge.Outcome) error {
+	if p.Dialect != core.DialectV3 || o.Refund != nil || o.NeverReached {
 		return nil
 	}
 	subID, n, ok := parseOrderUID(p.MerchantUID)
