@@ -31,6 +31,7 @@ import (
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/subscription"
+	"github.com/billkey/billkey/internal/vault"
 )
 
 // SecretOpener unseals a stored D24 signature secret (the vault).
@@ -574,7 +575,7 @@ func (h *Handler) deposit(w http.ResponseWriter, r *http.Request) {
 		}
 		if h.opts.Vault != nil {
 			// Only the expiry leaves the vault; the number stays sealed.
-			if pan, err := h.opts.Vault.OpenString(k.CardCipher, k.CardKeyID, string(charge.CardAAD(k.MerchantID, k.CustomerUID))); err == nil {
+			if pan, err := h.opts.Vault.OpenString(k.CardCipher, k.CardKeyID, string(vault.CardAAD(k.MerchantID, k.CustomerUID))); err == nil {
 				if _, exp, ok := strings.Cut(pan, "|"); ok && exp != "" {
 					expiration = exp
 				}
