@@ -33,7 +33,6 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -263,18 +262,8 @@ func (s *Scheduler) checkTime(field string, at time.Time) error {
 	return nil
 }
 
-func validateUID(field, v string, max int) error {
-	if v == "" {
-		return &charge.ValidationError{Field: field, Reason: "required"}
-	}
-	if utf8.RuneCountInString(v) > max {
-		return &charge.ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", max)}
-	}
-	return nil
-}
-
 func (s *Scheduler) validate(b *Booking) error {
-	if err := validateUID("customer_uid", b.CustomerUID, 80); err != nil {
+	if err := charge.ValidateUID("customer_uid", b.CustomerUID, 80); err != nil {
 		return err
 	}
 	if len(b.Entries) == 0 {
@@ -287,7 +276,7 @@ func (s *Scheduler) validate(b *Booking) error {
 	for i := range b.Entries {
 		e := &b.Entries[i]
 		f := func(name string) string { return fmt.Sprintf("schedules[%d].%s", i, name) }
-		if err := validateUID(f("merchant_uid"), e.MerchantUID, 40); err != nil {
+		if err := charge.ValidateUID(f("merchant_uid"), e.MerchantUID, 40); err != nil {
 			return err
 		}
 		if seen[e.MerchantUID] {
@@ -297,20 +286,8 @@ func (s *Scheduler) validate(b *Booking) error {
 		if err := s.checkTime(f("schedule_at"), e.ScheduleAt); err != nil {
 			return err
 		}
-		if e.Currency == "" {
-			e.Currency = "KRW"
-		}
-		if _, err := core.CurrencyScale(e.Currency); err != nil {
-			return &charge.ValidationError{Field: f("currency"), Reason: "unknown currency"}
-		}
-		if e.Amount <= 0 {
-			return &charge.ValidationError{Field: f("amount"), Reason: "must be greater than 0"}
-		}
-		if e.TaxFree < 0 || e.TaxFree > e.Amount {
-			return &charge.ValidationError{Field: f("tax_free"), Reason: "must be between 0 and amount"}
-		}
-		if utf8.RuneCountInString(e.Name) > charge.MaxNameLength {
-			return &charge.ValidationError{Field: f("name"), Reason: fmt.Sprintf("longer than %d characters", charge.MaxNameLength)}
+		if err := charge.ValidateOrder(f(""), e.MerchantUID, e.Amount, e.TaxFree, &e.Currency, e.Name); err != nil {
+			return err
 		}
 	}
 	return nil
