@@ -17,7 +17,7 @@ func setup(t *testing.T, b testenv.Backend) (*scheduler.Scheduler, *chargetest.B
 	t.Helper()
 	bd := chargetest.New(t, b)
 	s := scheduler.New(bd.Service, bd.Store, scheduler.Config{Workers: 4, Poll: 5 * time.Millisecond, Logger: bd.Log,
-		FailReasons: scheduler.FailReasons{NoKey: "no key here", Duplicate: "paid elsewhere"}})
+		Texts: scheduler.Texts{NoKey: "no key here", Duplicate: "paid elsewhere"}})
 	s.Attach()
 	return s, bd
 }
