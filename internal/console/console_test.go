@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/app/apptest"
+	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/subscription"
 	"github.com/billkey/billkey/internal/testenv"
@@ -283,7 +284,9 @@ func TestEveryPageAndItsForms(t *testing.T) {
 		owner := operator(t, e, "owner@example.com", core.RoleOwner)
 		for _, p := range []string{"/console/overview", "/console/payments", "/console/payments/" + impUID, "/console/customers",
 			"/console/schedules", "/console/webhooks", "/console/settings", "/console/audit",
-			"/console/payments?status=paid&pg=nice&from=2026-03-01&to=2026-03-01&min=1000&max=20000&customer_uid=cust_order_3001"} {
+			"/console/payments?status=paid&pg=nice&from=2026-03-01&to=2026-03-01&min=1000&max=20000&customer_uid=cust_order_3001",
+			"/console/customers?q=cust_order_3", "/console/webhooks?status=failed", "/console/schedules?customer_uid=cust_order_3001",
+			"/console/payments.csv?status=paid"} {
 			st, body := owner.get(p)
 			if st != 200 {
 				t.Fatalf("GET %s: HTTP %d\n%s", p, st, body)
@@ -291,6 +294,12 @@ func TestEveryPageAndItsForms(t *testing.T) {
 			if strings.Contains(body, "4242424242424242") || strings.Contains(body, "4242-4242-4242-4242") {
 				t.Fatalf("GET %s shows a full card number", p)
 			}
+		}
+		if _, body := owner.get("/console/customers?q=cust_order_3"); !strings.Contains(body, "cust_order_3001") {
+			t.Fatal("customer search by prefix does not find the key")
+		}
+		if _, body := owner.get("/console/customers?q=nobody"); strings.Contains(body, "cust_order_3001") {
+			t.Fatal("customer search for another prefix lists the key")
 		}
 		if _, body := owner.get("/console/overview"); !strings.Contains(body, "12,000원") {
 			t.Fatal("overview does not show today's 12,000원")
@@ -433,4 +442,34 @@ func TestSubscriptionsAndCalendar(t *testing.T) {
 			t.Fatalf("after cancel: %+v, %v", got, err)
 		}
 	})
+}
+
+// TestSessionsAndLinksExpire: a session ends after SessionTTL and a
+// password-set link after SetupTTL, by the wall clock (the sandbox clock
+// moves billing time only).
+func TestSessionsAndLinksExpire(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	op := operator(t, e, "ops@example.com", core.RoleOperator)
+	link, err := e.App.Console().AddUser(context.Background(), e.Cred.MerchantCode, "late@example.com", core.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Moving the sandbox clock a year does not sign anyone out.
+	e.Clock.Advance(365 * 24 * time.Hour)
+	if st, body := op.get("/console/overview"); st != 200 || strings.Contains(body, `action="/console/login"`) {
+		t.Fatal("signed out by the sandbox clock")
+	}
+	start := time.Now()
+	console.SetWallClock(e.App.Console(), func() time.Time { return start.Add(console.SessionTTL + time.Minute) })
+	if _, body := op.get("/console/overview"); !strings.Contains(body, `action="/console/login"`) {
+		t.Fatal("still signed in after the session's lifetime")
+	}
+	if st, _ := newClient(t, e).get(link); st != 200 {
+		t.Fatalf("link within its lifetime: HTTP %d", st)
+	}
+	console.SetWallClock(e.App.Console(), func() time.Time { return start.Add(console.SetupTTL + time.Minute) })
+	if st, _ := newClient(t, e).get(link); st != http.StatusNotFound {
+		t.Fatalf("expired link: HTTP %d, want 404", st)
+	}
 }
