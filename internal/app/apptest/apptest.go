@@ -99,12 +99,14 @@ func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
 	return e
 }
 
-// Node starts another Billkey node on the same database, clock and master
-// key (as a second server behind a load balancer would be), with its
-// workers running, and returns it with its HTTP server.
+// Node starts another Billkey node on the same database, clock, master key
+// and PG (the first node's sandbox simulator), as a second server behind a
+// load balancer would be, and returns it with its HTTP server.
 func (e *Env) Node() (*app.App, *httptest.Server) {
 	e.T.Helper()
-	a, err := app.New(context.Background(), e.Config)
+	cfg := e.Config
+	cfg.PGURL = e.App.Config.PGURL
+	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		e.T.Fatalf("start another node: %v", err)
 	}
