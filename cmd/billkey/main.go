@@ -39,6 +39,7 @@ Usage:
   billkey user add --merchant CODE --email E --role owner|operator|viewer
   billkey user link --email E      print a new one-time password-set link
   billkey webhooks list|resend|secret|set   inspect and resend webhook deliveries
+  billkey channel add|list|remove|set-default   a merchant's PG channels (real processors)
   billkey pgsim [flags]            run the sandbox PG simulator standalone
   billkey bench [flags]            measure again throughput and latency
   billkey version
@@ -65,6 +66,8 @@ func main() {
 		err = merchantCmd(ctx, args)
 	case "keys":
 		err = keys(ctx, args)
+	case "channel":
+		err = channelCmd(ctx, args)
 	case "pgsim":
 		err = pgsim(ctx, args)
 	case "bench":
@@ -217,6 +220,13 @@ func announceDemo(ctx context.Context, a *app.App, base string) error {
 	case created:
 		cred, err = a.Merchants.Create(ctx, "Billkey Demo")
 		if err != nil {
+			return err
+		}
+		m, err := a.Store.MerchantByCode(ctx, cred.MerchantCode)
+		if err != nil {
+			return err
+		}
+		if err := a.Merchants.MarkDemo(ctx, m.ID); err != nil {
 			return err
 		}
 		b, _ := json.MarshalIndent(cred, "", "  ")

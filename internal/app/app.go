@@ -27,6 +27,7 @@ import (
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/pg/router"
 	"github.com/billkey/billkey/internal/pg/simclient"
 	"github.com/billkey/billkey/internal/scheduler"
 	"github.com/billkey/billkey/internal/store"
@@ -170,8 +171,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.PGURL = url
 		a.Config.PGURL = url
 	}
-	a.PG = simclient.New(cfg.PGURL, cfg.PGTimeout)
 	a.Merchants = merchant.New(merchant.Config{Store: st, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger})
+	// Sandbox channels go to the simulator, processor channels to the
+	// connector their sealed credentials build; live ones refuse a clock
+	// that can be moved.
+	_, testClock := cfg.Clock.(*clock.Test)
+	a.PG = router.New(simclient.New(cfg.PGURL, cfg.PGTimeout), a.Merchants, router.Options{TestClock: testClock, Timeout: cfg.PGTimeout})
 	a.Service = charge.New(charge.Config{
 		Store: st, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants,
