@@ -51,8 +51,13 @@ type Config struct {
 	PGTimeout time.Duration
 	Sim       sim.Config
 	// Clock defaults to the wall clock; --test-clock passes a *clock.Test.
-	Clock  clock.Clock
-	Logger *slog.Logger
+	// It is billing time: schedules, renewals, dunning, look-ups.
+	Clock clock.Clock
+	// WallClock is what a client's or receiver's own clock is compared with:
+	// the v3 X-Date window and webhook timestamps. The test clock never moves
+	// it. Defaults to the wall clock; tests pass a fixed one.
+	WallClock clock.Clock
+	Logger    *slog.Logger
 	// ReconcileInterval is how often the reconciler looks for unknown outcomes.
 	ReconcileInterval time.Duration
 	// WebhookAllowPrivate (BILLKEY_WEBHOOK_ALLOW_PRIVATE) lets webhooks go to loopback, private and link-local addresses.
@@ -119,6 +124,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.WallClock == nil {
+		cfg.WallClock = clock.Real{}
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
@@ -176,11 +184,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// connector their sealed credentials build; live ones refuse a clock
 	// that can be moved.
 	_, testClock := cfg.Clock.(*clock.Test)
-	a.PG = router.New(simclient.New(cfg.PGURL, cfg.PGTimeout), a.Merchants, router.Options{TestClock: testClock, Timeout: cfg.PGTimeout})
+	a.PG = pg.Instrument(router.New(simclient.New(cfg.PGURL, cfg.PGTimeout), a.Merchants,
+		router.Options{TestClock: testClock, Timeout: cfg.PGTimeout}), a.registry)
 	a.Service = charge.New(charge.Config{
 		Store: st, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants,
 	})
+	a.registry.MustRegister(a.Service.BacklogCollector())
 	a.workers = append(a.workers,
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
 		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },

@@ -20,7 +20,7 @@ func (a *App) PruneExpired(ctx context.Context) (store.Pruned, error) {
 	var total store.Pruned
 	const batch = 1000
 	for {
-		p, err := a.Store.PruneExpired(ctx, a.Config.Clock.Now(), d24.IdempotencyRetention, sessionGrace, batch)
+		p, err := a.Store.PruneExpired(ctx, a.Config.Clock.Now(), a.Config.WallClock.Now(), d24.IdempotencyRetention, sessionGrace, batch)
 		total.IdempotencyKeys += p.IdempotencyKeys
 		total.D24Requests += p.D24Requests
 		total.CheckoutSessions += p.CheckoutSessions

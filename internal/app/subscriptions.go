@@ -20,8 +20,8 @@ func (a *App) setupSubscriptions(ctx context.Context) error {
 		Dunning: a.Config.Dunning, Logger: a.Log.With("component", "subscription"),
 	})
 	h := v3.New(v3.Options{
-		Engine: a.subscriptions, Service: a.Service, Store: a.Store, Vault: a.Vault, Clock: a.Config.Clock,
-		Logger: a.Log.With("component", "v3"), Window: a.Config.D24Window,
+		Engine: a.subscriptions, Service: a.Service, Store: a.Store, Vault: a.Vault, Clock: a.Config.Clock, WallClock: a.Config.WallClock,
+		Logger: a.Log.With("component", "v3"), Window: a.Config.D24Window, Registerer: a.registry,
 	})
 	for _, r := range h.Routes() {
 		a.mounts = append(a.mounts, mount{pattern: r.Pattern, handler: r.Handler})

@@ -13,6 +13,7 @@ func (a *App) setupWebhooks(ctx context.Context) error {
 		Store:        a.Store,
 		Vault:        a.Vault,
 		Clock:        a.Config.Clock,
+		WallClock:    a.Config.WallClock,
 		Logger:       a.Log.With("component", "webhook"),
 		Registerer:   a.registry,
 		Authenticate: a.Merchants.Authenticate,

@@ -71,6 +71,7 @@ type Service struct {
 	channelsOf Channels
 
 	charges *prometheus.CounterVec
+	refunds refundMetrics
 
 	keyDeleteHooks []BeforeKeyDelete
 	eventHooks     []func()
@@ -99,6 +100,7 @@ func New(cfg Config) *Service {
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(s.charges)
 	}
+	s.refunds = newRefundMetrics(cfg.Registerer)
 	return s
 }
 

@@ -128,6 +128,10 @@ func (s *Service) reconcileCancels(ctx context.Context, now time.Time) (int, err
 			s.log.Error("reconcile cancel", "cancellation_id", c.ID, "err", err)
 			continue
 		}
+		s.refunds.refunds.WithLabelValues("reconciled_" + string(c.Status)).Inc()
+		if c.Status == core.CancelDone {
+			s.refunds.amount.WithLabelValues(p.Currency).Add(float64(c.Amount))
+		}
 		done++
 	}
 	return done, nil

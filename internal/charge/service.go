@@ -441,11 +441,18 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 		c.Status = core.CancelFailed
 	default:
 		s.log.Warn("cancel outcome unknown", "imp_uid", p.ImpUID, "cancellation_id", c.ID, "err", err)
+		s.refunds.refunds.WithLabelValues(refundUnknown).Inc()
 		return nil, fmt.Errorf("cancel %s: %w", p.ImpUID, ErrCancelUnknown)
 	}
 	done, err := s.store.FinishCancel(ctx, merchantID, c, s.cancelEvents(c.ID))
 	if err != nil {
 		return nil, fmt.Errorf("cancel %s: %w", p.ImpUID, err)
+	}
+	if c.Status == core.CancelDone {
+		s.refunds.refunds.WithLabelValues(refundDone).Inc()
+		s.refunds.amount.WithLabelValues(p.Currency).Add(float64(c.Amount))
+	} else {
+		s.refunds.refunds.WithLabelValues(refundRefused).Inc()
 	}
 	if pgErr != nil {
 		return nil, &PGRefusedError{Stage: "cancel", Err: pgErr, Payment: done}

@@ -46,6 +46,7 @@ type Store interface {
 	Recurring(ctx context.Context, merchantID int64, failedSince, from, to time.Time) (store.RecurringState, error)
 	ListSubscriptions(ctx context.Context, merchantID int64, page, limit int) ([]core.Subscription, int, error)
 	ListBillingKeys(ctx context.Context, merchantID int64, search string, page, limit int) ([]core.BillingKey, int, error)
+	Deposits(ctx context.Context, merchantID, subscriptionID int64) ([]core.Deposit, error)
 }
 
 // Payments is the API's payment service: refunds take the API's cancel path.
@@ -87,6 +88,7 @@ type Schedules interface {
 
 // Subscriptions is the v3 subscription engine.
 type Subscriptions interface {
+	Get(ctx context.Context, merchantID, id int64) (*core.Subscription, error)
 	Cancel(ctx context.Context, merchantID, id int64) (*core.Subscription, error)
 	Effective(sub *core.Subscription) core.SubscriptionStatus
 }
@@ -157,6 +159,7 @@ func (h *Handler) routes() *http.ServeMux {
 	authed("GET /console/schedules", canRead, h.schedules)
 	authed("POST /console/schedules/move", canOperate, h.moveSchedule)
 	authed("POST /console/schedules/unschedule", canOperate, h.unschedule)
+	authed("GET /console/subscriptions/{id}", canRead, h.subscription)
 	authed("POST /console/subscriptions/{id}/cancel", canOperate, h.cancelSubscription)
 	authed("GET /console/webhooks", canRead, h.webhooks)
 	authed("POST /console/webhooks/{id}/resend", canOperate, h.resend)

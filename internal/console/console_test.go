@@ -2,17 +2,20 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/billkey/billkey/internal/app/apptest"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/subscription"
 	"github.com/billkey/billkey/internal/testenv"
 )
 
@@ -349,6 +352,78 @@ func TestEveryPageAndItsForms(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("audit log lacks %s", want)
 			}
+		}
+	})
+}
+
+// TestTimelineShowsReconciledOutcome: a charge whose answer was lost (card
+// …0259) shows as being confirmed, then as reconciled once looked up; a
+// charge answered at once does not.
+func TestTimelineShowsReconciledOutcome(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	direct := paidPayment(t, e, "order_4001", 5000)
+	tok := e.Token(e.Cred)
+	e.Do("POST", "/subscribe/customers/lost", tok, map[string]any{"card_number": "4000-0000-0000-0259", "expiry": "2030-12",
+		"birth": "800101", "pwd_2digit": "12"}, nil)
+	var out struct {
+		Response struct {
+			ImpUID string `json:"imp_uid"`
+		} `json:"response"`
+	}
+	e.Do("POST", "/subscribe/payments/again", tok, map[string]any{"customer_uid": "lost", "merchant_uid": "order_4002", "amount": 7000, "name": "x"}, &out)
+	op := operator(t, e, "ops@example.com", core.RoleViewer)
+	if _, body := op.get("/console/payments/" + out.Response.ImpUID); !strings.Contains(body, "결과 확인 중 outcome unknown") {
+		t.Fatalf("unknown outcome not shown:\n%s", body)
+	}
+	e.Clock.Advance(time.Second)
+	if _, err := e.App.Service.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := op.get("/console/payments/" + out.Response.ImpUID); !strings.Contains(body, "outcome unknown → reconciled") {
+		t.Fatalf("reconciliation not shown:\n%s", body)
+	}
+	if _, body := op.get("/console/payments/" + direct); strings.Contains(body, "reconciled") {
+		t.Fatal("a payment answered at once is shown as reconciled")
+	}
+}
+
+// TestSubscriptionsAndCalendar: a v3 subscription on an existing key shows
+// with its deposits and its next renewal in the calendar, and is cancelled
+// from the console through the engine.
+func TestSubscriptionsAndCalendar(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, be testenv.Backend) {
+		t.Parallel()
+		e := apptest.New(t, be)
+		paidPayment(t, e, "order_5001", 1000)
+		sub, err := e.App.Subscriptions().Create(context.Background(), e.Merchant.ID, subscription.CreateInput{InvoiceID: "inv_1",
+			Amount: 15000, Currency: "KRW", Country: "KR", Plan: "MONTHLY", PlanUnit: 12, AutoRenewal: true, CustomerUID: "cust_order_5001",
+			Payer: json.RawMessage(`{"email":"payer@example.com"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := operator(t, e, "ops@example.com", core.RoleOperator)
+		_, body := op.get("/console/schedules")
+		if !strings.Contains(body, "/console/subscriptions/"+strconv.FormatInt(sub.ID, 10)) || !strings.Contains(body, `class="calendar"`) {
+			t.Fatalf("schedules page:\n%s", body)
+		}
+		if !strings.Contains(body, "15,000원") {
+			t.Fatal("the next renewal is not on the schedules page")
+		}
+		_, body = op.get("/console/subscriptions/" + strconv.FormatInt(sub.ID, 10))
+		if !strings.Contains(body, "COMPLETED") || !strings.Contains(body, "ACTIVE") {
+			t.Fatalf("subscription page lacks the first deposit:\n%s", body)
+		}
+		_, body = op.get("/console/overview")
+		if !strings.Contains(body, "15,000원") {
+			t.Fatal("MRR does not count the subscription")
+		}
+		op.get("/console/subscriptions/" + strconv.FormatInt(sub.ID, 10))
+		op.post("/console/subscriptions/"+strconv.FormatInt(sub.ID, 10)+"/cancel", url.Values{"csrf": {op.csrf()}})
+		got, err := e.App.Subscriptions().Get(context.Background(), e.Merchant.ID, sub.ID)
+		if err != nil || got.Status != core.SubCancelled {
+			t.Fatalf("after cancel: %+v, %v", got, err)
 		}
 	})
 }

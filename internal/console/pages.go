@@ -202,7 +202,20 @@ type subView struct {
 	Cancel    bool
 }
 
+// calDay is one day of the schedules calendar.
+type calDay struct {
+	Date    time.Time
+	Day     int
+	Other   bool // outside the current month
+	Today   bool
+	Count   int
+	Amount  int64
+	Entries []string
+}
+
 type schedulesData struct {
+	Calendar [][]calDay
+	Month    string
 	Upcoming []core.Schedule
 	Recent   []core.Schedule
 	Subs     []subView
@@ -213,7 +226,7 @@ func (h *Handler) schedules(w http.ResponseWriter, q *req) {
 	ctx := q.Context()
 	p := h.base(q, "schedules", "예약·구독", "Schedules and subscriptions")
 	now := h.o.Clock.Now()
-	up, err := h.o.Schedules.List(ctx, q.merchant.ID, core.ScheduleQuery{Status: "scheduled", From: now.AddDate(0, 0, -1), To: now.AddDate(0, 0, 88), Ascending: true, Limit: 100})
+	up, err := h.o.Schedules.List(ctx, q.merchant.ID, core.ScheduleQuery{Status: "scheduled", From: now.AddDate(0, 0, -1), To: now.AddDate(0, 0, 88), Ascending: true, Limit: 1000})
 	if err != nil {
 		h.serverError(w, q.Request, err)
 		return
@@ -229,6 +242,10 @@ func (h *Handler) schedules(w http.ResponseWriter, q *req) {
 		return
 	}
 	d := schedulesData{Upcoming: up.Schedules, SubTotal: total}
+	d.Calendar, d.Month = calendar(now.In(p.loc), up.Schedules)
+	if len(d.Upcoming) > 100 {
+		d.Upcoming = d.Upcoming[:100]
+	}
 	for _, s := range recent.Schedules {
 		if s.Status != core.ScheduleScheduled {
 			d.Recent = append(d.Recent, s)
@@ -240,6 +257,73 @@ func (h *Handler) schedules(w http.ResponseWriter, q *req) {
 	}
 	p.Data = d
 	h.render(w, q.Request, http.StatusOK, "schedules", p)
+}
+
+// calendar lays out six weeks from the Monday on or before the first of
+// this month, with the waiting schedules of each day.
+func calendar(now time.Time, list []core.Schedule) ([][]calDay, string) {
+	loc := now.Location()
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc)
+	start := first.AddDate(0, 0, -((int(first.Weekday()) + 6) % 7))
+	byDay := map[string]*calDay{}
+	var weeks [][]calDay
+	for w := range 6 {
+		week := make([]calDay, 7)
+		for i := range week {
+			d := start.AddDate(0, 0, w*7+i)
+			week[i] = calDay{Date: d, Day: d.Day(), Other: d.Month() != now.Month(),
+				Today: d.Year() == now.Year() && d.YearDay() == now.YearDay()}
+		}
+		weeks = append(weeks, week)
+	}
+	for w := range weeks {
+		for i := range weeks[w] {
+			byDay[weeks[w][i].Date.Format("2006-01-02")] = &weeks[w][i]
+		}
+	}
+	for _, s := range list {
+		if c, ok := byDay[s.ScheduleAt.In(loc).Format("2006-01-02")]; ok {
+			c.Count++
+			c.Amount += s.Amount
+			if len(c.Entries) < 3 {
+				c.Entries = append(c.Entries, s.MerchantUID)
+			}
+		}
+	}
+	return weeks, now.Format("2006-01")
+}
+
+type subscriptionData struct {
+	S         *core.Subscription
+	Effective core.SubscriptionStatus
+	Cancel    bool
+	Deposits  []core.Deposit
+}
+
+func (h *Handler) subscription(w http.ResponseWriter, q *req) {
+	id, err := strconv.ParseInt(q.PathValue("id"), 10, 64)
+	if err != nil {
+		h.message(w, q.Request, http.StatusNotFound, "구독을 찾을 수 없습니다", "No such subscription.")
+		return
+	}
+	sub, err := h.o.Subscriptions.Get(q.Context(), q.merchant.ID, id)
+	if err != nil {
+		if errors.Is(err, core.ErrNotFound) {
+			h.message(w, q.Request, http.StatusNotFound, "구독을 찾을 수 없습니다", "No such subscription.")
+			return
+		}
+		h.serverError(w, q.Request, err)
+		return
+	}
+	deps, err := h.o.Store.Deposits(q.Context(), q.merchant.ID, id)
+	if err != nil {
+		h.serverError(w, q.Request, err)
+		return
+	}
+	p := h.base(q, "schedules", fmt.Sprintf("구독 #%d", id), "Subscription "+sub.InvoiceID)
+	eff := h.o.Subscriptions.Effective(sub)
+	p.Data = subscriptionData{S: sub, Effective: eff, Cancel: eff == core.SubActive || eff == core.SubPending, Deposits: deps}
+	h.render(w, q.Request, http.StatusOK, "subscription", p)
 }
 
 func (h *Handler) unschedule(w http.ResponseWriter, q *req) {

@@ -302,7 +302,7 @@ func attemptEvents(a *core.Payment, p *page) []event {
 	if a.CustomerUID != "" {
 		out[0].Sub = append(out[0].Sub, "customer_uid "+a.CustomerUID+" ("+a.CustomerUIDUsage+")")
 	}
-	reconciled := a.Checks > 0
+	reconciled := wentUnknown(a)
 	switch {
 	case !a.PaidAt.IsZero():
 		e := event{At: a.PaidAt, Kind: "ok", Title: "PG 승인 approved", Detail: "승인번호 apply_num " + a.ApplyNum + " · pg_tid " + a.PGTID}
@@ -310,13 +310,13 @@ func attemptEvents(a *core.Payment, p *page) []event {
 			e.Sub = append(e.Sub, a.CardName+" "+a.CardNumber)
 		}
 		if reconciled {
-			e.Sub = append(e.Sub, fmt.Sprintf("응답이 없어 결과 불명 → 조회 %d회 후 확인 unknown → reconciled after %d look-ups", a.Checks, a.Checks))
+			e.Sub = append(e.Sub, "PG 응답이 없어 결과 불명 → 조회로 승인 확인 · outcome unknown → reconciled: the look-up found the approval")
 		}
 		out = append(out, e)
 	case !a.FailedAt.IsZero():
 		e := event{At: a.FailedAt, Kind: "bad", Title: "실패 failed", Detail: a.FailReason}
 		if reconciled {
-			e.Sub = append(e.Sub, fmt.Sprintf("결과 불명 → 조회 %d회 후 실패 확인 unknown → confirmed failed after %d look-ups", a.Checks, a.Checks))
+			e.Sub = append(e.Sub, "PG 응답이 없어 결과 불명 → 조회로 실패 확인 · outcome unknown → reconciled as failed by look-up")
 		}
 		out = append(out, e)
 	case a.Status == core.StatusUnknown || a.Status == core.StatusPending:
@@ -328,6 +328,18 @@ func attemptEvents(a *core.Payment, p *page) []event {
 		out = append(out, e)
 	}
 	return out
+}
+
+// wentUnknown tells an attempt whose outcome the reconciler settled from one
+// the PG answered at once. The store keeps no history, but it keeps the
+// look-up bookkeeping: an attempt answered at once still has its next check
+// at its deadline, as recorded when it began; an unknown or abandoned one was
+// given an earlier look-up (and a lease) by the reconciler, or counted checks.
+func wentUnknown(a *core.Payment) bool {
+	if a.Status.Unresolved() {
+		return false
+	}
+	return a.Checks > 0 || (!a.NextCheckAt.IsZero() && !a.AttemptDeadline.IsZero() && !a.NextCheckAt.Equal(a.AttemptDeadline))
 }
 
 func (h *Handler) refund(w http.ResponseWriter, q *req) {

@@ -149,10 +149,16 @@ type ConsoleSession struct {
 	User       ConsoleUser // filled by ConsoleSessionByID
 }
 
-// CreateConsoleSession stores a new session.
+// CreateConsoleSession stores a new session and drops the account's expired ones.
 func (s *Store) CreateConsoleSession(ctx context.Context, cs ConsoleSession) error {
-	_, err := s.exec(ctx, `INSERT INTO console_sessions (id_hash, user_id, merchant_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		cs.IDHash, cs.UserID, cs.MerchantID, cs.CSRF, us(cs.CreatedAt), us(cs.ExpiresAt))
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `DELETE FROM console_sessions WHERE user_id = ? AND expires_at <= ?`, cs.UserID, us(cs.CreatedAt)); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `INSERT INTO console_sessions (id_hash, user_id, merchant_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			cs.IDHash, cs.UserID, cs.MerchantID, cs.CSRF, us(cs.CreatedAt), us(cs.ExpiresAt))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("create console session: %w", err)
 	}

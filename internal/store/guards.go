@@ -50,7 +50,9 @@ type Pruned struct {
 // PruneExpired deletes idempotency keys older than retention, replay
 // fingerprints past their window and payment-window sessions expired for
 // more than sessionGrace, at most limit rows of each per call.
-func (s *Store) PruneExpired(ctx context.Context, now time.Time, retention, sessionGrace time.Duration, limit int) (Pruned, error) {
+// D24 fingerprints expire on wall, the clock their X-Date window is checked
+// on; the rest on now.
+func (s *Store) PruneExpired(ctx context.Context, now, wall time.Time, retention, sessionGrace time.Duration, limit int) (Pruned, error) {
 	var p Pruned
 	for _, q := range []struct {
 		n    *int64
@@ -59,7 +61,7 @@ func (s *Store) PruneExpired(ctx context.Context, now time.Time, retention, sess
 	}{
 		{&p.IdempotencyKeys, `DELETE FROM idempotency_keys WHERE (merchant_id, idem_key) IN
 			(SELECT merchant_id, idem_key FROM idempotency_keys WHERE created_at < ? LIMIT ?)`, us(now.Add(-retention))},
-		{&p.D24Requests, `DELETE FROM d24_seen WHERE fingerprint IN (SELECT fingerprint FROM d24_seen WHERE expires_at < ? LIMIT ?)`, us(now)},
+		{&p.D24Requests, `DELETE FROM d24_seen WHERE fingerprint IN (SELECT fingerprint FROM d24_seen WHERE expires_at < ? LIMIT ?)`, us(wall)},
 		{&p.CheckoutSessions, `DELETE FROM checkout_sessions WHERE id IN (SELECT id FROM checkout_sessions WHERE expires_at < ? LIMIT ?)`,
 			us(now.Add(-sessionGrace))},
 	} {

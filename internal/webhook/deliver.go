@@ -126,7 +126,7 @@ func (s *Service) deliver(ctx context.Context, ev store.OutboxEvent) {
 			log.Error("webhook secrets", "err", err)
 			return
 		}
-		res = s.send(ctx, ev.ID, target, body, ctype, secrets, now)
+		res = s.send(ctx, ev.ID, target, body, ctype, secrets, s.wall.Now())
 	}
 	if ctx.Err() != nil {
 		// Shutting down, not a receiver failure: hand the event back for

@@ -29,10 +29,14 @@ import (
 
 // Options configure a Service. Zero values take the defaults shown.
 type Options struct {
-	Store  *store.Store
-	Vault  *vault.Vault
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Store *store.Store
+	Vault *vault.Vault
+	Clock clock.Clock
+	// WallClock stamps and signs each delivery (webhook-timestamp):
+	// receivers check it against their own clock, so a sandbox test clock
+	// must not move it. Nil means the wall clock.
+	WallClock clock.Clock
+	Logger    *slog.Logger
 	// Registerer receives the metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// Authenticate resolves a v1 access token for the operator endpoints.
@@ -61,6 +65,7 @@ type Service struct {
 	store        *store.Store
 	vault        *vault.Vault
 	clock        clock.Clock
+	wall         clock.Clock
 	log          *slog.Logger
 	authenticate func(ctx context.Context, token string) (*core.Merchant, error)
 	client       *http.Client
@@ -83,6 +88,9 @@ type Service struct {
 
 // New builds a Service; Run or DeliverDue make it deliver.
 func New(o Options) *Service {
+	if o.WallClock == nil {
+		o.WallClock = clock.Real{}
+	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
@@ -108,7 +116,7 @@ func New(o Options) *Service {
 		o.Interval = time.Second
 	}
 	return &Service{
-		store: o.Store, vault: o.Vault, clock: o.Clock, log: o.Logger, authenticate: o.Authenticate,
+		store: o.Store, vault: o.Vault, clock: o.Clock, wall: o.WallClock, log: o.Logger, authenticate: o.Authenticate,
 		client:      newClient(o.AllowPrivate, o.ConnectTimeout, o.Timeout),
 		maxInFlight: o.MaxInFlight, perMerchant: o.PerMerchant, timeout: o.Timeout, lease: o.Lease, interval: o.Interval,
 		m:        newMetrics(o.Registerer, o.Store),

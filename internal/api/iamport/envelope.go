@@ -25,7 +25,9 @@ func writeJSON(w http.ResponseWriter, status int, env envelope) {
 		buf.Reset()
 		status = http.StatusInternalServerError
 		buf.WriteString(`{"code":-1,"message":"응답을 생성하지 못했습니다.","response":null}` + "\n")
+		env.Code = -1
 	}
+	recordEnvelopeCode(w, env.Code)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())

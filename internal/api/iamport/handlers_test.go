@@ -136,7 +136,14 @@ func TestTransportQuirks(t *testing.T) {
 }
 
 func TestMetricsByRoutePattern(t *testing.T) {
-	e := newFake(t, &fakeService{getPayment: func(string) (*core.Payment, error) { return nil, charge.ErrPaymentNotFound }})
+	e := newFake(t, &fakeService{getPayment: func(id string) (*core.Payment, error) {
+		if id == "imp_ok" {
+			p := paidPayment()
+			return &p, nil
+		}
+		return nil, charge.ErrPaymentNotFound
+	}})
+	e.do(t, "GET", "/payments/imp_ok", "", "")
 	e.do(t, "GET", "/payments/imp_1", "", "")
 	e.do(t, "GET", "/payments/imp_2", "", "")
 	e.do(t, "GET", "/nope", "", "")
@@ -154,10 +161,11 @@ func TestMetricsByRoutePattern(t *testing.T) {
 			for _, lp := range m.GetLabel() {
 				l[lp.GetName()] = lp.GetValue()
 			}
-			counts[l["route"]+" "+l["method"]+" "+l["status"]] = m.GetCounter().GetValue()
+			counts[l["route"]+" "+l["method"]+" "+l["status"]+" "+l["code"]] = m.GetCounter().GetValue()
 		}
 	}
-	want := map[string]float64{"/payments/{imp_uid} GET 404": 2, "unmatched GET 404": 1}
+	// The envelope code is a label too.
+	want := map[string]float64{"/payments/{imp_uid} GET 200 0": 1, "/payments/{imp_uid} GET 404 -1": 2, "unmatched GET 404 -1": 1}
 	if !reflect.DeepEqual(counts, want) {
 		t.Fatalf("counters %v, want %v", counts, want)
 	}

@@ -28,8 +28,8 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "billkey", Subsystem: "iamport", Name: "requests_total",
-			Help: "V1 API requests by chi route pattern, method and HTTP status.",
-		}, labels),
+			Help: "V1 API requests by chi route pattern, method, HTTP status and envelope code (\"none\" for answers outside the envelope).",
+		}, append(labels, "code")),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "billkey", Subsystem: "iamport", Name: "request_duration_seconds",
 			Help:    "V1 API request latency by chi route pattern, method and HTTP status.",
@@ -65,7 +65,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 func (m *metrics) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		ww := &codeWriter{WrapResponseWriter: middleware.NewWrapResponseWriter(w, r.ProtoMajor), code: "none"}
 		next.ServeHTTP(ww, r)
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil {
@@ -79,12 +79,37 @@ func (m *metrics) middleware(next http.Handler) http.Handler {
 		}
 		d := time.Since(start)
 		labels := prometheus.Labels{"route": route, "method": r.Method, "status": strconv.Itoa(status)}
-		m.requests.With(labels).Inc()
 		m.duration.With(labels).Observe(d.Seconds())
+		labels["code"] = ww.code
+		m.requests.With(labels).Inc()
 		m.log.LogAttrs(r.Context(), slog.LevelInfo, "iamport request",
 			slog.String("method", r.Method), slog.String("route", route),
 			slog.Int("status", status), slog.Duration("duration", d))
 	})
+}
+
+// codeWriter remembers the envelope code written through it, so that the
+// request metrics tell a business refusal (HTTP 200, code 1) from a success.
+type codeWriter struct {
+	middleware.WrapResponseWriter
+	code string
+}
+
+func (w *codeWriter) setEnvelopeCode(code int) { w.code = strconv.Itoa(code) }
+
+// recordEnvelopeCode finds the codeWriter under any wrappers added after it.
+func recordEnvelopeCode(w http.ResponseWriter, code int) {
+	for w != nil {
+		if cw, ok := w.(interface{ setEnvelopeCode(int) }); ok {
+			cw.setEnvelopeCode(code)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }
 
 // recoverer turns a panic into the V1 envelope; chi's own Recoverer would

@@ -118,7 +118,7 @@ func TestReplayedSignatureRefused(t *testing.T) {
 		if n := count(t, e, "d24_seen"); n < 3 {
 			t.Fatalf("%d fingerprints stored", n)
 		}
-		e.Clock.Advance(d24.DefaultWindow + time.Second)
+		e.Wall.Advance(d24.DefaultWindow + time.Second)
 		if _, err := e.App.PruneExpired(context.Background()); err != nil {
 			t.Fatal(err)
 		}

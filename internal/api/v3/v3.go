@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/billkey/billkey/internal/api/v3/d24"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
@@ -41,7 +43,9 @@ type Options struct {
 	Store   *store.Store
 	Vault   SecretOpener
 	Clock   clock.Clock
-	Logger  *slog.Logger
+	// WallClock checks X-Date; nil means the wall clock.
+	WallClock clock.Clock
+	Logger    *slog.Logger
 	// Window is the accepted X-Date skew (default ±5 minutes).
 	Window time.Duration
 	// WindowPG is the payment-window PG the OneShot page opens (default kicc).
@@ -49,6 +53,8 @@ type Options struct {
 	// IdempotencyLease is how long an unanswered X-Idempotency-Key claim
 	// holds before a retry may take it over (default DefaultIdempotencyLease).
 	IdempotencyLease time.Duration
+	// Registerer receives the request metrics; nil leaves them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // DefaultIdempotencyLease outlasts the longest create (a key issuance and a
@@ -61,6 +67,7 @@ type Handler struct {
 	opts     Options
 	verifier *d24.Verifier
 	page     *template.Template
+	metrics  *requestMetrics
 }
 
 //go:embed assets
@@ -73,6 +80,9 @@ func New(opts Options) *Handler {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
+	if opts.WallClock == nil {
+		opts.WallClock = clock.Real{}
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -82,10 +92,12 @@ func New(opts Options) *Handler {
 	if opts.IdempotencyLease <= 0 {
 		opts.IdempotencyLease = DefaultIdempotencyLease
 	}
-	h := &Handler{opts: opts, page: template.Must(template.ParseFS(assets, "assets/oneshot.html"))}
-	h.verifier = &d24.Verifier{Window: opts.Window, Now: opts.Clock.Now, Secret: h.secret,
+	h := &Handler{opts: opts, page: template.Must(template.ParseFS(assets, "assets/oneshot.html")), metrics: newRequestMetrics(opts.Registerer)}
+	// X-Date is the client's clock, so the window is checked against the
+	// wall clock: a sandbox test clock moves billing time only.
+	h.verifier = &d24.Verifier{Window: opts.Window, Now: opts.WallClock.Now, Secret: h.secret,
 		Remember: func(ctx context.Context, fingerprint string, until time.Time) (bool, error) {
-			return opts.Store.RememberD24Request(ctx, fingerprint, until, opts.Clock.Now())
+			return opts.Store.RememberD24Request(ctx, fingerprint, until, opts.WallClock.Now())
 		}}
 	return h
 }
@@ -114,7 +126,7 @@ type Route struct {
 // Routes lists the v3 endpoints.
 func (h *Handler) Routes() []Route {
 	signed := func(f http.HandlerFunc) http.Handler { return h.verifier.Handler(maxBody, f) }
-	return []Route{
+	routes := []Route{
 		{"POST /v3/subscriptions", signed(h.idempotent(h.create))},
 		{"GET /v3/subscriptions/{id}", signed(h.get)},
 		{"DELETE /v3/subscriptions/{id}", signed(h.cancel)},
@@ -123,6 +135,10 @@ func (h *Handler) Routes() []Route {
 		{"GET /v3/checkout/{token}/complete", http.HandlerFunc(h.checkoutComplete)},
 		{"GET /v3/checkout-assets/oneshot.js", http.HandlerFunc(h.asset)},
 	}
+	for i := range routes {
+		routes[i].Handler = h.metrics.measure(routes[i].Pattern, routes[i].Handler)
+	}
+	return routes
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -27,9 +27,11 @@ import (
 // empty-body requests signed in the same second have the same signature.
 var xDateSeq atomic.Int64
 
-// freshXDate is the test clock's now plus a unique number of microseconds.
+// freshXDate is the client's (wall) clock plus a unique number of
+// microseconds: X-Date is checked against the wall clock, never the sandbox
+// test clock.
 func freshXDate(e *apptest.Env) string {
-	return e.Clock.Now().Add(time.Duration(xDateSeq.Add(1)) * time.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z")
+	return e.Wall.Now().Add(time.Duration(xDateSeq.Add(1)) * time.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z")
 }
 
 // call sends a D24-signed request exactly as the D24 docs describe.
@@ -124,7 +126,7 @@ func TestPCISubscriptionOverHTTP(t *testing.T) {
 func TestSignedRequestErrors(t *testing.T) {
 	t.Parallel()
 	e := apptest.New(t, testenv.SQLite(t))
-	stale := e.Clock.Now().Add(-6 * time.Minute).UTC().Format(time.RFC3339)
+	stale := e.Wall.Now().Add(-6 * time.Minute).UTC().Format(time.RFC3339)
 	cases := []struct {
 		name   string
 		hdr    map[string]string
@@ -145,7 +147,7 @@ func TestSignedRequestErrors(t *testing.T) {
 		}
 	}
 	// The X-Date with a fraction (the OpenAPI examples) is accepted too.
-	frac := e.Clock.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	frac := e.Wall.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	xLogin := e.Cred.XLogin
 	req, _ := http.NewRequest("GET", e.Server.URL+"/v3/subscriptions/1", nil)
 	req.Header.Set("X-Date", frac)

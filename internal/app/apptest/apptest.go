@@ -24,9 +24,14 @@ import (
 
 // Env is a running Billkey for one test.
 type Env struct {
-	T        testing.TB
-	App      *app.App
-	Clock    *clock.Test
+	T     testing.TB
+	App   *app.App
+	Clock *clock.Test
+	// Wall is the clients' and receivers' clock (X-Date, webhook
+	// timestamps): stopped at the real time the test started, so that
+	// receivers verifying against their own clock accept it, and moved only
+	// by the test itself, never by the sandbox clock.
+	Wall     *clock.Test
 	Server   *httptest.Server
 	Logs     *SafeBuffer
 	Cred     merchant.Credentials
@@ -62,9 +67,10 @@ func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
 	logs := &SafeBuffer{}
 	log := slog.New(vault.RedactingHandler(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	clk := clock.NewTest(Start)
+	wall := clock.NewTest(time.Now())
 	cfg := app.Config{
 		DatabaseURL: b.URL, MasterKey: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		Clock: clk, Logger: log, PGTimeout: 2 * time.Second,
+		Clock: clk, WallClock: wall, Logger: log, PGTimeout: 2 * time.Second,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -75,7 +81,7 @@ func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
 		t.Fatalf("start billkey on %s: %v", b.Name, err)
 	}
 	t.Cleanup(func() { a.Close() })
-	e := &Env{T: t, App: a, Clock: clk, Logs: logs, Config: cfg}
+	e := &Env{T: t, App: a, Clock: clk, Wall: wall, Logs: logs, Config: cfg}
 	e.Cred, e.Merchant = e.NewMerchant("Test Merchant")
 	e.Server = httptest.NewServer(a.Handler)
 	t.Cleanup(e.Server.Close)
