@@ -91,7 +91,7 @@ func (c *v1) v3(method, path string, body any) (int, map[string]any) {
 	c.t.Helper()
 	raw, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, c.e.Server.URL+path, bytes.NewReader(raw))
-	xDate := c.e.Clock.Now().Add(time.Duration(xDateSeq.Add(1)) * time.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z")
+	xDate := c.e.Wall.Now().Add(time.Duration(xDateSeq.Add(1)) * time.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z")
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Date", xDate)
 	req.Header.Set("X-Login", c.e.Cred.XLogin)
