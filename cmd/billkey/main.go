@@ -183,16 +183,20 @@ func serve(ctx context.Context, args []string) error {
 		cfg.Clock = clock.NewTest(time.Now())
 		log.Warn("TEST CLOCK: time only moves when advanced through the sandbox clock endpoint")
 	}
-	a, err := app.New(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	// Listen first, so that receipt URLs can name the real address when no
+	// public URL is configured.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
+	cfg.PublicURL = env("BILLKEY_PUBLIC_URL", base)
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.Close()
 	if err := announceDemo(ctx, a, base); err != nil {
 		return err
 	}

@@ -79,6 +79,19 @@ func TestCLI(t *testing.T) {
 	if len(keys) != 2 {
 		t.Fatalf("vault keys after rotate: %d", len(keys))
 	}
+	// Console accounts: the printed one-time link sets the password.
+	out := run(t, bin, dir, "user", "add", "--merchant", cred["merchant_code"], "--email", "Ops@Example.com", "--role", "viewer", "--base-url", "https://billing.example.com/")
+	if !regexp.MustCompile(`https://billing\.example\.com/console/password\?token=[A-Za-z0-9_-]{43}\n`).MatchString(out) {
+		t.Fatalf("user add: %q", out)
+	}
+	dup := exec.Command(bin, "user", "add", "--merchant", cred["merchant_code"], "--email", "ops@example.com")
+	dup.Dir, dup.Env = dir, append(os.Environ(), "BILLKEY_DATABASE_URL=", "BILLKEY_MASTER_KEY=")
+	if b, err := dup.CombinedOutput(); err == nil || !strings.Contains(string(b), "already") {
+		t.Fatalf("user add of a taken e-mail: %v %s", err, b)
+	}
+	if out := run(t, bin, dir, "user", "link", "--email", "ops@example.com"); !strings.Contains(out, "/console/password?token=") {
+		t.Fatalf("user link: %q", out)
+	}
 	if v := run(t, bin, dir, "version"); !strings.HasPrefix(v, "billkey") {
 		t.Fatalf("version: %q", v)
 	}
@@ -117,6 +130,16 @@ func TestServePrintsDemoMerchant(t *testing.T) {
 	if key == "" || secret == "" || url == "" {
 		t.Fatalf("demo credentials not printed (key=%q secret=%q url=%q)", key, secret, url)
 	}
+	var consoleLink string
+	for sc.Scan() {
+		if m := regexp.MustCompile(`http://[0-9.:]+/console/password\?token=\S+`).FindString(sc.Text()); m != "" {
+			consoleLink = m
+			break
+		}
+	}
+	if consoleLink == "" {
+		t.Fatal("no console sign-in link printed for the demo operator")
+	}
 	var resp *http.Response
 	var err error
 	body := `{"imp_key":"` + key + `","imp_secret":"` + secret + `"}`
@@ -139,6 +162,11 @@ func TestServePrintsDemoMerchant(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&out)
 	if resp.StatusCode != 200 || out.Response.AccessToken == "" {
 		t.Fatalf("getToken with the printed credentials: %d %+v", resp.StatusCode, out)
+	}
+	if r, err := http.Get(consoleLink); err != nil || r.StatusCode != 200 {
+		t.Fatalf("demo operator's console link: %v %v", r, err)
+	} else {
+		r.Body.Close()
 	}
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		r, err := http.Get(url + path)

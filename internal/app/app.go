@@ -29,6 +29,7 @@ import (
 	"github.com/billkey/billkey/internal/pg/router"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
+	"github.com/billkey/billkey/internal/receipt"
 	"github.com/billkey/billkey/internal/scheduler"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/subscription"
@@ -39,6 +40,10 @@ import (
 // Config is everything Billkey is configured with.
 type Config struct {
 	Addr string // BILLKEY_ADDR
+	// PublicURL (BILLKEY_PUBLIC_URL) is how merchants and their customers
+	// reach Billkey, e.g. https://billkey.example.com: receipt URLs are built
+	// on it. serve defaults it to http:// and the listen address.
+	PublicURL string
 	// MetricsAddr (BILLKEY_METRICS_ADDR) serves /metrics on a listener of
 	// its own, and then only there, so that it need not be public.
 	MetricsAddr string
@@ -188,7 +193,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		router.Options{TestClock: testClock, Timeout: cfg.PGTimeout}), a.registry)
 	a.Service = charge.New(charge.Config{
 		Store: st, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
-		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants,
+		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants, ReceiptBase: cfg.PublicURL,
 	})
 	a.registry.MustRegister(a.Service.BacklogCollector())
 	a.workers = append(a.workers,
@@ -286,6 +291,7 @@ func (a *App) routes() http.Handler {
 	if a.Config.MetricsAddr == "" {
 		mux.Handle("GET /metrics", a.MetricsHandler())
 	}
+	receipt.New(a.Store, a.Log).Register(mux)
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}

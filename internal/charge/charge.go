@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +52,11 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Channels resolves a V1 pg value to the merchant's PG channel.
 	Channels Channels
+	// ReceiptBase is Billkey's public URL (e.g. https://billkey.example.com):
+	// receipt_url and cancel_receipt_urls point at its /receipts pages, which
+	// stay put whichever PG (or simulator port) made the charge. Empty keeps
+	// the PG's own receipt URLs.
+	ReceiptBase string
 }
 
 // Channels resolves the PG channel a charge goes through (the merchant's
@@ -68,7 +75,8 @@ type Service struct {
 	log       *slog.Logger
 	pgTimeout time.Duration
 
-	channelsOf Channels
+	channelsOf  Channels
+	receiptBase string
 
 	charges *prometheus.CounterVec
 	refunds refundMetrics
@@ -82,7 +90,7 @@ type Service struct {
 func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, pg: cfg.PG, vault: cfg.Vault, clock: cfg.Clock, log: cfg.Logger, pgTimeout: cfg.PGTimeout,
-		channelsOf: cfg.Channels,
+		channelsOf: cfg.Channels, receiptBase: strings.TrimRight(cfg.ReceiptBase, "/"),
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -242,7 +250,7 @@ func (s *Service) executeWith(ctx context.Context, p *core.Payment, req pg.Charg
 
 func (s *Service) applyResult(p *core.Payment, res *pg.ChargeResult) {
 	now := s.clock.Now()
-	p.PGTID, p.ApplyNum, p.ReceiptURL, p.UpdatedAt = res.PGTID, res.ApplyNum, res.ReceiptURL, now
+	p.PGTID, p.ApplyNum, p.ReceiptURL, p.UpdatedAt = res.PGTID, res.ApplyNum, s.receiptURL(res.ReceiptURL, p.ImpUID, ""), now
 	if res.Card.CardName != "" {
 		ct := res.Card.CardType
 		p.CardName, p.CardCode, p.CardNumber, p.CardType = res.Card.CardName, res.Card.CardCode, res.Card.CardNumber, &ct
@@ -322,4 +330,17 @@ func (s *Service) eventsWritten() {
 	for _, f := range s.eventHooks {
 		f()
 	}
+}
+
+// receiptURL is Billkey's receipt page for a payment, or for one of its
+// cancellations; pgURL (the PG's own) when no public base is configured.
+func (s *Service) receiptURL(pgURL, impUID, cancellationID string) string {
+	if s.receiptBase == "" {
+		return pgURL
+	}
+	u := s.receiptBase + "/receipts/" + url.PathEscape(impUID)
+	if cancellationID != "" {
+		u += "/cancellations/" + url.PathEscape(cancellationID)
+	}
+	return u
 }

@@ -115,7 +115,7 @@ func (s *Service) reconcileCancels(ctx context.Context, now time.Time) (int, err
 		cancel()
 		switch {
 		case err == nil:
-			c.Status, c.PGTID, c.ReceiptURL, c.CancelledAt = core.CancelDone, res.PGTID, res.ReceiptURL, res.CancelledAt
+			c.Status, c.PGTID, c.ReceiptURL, c.CancelledAt = core.CancelDone, res.PGTID, s.receiptURL(res.ReceiptURL, p.ImpUID, c.ID), res.CancelledAt
 			if c.CancelledAt.IsZero() {
 				c.CancelledAt = now
 			}

@@ -436,7 +436,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 	var pgErr *pg.Error
 	switch {
 	case err == nil:
-		c.Status, c.PGTID, c.ReceiptURL, c.CancelledAt = core.CancelDone, res.PGTID, res.ReceiptURL, s.clock.Now()
+		c.Status, c.PGTID, c.ReceiptURL, c.CancelledAt = core.CancelDone, res.PGTID, s.receiptURL(res.ReceiptURL, p.ImpUID, c.ID), s.clock.Now()
 	case errors.As(err, &pgErr):
 		c.Status = core.CancelFailed
 	default:

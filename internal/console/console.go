@@ -42,8 +42,8 @@ type Store interface {
 	AuditLog(ctx context.Context, merchantID, before int64, limit int) ([]store.AuditEntry, error)
 
 	SearchPayments(ctx context.Context, merchantID int64, q store.PaymentSearch) (core.PaymentPage, error)
-	Daily(ctx context.Context, merchantID int64, from, to time.Time, offset time.Duration, upcomingTo time.Time) (store.DailyFigures, error)
-	Recurring(ctx context.Context, merchantID int64, failedSince, from, to time.Time) (store.RecurringState, error)
+	Daily(ctx context.Context, merchantID int64, currency string, from, to time.Time, offset time.Duration, upcomingTo time.Time) (store.DailyFigures, error)
+	Recurring(ctx context.Context, merchantID int64, currency string, failedSince, from, to time.Time) (store.RecurringState, error)
 	ListSubscriptions(ctx context.Context, merchantID int64, page, limit int) ([]core.Subscription, int, error)
 	ListBillingKeys(ctx context.Context, merchantID int64, search string, page, limit int) ([]core.BillingKey, int, error)
 	Deposits(ctx context.Context, merchantID, subscriptionID int64) ([]core.Deposit, error)

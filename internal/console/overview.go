@@ -101,12 +101,15 @@ func (h *Handler) overview(w http.ResponseWriter, q *req) {
 		from = yearFrom
 	}
 	tomorrow := today.AddDate(0, 0, 1)
-	fig, err := h.o.Store.Daily(ctx, q.merchant.ID, from, tomorrow, offset, tomorrow.AddDate(0, 0, 30))
+	// The figures are in won: Korean merchants bill in KRW, and amounts of
+	// different currencies cannot be added up.
+	const currency = "KRW"
+	fig, err := h.o.Store.Daily(ctx, q.merchant.ID, currency, from, tomorrow, offset, tomorrow.AddDate(0, 0, 30))
 	if err != nil {
 		h.serverError(w, q.Request, err)
 		return
 	}
-	rec, err := h.o.Store.Recurring(ctx, q.merchant.ID, today.AddDate(0, 0, -30), now, now.AddDate(0, 0, 30))
+	rec, err := h.o.Store.Recurring(ctx, q.merchant.ID, currency, today.AddDate(0, 0, -30), now, now.AddDate(0, 0, 30))
 	if err != nil {
 		h.serverError(w, q.Request, err)
 		return
@@ -121,7 +124,7 @@ func (h *Handler) overview(w http.ResponseWriter, q *req) {
 		f.SuccessRate = rate(f.Paid, f.Failed)
 		return f
 	}
-	d := overviewData{Today: period(today), Month: period(monthStart), Currency: "KRW",
+	d := overviewData{Today: period(today), Month: period(monthStart), Currency: currency,
 		V3Subscriptions: len(rec.Subscriptions), ScheduledCustomers: rec.ScheduledCustomers, FailedRenewals: rec.FailedRenewals}
 	d.ActiveSubscriptions = d.V3Subscriptions + d.ScheduledCustomers
 	for _, s := range rec.Subscriptions {

@@ -350,9 +350,16 @@ func (h *Handler) refund(w http.ResponseWriter, q *req) {
 		http.Redirect(w, q.Request, back+"?err=no_reason#refund", http.StatusSeeOther)
 		return
 	}
+	// The merchant's system learns of a console refund like of any other.
 	in := charge.CancelInput{ImpUID: impUID, Reason: reason, EnableWebhook: true}
 	if text := strings.ReplaceAll(strings.TrimSpace(q.PostFormValue("amount")), ",", ""); text != "" {
-		n, err := strconv.ParseInt(text, 10, 64)
+		pay, err := h.o.Payments.GetPayment(q.Context(), q.merchant.ID, impUID)
+		if err != nil {
+			http.Redirect(w, q.Request, back+"?err=not_found", http.StatusSeeOther)
+			return
+		}
+		// Typed as people write money ("10.50" USD), stored in minor units.
+		n, err := core.ParseAmount(text, pay.Currency)
 		if err != nil || n <= 0 {
 			http.Redirect(w, q.Request, back+"?err=invalid_amount#refund", http.StatusSeeOther)
 			return

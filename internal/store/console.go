@@ -360,34 +360,36 @@ type DailyFigures struct {
 
 // Daily computes the series; offset is the zone's UTC offset, so that days
 // start at local midnight.
-func (s *Store) Daily(ctx context.Context, merchantID int64, from, to time.Time, offset time.Duration, upcomingTo time.Time) (DailyFigures, error) {
+// Only amounts in currency are counted: sums of different currencies mean nothing.
+func (s *Store) Daily(ctx context.Context, merchantID int64, currency string, from, to time.Time, offset time.Duration, upcomingTo time.Time) (DailyFigures, error) {
 	var f DailyFigures
 	off := int64(offset / time.Microsecond)
 	var err error
 	day := func(col string) string { return fmt.Sprintf("(%s + %d) / %d", col, off, dayUS) }
 	if f.Billed, err = s.daySeries(ctx, `SELECT `+day("paid_at")+` AS d, CAST(SUM(amount) AS BIGINT), COUNT(*) FROM payments
-		WHERE merchant_id = ? AND status IN ('paid', 'cancelled') AND amount > 0 AND paid_at >= ? AND paid_at < ? GROUP BY d ORDER BY d`,
-		merchantID, us(from), us(to)); err != nil {
+		WHERE merchant_id = ? AND currency = ? AND status IN ('paid', 'cancelled') AND amount > 0 AND paid_at >= ? AND paid_at < ? GROUP BY d ORDER BY d`,
+		merchantID, currency, us(from), us(to)); err != nil {
 		return f, fmt.Errorf("billed series: %w", err)
 	}
-	if f.Refunded, err = s.daySeries(ctx, `SELECT `+day("cancelled_at")+` AS d, CAST(SUM(amount) AS BIGINT), COUNT(*) FROM cancellations
-		WHERE merchant_id = ? AND status = 'done' AND cancelled_at >= ? AND cancelled_at < ? GROUP BY d ORDER BY d`,
-		merchantID, us(from), us(to)); err != nil {
+	if f.Refunded, err = s.daySeries(ctx, `SELECT `+day("c.cancelled_at")+` AS d, CAST(SUM(c.amount) AS BIGINT), COUNT(*) FROM cancellations c
+		JOIN payments p ON p.imp_uid = c.imp_uid AND p.merchant_id = c.merchant_id
+		WHERE c.merchant_id = ? AND p.currency = ? AND c.status = 'done' AND c.cancelled_at >= ? AND c.cancelled_at < ? GROUP BY d ORDER BY d`,
+		merchantID, currency, us(from), us(to)); err != nil {
 		return f, fmt.Errorf("refund series: %w", err)
 	}
 	if f.Failed, err = s.daySeries(ctx, `SELECT `+day("failed_at")+` AS d, CAST(SUM(amount) AS BIGINT), COUNT(*) FROM payments
-		WHERE merchant_id = ? AND status = 'failed' AND failed_at >= ? AND failed_at < ? GROUP BY d ORDER BY d`,
-		merchantID, us(from), us(to)); err != nil {
+		WHERE merchant_id = ? AND currency = ? AND status = 'failed' AND failed_at >= ? AND failed_at < ? GROUP BY d ORDER BY d`,
+		merchantID, currency, us(from), us(to)); err != nil {
 		return f, fmt.Errorf("failure series: %w", err)
 	}
 	if f.Recurring, err = s.daySeries(ctx, `SELECT `+day("paid_at")+` AS d, CAST(SUM(amount) AS BIGINT), COUNT(*) FROM payments
-		WHERE merchant_id = ? AND status IN ('paid', 'cancelled') AND customer_uid_usage = ? AND paid_at >= ? AND paid_at < ? GROUP BY d ORDER BY d`,
-		merchantID, core.UsageScheduled, us(from), us(to)); err != nil {
+		WHERE merchant_id = ? AND currency = ? AND status IN ('paid', 'cancelled') AND customer_uid_usage = ? AND paid_at >= ? AND paid_at < ? GROUP BY d ORDER BY d`,
+		merchantID, currency, core.UsageScheduled, us(from), us(to)); err != nil {
 		return f, fmt.Errorf("recurring series: %w", err)
 	}
 	if f.Upcoming, err = s.daySeries(ctx, `SELECT `+day("schedule_at")+` AS d, CAST(SUM(amount) AS BIGINT), COUNT(*) FROM schedules
-		WHERE merchant_id = ? AND status = 'scheduled' AND schedule_at >= ? AND schedule_at < ? GROUP BY d ORDER BY d`,
-		merchantID, us(to), us(upcomingTo)); err != nil {
+		WHERE merchant_id = ? AND currency = ? AND status = 'scheduled' AND schedule_at >= ? AND schedule_at < ? GROUP BY d ORDER BY d`,
+		merchantID, currency, us(to), us(upcomingTo)); err != nil {
 		return f, fmt.Errorf("upcoming series: %w", err)
 	}
 	return f, nil
@@ -406,9 +408,10 @@ type RecurringState struct {
 }
 
 // Recurring reads the recurring state.
-func (s *Store) Recurring(ctx context.Context, merchantID int64, failedSince, from, to time.Time) (RecurringState, error) {
+func (s *Store) Recurring(ctx context.Context, merchantID int64, currency string, failedSince, from, to time.Time) (RecurringState, error) {
 	var r RecurringState
-	rows, err := s.query(ctx, `SELECT `+subscriptionCols+` FROM subscriptions WHERE merchant_id = ? AND status IN ('PENDING', 'ACTIVE') ORDER BY id`, merchantID)
+	rows, err := s.query(ctx, `SELECT `+subscriptionCols+` FROM subscriptions WHERE merchant_id = ? AND currency = ? AND status IN ('PENDING', 'ACTIVE') ORDER BY id`,
+		merchantID, currency)
 	if err != nil {
 		return r, fmt.Errorf("active subscriptions: %w", err)
 	}
@@ -433,8 +436,8 @@ func (s *Store) Recurring(ctx context.Context, merchantID int64, failedSince, fr
 		return r, fmt.Errorf("failed renewals: %w", err)
 	}
 	var next sql.NullInt64
-	if err := s.queryRow(ctx, `SELECT CAST(SUM(amount) AS BIGINT) FROM schedules WHERE merchant_id = ? AND status = 'scheduled' AND subscription_id = 0
-		AND schedule_at >= ? AND schedule_at < ?`, merchantID, us(from), us(to)).Scan(&next); err != nil {
+	if err := s.queryRow(ctx, `SELECT CAST(SUM(amount) AS BIGINT) FROM schedules WHERE merchant_id = ? AND currency = ? AND status = 'scheduled'
+		AND subscription_id = 0 AND schedule_at >= ? AND schedule_at < ?`, merchantID, currency, us(from), us(to)).Scan(&next); err != nil {
 		return r, fmt.Errorf("upcoming v1 schedules: %w", err)
 	}
 	r.V1Next30Days = next.Int64

@@ -229,6 +229,20 @@ func (s *Store) GetPayment(ctx context.Context, merchantID int64, impUID string)
 	return p, nil
 }
 
+// PaymentByImpUID finds a payment by imp_uid alone (imp_uids are unique
+// across merchants), with its cancellations: for pages addressed by imp_uid,
+// such as receipts.
+func (s *Store) PaymentByImpUID(ctx context.Context, impUID string) (*core.Payment, error) {
+	p, err := scanPayment(s.queryRow(ctx, `SELECT `+paymentCols+` FROM payments WHERE imp_uid = ?`, impUID))
+	if err != nil {
+		return nil, notFound(err, "payment "+impUID)
+	}
+	if err := s.loadCancels(ctx, s.db, []*core.Payment{p}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // GetPayments returns the merchant's payments among impUIDs.
 func (s *Store) GetPayments(ctx context.Context, merchantID int64, impUIDs []string) ([]core.Payment, error) {
 	if len(impUIDs) == 0 {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -68,7 +69,13 @@ func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
 	log := slog.New(vault.RedactingHandler(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	clk := clock.NewTest(Start)
 	wall := clock.NewTest(time.Now())
+	// The listener comes first so that receipt URLs name the test server.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := app.Config{
+		PublicURL:   "http://" + ln.Addr().String(),
 		DatabaseURL: b.URL, MasterKey: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 		Clock: clk, WallClock: wall, Logger: log, PGTimeout: 2 * time.Second,
 	}
@@ -78,12 +85,16 @@ func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg)
 	if err != nil {
+		ln.Close()
 		t.Fatalf("start billkey on %s: %v", b.Name, err)
 	}
 	t.Cleanup(func() { a.Close() })
 	e := &Env{T: t, App: a, Clock: clk, Wall: wall, Logs: logs, Config: cfg}
 	e.Cred, e.Merchant = e.NewMerchant("Test Merchant")
-	e.Server = httptest.NewServer(a.Handler)
+	e.Server = httptest.NewUnstartedServer(a.Handler)
+	e.Server.Listener.Close()
+	e.Server.Listener = ln
+	e.Server.Start()
 	t.Cleanup(e.Server.Close)
 	return e
 }
