@@ -214,6 +214,7 @@ type calDay struct {
 }
 
 type schedulesData struct {
+	Customer string
 	Calendar [][]calDay
 	Month    string
 	Upcoming []core.Schedule
@@ -226,12 +227,14 @@ func (h *Handler) schedules(w http.ResponseWriter, q *req) {
 	ctx := q.Context()
 	p := h.base(q, "schedules", "예약·구독", "Schedules and subscriptions")
 	now := h.o.Clock.Now()
-	up, err := h.o.Schedules.List(ctx, q.merchant.ID, core.ScheduleQuery{Status: "scheduled", From: now.AddDate(0, 0, -1), To: now.AddDate(0, 0, 88), Ascending: true, Limit: 1000})
+	customer := strings.TrimSpace(q.URL.Query().Get("customer_uid"))
+	up, err := h.o.Schedules.List(ctx, q.merchant.ID, core.ScheduleQuery{CustomerUID: customer, Status: "scheduled", From: now.AddDate(0, 0, -1),
+		To: now.AddDate(0, 0, 88), Ascending: true, Limit: 1000})
 	if err != nil {
 		h.serverError(w, q.Request, err)
 		return
 	}
-	recent, err := h.o.Schedules.List(ctx, q.merchant.ID, core.ScheduleQuery{From: now.AddDate(0, 0, -89), To: now.Add(time.Second), Limit: 50})
+	recent, err := h.o.Schedules.List(ctx, q.merchant.ID, core.ScheduleQuery{CustomerUID: customer, From: now.AddDate(0, 0, -89), To: now.Add(time.Second), Limit: 50})
 	if err != nil {
 		h.serverError(w, q.Request, err)
 		return
@@ -241,7 +244,7 @@ func (h *Handler) schedules(w http.ResponseWriter, q *req) {
 		h.serverError(w, q.Request, err)
 		return
 	}
-	d := schedulesData{Upcoming: up.Schedules, SubTotal: total}
+	d := schedulesData{Customer: customer, Upcoming: up.Schedules, SubTotal: total}
 	d.Calendar, d.Month = calendar(now.In(p.loc), up.Schedules)
 	if len(d.Upcoming) > 100 {
 		d.Upcoming = d.Upcoming[:100]
