@@ -169,6 +169,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	if tc, ok := cfg.Clock.(*clock.Test); ok {
+		// A restarted sandbox resumes where its clock was advanced to, never
+		// behind it.
+		latest, err := st.LatestSandboxClock(ctx)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		tc.Set(latest)
+	}
 	if err := a.loadVault(ctx); err != nil {
 		a.Close()
 		return nil, err

@@ -33,9 +33,5 @@ func (h *sandboxClock) AdvanceClock(ctx context.Context, d time.Duration) (time.
 	if !ok {
 		return time.Time{}, 0, errors.New("not running on a test clock")
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	tc.Advance(d)
-	n, err := h.runDue(ctx)
-	return tc.Now(), n, err
+	return h.move(ctx, tc, 0, d)
 }

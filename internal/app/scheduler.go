@@ -111,7 +111,7 @@ func writeEnvelope(w http.ResponseWriter, status, code int, message string, resp
 }
 
 // authorize applies the V1 token rules and the test-clock mode check.
-func (h *sandboxClock) authorize(w http.ResponseWriter, r *http.Request) (*clock.Test, bool) {
+func (h *sandboxClock) authorize(w http.ResponseWriter, r *http.Request) (*clock.Test, int64, bool) {
 	tok := strings.TrimSpace(r.Header.Get("Authorization"))
 	if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
 		tok = strings.TrimSpace(tok[7:])
@@ -119,17 +119,22 @@ func (h *sandboxClock) authorize(w http.ResponseWriter, r *http.Request) (*clock
 	if tok == "" {
 		tok = strings.TrimSpace(r.Header.Get("X-ImpTokenHeader"))
 	}
-	if _, err := h.app.Merchants.Authenticate(r.Context(), tok); err != nil {
+	m, err := h.app.Merchants.Authenticate(r.Context(), tok)
+	if err != nil {
 		writeEnvelope(w, http.StatusUnauthorized, -1, "Unauthorized", nil)
-		return nil, false
+		return nil, 0, false
 	}
 	tc, ok := h.app.Config.Clock.(*clock.Test)
 	if !ok {
 		writeEnvelope(w, http.StatusForbidden, -1, "테스트 시계 모드가 아닙니다. (billkey serve --test-clock 으로 실행한 서버에서만 사용할 수 있습니다)", nil)
-		return nil, false
+		return nil, 0, false
 	}
-	return tc, true
+	return tc, m.ID, true
 }
+
+// maxAdvance bounds one advance: far enough for any billing scenario (ten
+// years of monthly renewals), near enough that times stay representable.
+const maxAdvance = 10 * 365 * 24 * time.Hour
 
 type clockView struct {
 	Now      int64 `json:"now"`
@@ -137,7 +142,7 @@ type clockView struct {
 }
 
 func (h *sandboxClock) get(w http.ResponseWriter, r *http.Request) {
-	tc, ok := h.authorize(w, r)
+	tc, _, ok := h.authorize(w, r)
 	if !ok {
 		return
 	}
@@ -146,7 +151,7 @@ func (h *sandboxClock) get(w http.ResponseWriter, r *http.Request) {
 
 // advance takes {"seconds": N} or {"to": unix} (JSON or form).
 func (h *sandboxClock) advance(w http.ResponseWriter, r *http.Request) {
-	tc, ok := h.authorize(w, r)
+	tc, merchantID, ok := h.authorize(w, r)
 	if !ok {
 		return
 	}
@@ -179,24 +184,64 @@ func (h *sandboxClock) advance(w http.ResponseWriter, r *http.Request) {
 	case hasSecs && secs < 0:
 		writeEnvelope(w, http.StatusBadRequest, -1, "seconds 파라메터는 0 이상이어야 합니다. (시계는 되돌릴 수 없습니다)", nil)
 		return
+	case hasSecs && secs > int64(maxAdvance/time.Second):
+		writeEnvelope(w, http.StatusBadRequest, -1, fmt.Sprintf("seconds 파라메터는 %d(10년) 이하여야 합니다.", int64(maxAdvance/time.Second)), nil)
+		return
 	case hasTo && to < tc.Now().Unix():
 		writeEnvelope(w, http.StatusBadRequest, -1, "to 파라메터는 현재 시각 이후여야 합니다. (시계는 되돌릴 수 없습니다)", nil)
 		return
+	case hasTo && to-tc.Now().Unix() > int64(maxAdvance/time.Second):
+		writeEnvelope(w, http.StatusBadRequest, -1, "to 파라메터는 현재 시각으로부터 10년 이내여야 합니다.", nil)
+		return
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if hasSecs {
-		tc.Advance(time.Duration(secs) * time.Second)
-	} else {
-		tc.Set(time.Unix(to, 0))
+	d := time.Duration(secs) * time.Second
+	if hasTo {
+		d = time.Unix(to, 0).Sub(tc.Now())
 	}
-	n, err := h.runDue(r.Context())
+	now, n, err := h.move(r.Context(), tc, merchantID, d)
 	if err != nil {
 		h.app.Log.Error("sandbox clock: run due work", "err", err)
 		writeEnvelope(w, http.StatusInternalServerError, -1, "예약된 작업을 실행하지 못했습니다. 잠시 후 다시 시도해주세요.", nil)
 		return
 	}
-	writeEnvelope(w, http.StatusOK, 0, "", clockView{Now: tc.Now().Unix(), Executed: n})
+	writeEnvelope(w, http.StatusOK, 0, "", clockView{Now: now.Unix(), Executed: n})
+}
+
+// move advances the clock by d, records it so that a restart never starts
+// behind it, runs everything that fell due, and counts the schedule entries
+// (V1 schedules and v3 renewals) of merchantID — every merchant's for 0 —
+// that this advance executed: entries executed meanwhile, not claims.
+func (h *sandboxClock) move(ctx context.Context, tc *clock.Test, merchantID int64, d time.Duration) (time.Time, int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	before, err := h.app.Store.CountExecutedSchedules(ctx, merchantID)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	now := tc.Advance(d)
+	if owner := h.clockOwner(ctx, merchantID); owner != 0 {
+		if err := h.app.Store.SaveSandboxClock(ctx, owner, now); err != nil {
+			return now, 0, err
+		}
+	}
+	if _, err := h.runDue(ctx); err != nil {
+		return now, 0, err
+	}
+	after, err := h.app.Store.CountExecutedSchedules(ctx, merchantID)
+	return now, after - before, err
+}
+
+// clockOwner is the merchant a clock position is recorded under: the one
+// that moved it, or (an operator's advance) the first merchant.
+func (h *sandboxClock) clockOwner(ctx context.Context, merchantID int64) int64 {
+	if merchantID != 0 {
+		return merchantID
+	}
+	ms, err := h.app.Store.ListMerchants(ctx)
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[0].ID
 }
 
 // runDue runs due schedules and due reconciler look-ups until neither finds
