@@ -25,6 +25,7 @@ import (
 	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/openapi"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/router"
 	"github.com/billkey/billkey/internal/pg/sim"
@@ -113,6 +114,7 @@ type App struct {
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
 	mounts []mount
+	v1     http.Handler // the V1 router, mounted at "/"
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	// listener is Serve's, for the connection metrics.
@@ -301,11 +303,19 @@ func (a *App) routes() http.Handler {
 	if a.Config.MetricsAddr == "" {
 		mux.Handle("GET /metrics", a.MetricsHandler())
 	}
-	receipt.New(a.Store, a.Log).Register(mux)
+	for _, r := range openapi.Routes() {
+		a.mounts = append(a.mounts, mount{pattern: r.Pattern, handler: r.Handler})
+	}
+	// Receipt pages on a mux of their own, mounted by prefix so that
+	// Routes lists them.
+	receipts := http.NewServeMux()
+	receipt.New(a.Store, a.Log).Register(receipts)
+	a.mounts = append(a.mounts, mount{pattern: "GET /receipts/", handler: receipts})
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}
-	mux.Handle("/", iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()}))
+	a.v1 = iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()})
+	mux.Handle("/", a.v1)
 	return mux
 }
 
