@@ -316,7 +316,7 @@ func (a *App) routes() http.Handler {
 	}
 	a.v1 = iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()})
 	mux.Handle("/", a.v1)
-	return mux
+	return wellFormed(mux)
 }
 
 // MetricsHandler serves the registry in the Prometheus text format.

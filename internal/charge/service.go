@@ -11,6 +11,7 @@ import (
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/vault"
+	"github.com/billkey/billkey/internal/wellformed"
 )
 
 // --- Billing keys ---
@@ -38,6 +39,10 @@ func validateUID(field, v string, maxLen int) error {
 	}
 	if len([]rune(v)) > maxLen {
 		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", maxLen)}
+	}
+	var ie *wellformed.IdentifierError
+	if err := wellformed.Identifier(field, v, maxLen); errors.As(err, &ie) {
+		return &ValidationError{Field: field, Reason: ie.Reason}
 	}
 	return nil
 }

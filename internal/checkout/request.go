@@ -90,9 +90,11 @@ func parseParams(p params, newUID func() string) (request, error) {
 	if r.Currency == "" {
 		r.Currency = "KRW"
 	}
-	if _, err := core.CurrencyScale(r.Currency); err != nil {
+	cur, err := core.NormalizeCurrency(r.Currency)
+	if err != nil {
 		return r, &paramError{"currency", "unknown currency"}
 	}
+	r.Currency = cur
 	if r.MerchantUID == "" {
 		// The i'mport SDK makes one up too when the merchant leaves it out.
 		r.MerchantUID = newUID()

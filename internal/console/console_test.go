@@ -179,6 +179,13 @@ func TestRefundThroughTheConsole(t *testing.T) {
 		if got := v1CancelAmount(t, e, impUID); got != 3000 {
 			t.Fatalf("after the viewer's try V1 cancel_amount = %d, want 3000", got)
 		}
+		// Nor change settings.
+		for _, path := range []string{"/console/webhooks/settings", "/console/webhooks/secret/reveal", "/console/settings/rotate-imp-secret", "/console/settings/origins"} {
+			viewer.get("/console/payments/" + impUID)
+			if st, body := viewer.post(path, url.Values{"csrf": {viewer.csrf()}, "url": {"https://evil.example.com"}, "format": {"json"}, "profile": {"default"}}); st != http.StatusForbidden || strings.Contains(body, "whsec_") {
+				t.Fatalf("viewer POST %s: HTTP %d", path, st)
+			}
+		}
 		if st, _ := viewer.get("/console/audit"); st != http.StatusForbidden {
 			t.Fatalf("viewer audit log: HTTP %d, want 403", st)
 		}

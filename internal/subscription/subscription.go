@@ -26,6 +26,7 @@ import (
 	"github.com/billkey/billkey/internal/period"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
+	"github.com/billkey/billkey/internal/wellformed"
 )
 
 // Runner is the scheduler as the engine uses it.
@@ -153,10 +154,13 @@ func parseOrderUID(uid string) (sub int64, n int, ok bool) {
 	return sub, n, err1 == nil && err2 == nil
 }
 
+// StartDateHorizonDays is how far ahead a subscription's start_date may be.
+const StartDateHorizonDays = 366
+
 func (e *Engine) validate(in *CreateInput, loc *time.Location) (period.Date, error) {
 	switch {
-	case strings.TrimSpace(in.InvoiceID) == "" || len(in.InvoiceID) > 128:
-		return period.Date{}, &ValidationError{"invoice_id", "required, at most 128 characters"}
+	case wellformed.Identifier("invoice_id", in.InvoiceID, 128) != nil:
+		return period.Date{}, &ValidationError{"invoice_id", "required, 1 to 128 printable characters without leading or trailing spaces"}
 	case in.Amount <= 0:
 		return period.Date{}, &ValidationError{"amount", "must be greater than 0"}
 	case len(in.Country) != 2 || strings.ToUpper(in.Country) != in.Country:
@@ -182,6 +186,9 @@ func (e *Engine) validate(in *CreateInput, loc *time.Location) (period.Date, err
 	}
 	if start.Before(today) {
 		return period.Date{}, &ValidationError{"subscription.start_date", "must not be in the past"}
+	}
+	if start.After(today.AddDays(StartDateHorizonDays)) {
+		return period.Date{}, &ValidationError{"subscription.start_date", fmt.Sprintf("must be within %d days from today", StartDateHorizonDays)}
 	}
 	return start, nil
 }

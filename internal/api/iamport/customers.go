@@ -32,8 +32,8 @@ func customerUIDParam(r *http.Request) (string, error) {
 	if uid == "" {
 		return "", missing("customer_uid")
 	}
-	if utf8.RuneCountInString(uid) > maxCustomerUID {
-		return "", badRequest("customer_uid 파라메터는 최대 %d자까지 입력 가능합니다.", maxCustomerUID)
+	if err := identifier("customer_uid", uid, maxCustomerUID); err != nil {
+		return "", err
 	}
 	return uid, nil
 }
@@ -161,6 +161,10 @@ func (h *handler) getCustomers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	uids = dedupe(uids)
+	if len(uids) > maxListIDs {
+		h.fail(w, r, badRequest("customer_uid 파라메터는 한 번에 최대 %d개까지 조회할 수 있습니다.", maxListIDs), opCustomer, "")
+		return
+	}
 	if len(uids) == 0 {
 		h.fail(w, r, missing("customer_uid"), opCustomer, "")
 		return

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -68,6 +67,10 @@ func (h *handler) getPayments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	impUIDs, merchantUIDs = dedupe(impUIDs), dedupe(merchantUIDs)
+	if len(impUIDs)+len(merchantUIDs) > maxListIDs {
+		h.fail(w, r, badRequest("imp_uid와 merchant_uid는 합쳐서 한 번에 최대 %d개까지 조회할 수 있습니다.", maxListIDs), opLookup, "")
+		return
+	}
 	if len(impUIDs)+len(merchantUIDs) == 0 {
 		h.fail(w, r, badRequest("imp_uid 또는 merchant_uid 파라메터가 누락되었습니다."), opLookup, "")
 		return
@@ -178,8 +181,8 @@ func merchantUIDParam(r *http.Request) (string, error) {
 	if mu == "" {
 		return "", missing("merchant_uid")
 	}
-	if utf8.RuneCountInString(mu) > maxMerchantUID {
-		return "", badRequest("merchant_uid 파라메터는 최대 %d자까지 입력 가능합니다.", maxMerchantUID)
+	if err := identifier("merchant_uid", mu, maxMerchantUID); err != nil {
+		return "", err
 	}
 	return mu, nil
 }
@@ -321,7 +324,7 @@ func (h *handler) cancel(w http.ResponseWriter, r *http.Request) {
 	rd := reader{p: p}
 	in := charge.CancelInput{
 		ImpUID:      rd.str("imp_uid", 32),
-		MerchantUID: rd.str("merchant_uid", maxMerchantUID),
+		MerchantUID: rd.ident("merchant_uid", maxMerchantUID),
 		Reason:      rd.str("reason", 0),
 	}
 	in.EnableWebhook = rd.bool("enable_webhook")
@@ -401,7 +404,7 @@ func (h *handler) prepare(update bool) http.HandlerFunc {
 			return
 		}
 		rd := reader{p: p}
-		mu := rd.required("merchant_uid", maxMerchantUID)
+		mu := rd.requiredIdent("merchant_uid", maxMerchantUID)
 		cur := rd.currency()
 		amount, ok := rd.amount("amount", cur)
 		if !ok && rd.err == nil {

@@ -72,8 +72,11 @@ func (rd *reader) setErr(err error) {
 }
 
 // str reads an optional string with a length cap in characters (the spec's
-// maxLength; 0 = none).
+// maxLength; 0 = maxFreeText).
 func (rd *reader) str(key string, max int) string {
+	if max == 0 {
+		max = maxFreeText
+	}
 	s, _, err := rd.p.String(key)
 	rd.setErr(err)
 	if err == nil && max > 0 && utf8.RuneCountInString(s) > max {
@@ -135,6 +138,10 @@ func (rd *reader) jsonText(key string) *string {
 	if !ok || err != nil {
 		return nil
 	}
+	if len(s) > maxCustomData {
+		rd.setErr(badRequest("%s 파라메터는 최대 %d bytes까지 입력 가능합니다.", key, maxCustomData))
+		return nil
+	}
 	return &s
 }
 
@@ -144,6 +151,10 @@ func (rd *reader) firstString(key string) string {
 	vals, _, err := rd.p.StringOrArray(key)
 	rd.setErr(err)
 	if len(vals) == 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(vals[0]) > maxNoticeURL || len(vals) > 16 {
+		rd.setErr(badRequest("%s 파라메터는 최대 %d자까지 입력 가능합니다.", key, maxNoticeURL))
 		return ""
 	}
 	return vals[0]

@@ -214,14 +214,19 @@ func scheduleViews(list []core.Schedule) []scheduleView {
 	return out
 }
 
-// readScheduleAt reads a required UNIX-seconds timestamp.
-func readScheduleAt(rd *reader, key string) time.Time {
+// readScheduleAt reads a required UNIX-seconds timestamp, at most
+// scheduleHorizon after now (a past one is the scheduler's to refuse).
+func readScheduleAt(rd *reader, key string, now time.Time) time.Time {
 	v, ok, err := rd.p.Int64(key)
 	rd.setErr(err)
 	if !ok && rd.err == nil {
 		rd.setErr(missing(key))
 	}
 	if v <= 0 {
+		return time.Time{}
+	}
+	if v > now.Add(scheduleHorizon).Unix() {
+		rd.setErr(badRequest("%s는 현재로부터 5년 이내여야 합니다.", key))
 		return time.Time{}
 	}
 	return time.Unix(v, 0)
@@ -235,7 +240,7 @@ func (sh *scheduleHandler) schedule(w http.ResponseWriter, r *http.Request) {
 	}
 	rd := reader{p: p}
 	b := scheduler.Booking{
-		CustomerUID: rd.required("customer_uid", maxCustomerUID),
+		CustomerUID: rd.requiredIdent("customer_uid", maxCustomerUID),
 		CustomerID:  rd.str("customer_id", 0),
 		PG:          rd.str("pg", 80),
 	}
@@ -256,13 +261,18 @@ func (sh *scheduleHandler) schedule(w http.ResponseWriter, r *http.Request) {
 	if !ok && rd.err == nil {
 		rd.setErr(missing("schedules"))
 	}
+	if len(entries) > maxBookingEntries {
+		rd.setErr(badRequest("schedules는 한 번에 최대 %d건까지 예약할 수 있습니다.", maxBookingEntries))
+		entries = nil
+	}
+	now := sh.clock.Now()
 	for _, ep := range entries {
 		if rd.err != nil {
 			break
 		}
 		erd := reader{p: ep}
 		in := readPayInput(&erd)
-		at := readScheduleAt(&erd, "schedule_at")
+		at := readScheduleAt(&erd, "schedule_at", now)
 		promo := erd.str("promotion_id", 0)
 		if ct := erd.str("cash_receipt_type", 0); ct != "" && ct != "person" && ct != "company" && ct != "anonymous" {
 			erd.setErr(badRequest("cash_receipt_type 파라메터는 person, company, anonymous 중 하나여야 합니다."))
@@ -300,13 +310,12 @@ func (sh *scheduleHandler) unschedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rd := reader{p: p}
-	customerUID := rd.str("customer_uid", maxCustomerUID)
+	customerUID := rd.ident("customer_uid", maxCustomerUID)
 	merchantUIDs, _, err := p.StringOrArray("merchant_uid")
 	rd.setErr(err)
-	for _, m := range merchantUIDs {
-		if len([]rune(m)) > maxMerchantUID {
-			rd.setErr(badRequest("merchant_uid 파라메터는 최대 %d자까지 입력 가능합니다.", maxMerchantUID))
-		}
+	merchantUIDs = dedupe(merchantUIDs)
+	if rd.err == nil {
+		rd.setErr(idList("merchant_uid", merchantUIDs, maxMerchantUID))
 	}
 	if rd.err == nil && customerUID == "" && len(merchantUIDs) == 0 {
 		rd.setErr(badRequest("customer_uid 또는 merchant_uid 파라메터가 누락되었습니다."))
@@ -315,7 +324,7 @@ func (sh *scheduleHandler) unschedule(w http.ResponseWriter, r *http.Request) {
 		sh.failSchedule(w, r, rd.err, sopUnschedule, customerUID)
 		return
 	}
-	list, err := sh.sched.Unschedule(r.Context(), merchantFrom(r.Context()).ID, customerUID, dedupe(merchantUIDs))
+	list, err := sh.sched.Unschedule(r.Context(), merchantFrom(r.Context()).ID, customerUID, merchantUIDs)
 	if err != nil {
 		sh.failSchedule(w, r, err, sopUnschedule, customerUID)
 		return
@@ -348,7 +357,7 @@ func (sh *scheduleHandler) readMove(r *http.Request) (string, time.Time, error) 
 		return "", time.Time{}, err
 	}
 	rd := reader{p: p}
-	at := readScheduleAt(&rd, "schedule_at")
+	at := readScheduleAt(&rd, "schedule_at", sh.clock.Now())
 	return mu, at, rd.err
 }
 

@@ -19,7 +19,7 @@ func (h *handler) subscribeRoutes(r chi.Router) {
 // values mean "unset" throughout.
 func readPayInput(rd *reader) charge.PayInput {
 	in := charge.PayInput{
-		MerchantUID: rd.required("merchant_uid", maxMerchantUID),
+		MerchantUID: rd.requiredIdent("merchant_uid", maxMerchantUID),
 	}
 	in.Currency = rd.currency()
 	amount, ok := rd.amount("amount", in.Currency)
@@ -73,7 +73,7 @@ func (h *handler) onetime(w http.ResponseWriter, r *http.Request) {
 	in := readPayInput(&rd)
 	card := readCard(&rd)
 	in.Card = &card
-	in.CustomerUID = rd.str("customer_uid", maxCustomerUID)
+	in.CustomerUID = rd.ident("customer_uid", maxCustomerUID)
 	rd.str("channelGroupId", 55)
 	if rd.err != nil {
 		h.fail(w, r, rd.err, opPay, in.CustomerUID)
@@ -90,7 +90,7 @@ func (h *handler) again(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rd := reader{p: p}
-	customerUID := rd.required("customer_uid", maxCustomerUID)
+	customerUID := rd.requiredIdent("customer_uid", maxCustomerUID)
 	in := readPayInput(&rd)
 	in.CustomerUID = customerUID
 	if ct := rd.str("cash_receipt_type", 0); ct != "" && ct != "person" && ct != "company" && ct != "anonymous" {

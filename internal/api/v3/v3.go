@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -139,6 +140,12 @@ func (h *Handler) Routes() []Route {
 		routes[i].Handler = h.metrics.measure(routes[i].Pattern, routes[i].Handler)
 	}
 	return routes
+}
+
+// RefuseMalformed answers a request holding NUL or invalid UTF-8 (see
+// internal/wellformed) in the v3 envelope.
+func RefuseMalformed(w http.ResponseWriter, _ *http.Request) {
+	d24.WriteError(w, d24.ErrValidation("request contains NUL or invalid UTF-8"))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -282,6 +289,13 @@ type createReq struct {
 	NotificationURL string `json:"notification_url"`
 }
 
+// Bounds on free fields (the body itself is capped at maxBody).
+const (
+	maxFreeText = 1000
+	maxPayer    = 16 << 10
+	maxURL      = 2048
+)
+
 func validation(format string, a ...any) error { return d24.ErrValidation(fmt.Sprintf(format, a...)) }
 
 func (req *createReq) input() (subscription.CreateInput, error) {
@@ -299,6 +313,22 @@ func (req *createReq) input() (subscription.CreateInput, error) {
 		return in, validation("subscription is required")
 	case req.Subscription.Plan == "":
 		return in, validation("subscription.plan is required")
+	}
+	cur, err := core.NormalizeCurrency(req.Currency)
+	if err != nil {
+		return in, validation("currency must be an ISO 4217 currency code")
+	}
+	req.Currency = cur
+	for name, f := range map[string]struct {
+		n, max int
+	}{
+		"description": {utf8.RuneCountInString(req.Description), maxFreeText}, "client_ip": {len(req.ClientIP), 64},
+		"payer": {len(req.Payer), maxPayer}, "back_url": {len(req.BackURL), maxURL}, "success_url": {len(req.SuccessURL), maxURL},
+		"error_url": {len(req.ErrorURL), maxURL}, "notification_url": {len(req.NotificationURL), maxURL},
+	} {
+		if f.n > f.max {
+			return in, validation("%s must be at most %d characters", name, f.max)
+		}
 	}
 	amount, err := core.ParseAmount(req.Amount.String(), req.Currency)
 	if err != nil {
