@@ -236,7 +236,7 @@ func billingRun(ctx context.Context, dbURL string, n, customers int, latency tim
 	}
 	// One node: a fresh scheduler on the app's service (whose hooks the
 	// app already attached), not started by a.Start, so nothing else runs.
-	s := scheduler.New(a.Service, scheduler.Config{Workers: workers, Poll: 50 * time.Millisecond, Logger: a.Log})
+	s := scheduler.New(a.Service, a.Store, scheduler.Config{Workers: workers, Poll: 50 * time.Millisecond, Logger: a.Log})
 	runCtx, stop := context.WithCancel(ctx)
 	go maintain(runCtx, a.Store.DB())
 	done := make(chan struct{})

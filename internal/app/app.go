@@ -25,6 +25,7 @@ import (
 	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/notice"
 	"github.com/billkey/billkey/internal/openapi"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/router"
@@ -207,6 +208,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Store: st, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants, ReceiptBase: cfg.PublicURL,
 	})
+	a.Service.OnSettled(notice.New(cfg.Clock).Settled)
 	a.registry.MustRegister(a.Service.BacklogCollector())
 	a.workers = append(a.workers,
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },

@@ -17,6 +17,7 @@ import (
 	"github.com/billkey/billkey/internal/api/iamport"
 	"github.com/billkey/billkey/internal/api/iamport/form"
 	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/notice"
 	"github.com/billkey/billkey/internal/scheduler"
 )
 
@@ -66,7 +67,8 @@ func (a *App) setupScheduler(ctx context.Context) error {
 	}
 	cfg.Logger = a.Log.With("component", "scheduler")
 	cfg.Registerer = a.registry
-	s := scheduler.New(a.Service, cfg)
+	cfg.FailReasons = scheduler.FailReasons{NoKey: notice.ScheduleNoKey, Duplicate: notice.ScheduleDuplicate}
+	s := scheduler.New(a.Service, a.Store, cfg)
 	s.Attach()
 	a.scheduler = s
 	a.workers = append(a.workers, s.Run)

@@ -16,7 +16,7 @@ func (a *App) setupSubscriptions(ctx context.Context) error {
 	if sched == nil {
 		return errors.New("subscriptions need the scheduler")
 	}
-	a.subscriptions = subscription.New(a.Service, sched, subscription.Config{
+	a.subscriptions = subscription.New(a.Service, a.Store, sched, subscription.Config{
 		Dunning: a.Config.Dunning, Logger: a.Log.With("component", "subscription"),
 	})
 	h := v3.New(v3.Options{

@@ -48,9 +48,8 @@ type PayInput struct {
 	Usage string
 	// Channel is "api" unless the payment window makes the payment.
 	Channel string
-	// Notify is "v3" for subscription renewals, whose notification the
-	// subscription engine writes; empty means the v1 webhook.
-	Notify string
+	// Dialect owns the payment and notifies its outcome (default V1).
+	Dialect core.Dialect
 }
 
 // CancelInput refunds all or part of a payment.

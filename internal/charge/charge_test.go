@@ -170,7 +170,7 @@ func TestKilledBetweenApprovalAndCommit(t *testing.T) {
 		k := issue(t, e, "cust", cardOK)
 		in := charge.PayInput{CustomerUID: "cust", MerchantUID: "order-crash", Amount: 9900, Currency: "KRW"}
 		p, req := svc.PrepareAgain(e.Merchant.ID, in, k)
-		if err := svc.Begin(ctx, p); err != nil {
+		if err := svc.Start(ctx, p, nil); err != nil {
 			t.Fatal(err)
 		}
 		req.IdempotencyKey, req.Amount, req.Currency = p.ImpUID, p.Amount, p.Currency
@@ -209,7 +209,7 @@ func TestDeadAttemptThatNeverReachedPGIsReleased(t *testing.T) {
 		svc := e.App.Service
 		k := issue(t, e, "cust", cardOK)
 		p, _ := svc.PrepareAgain(e.Merchant.ID, charge.PayInput{CustomerUID: "cust", MerchantUID: "order-x", Amount: 100, Currency: "KRW"}, k)
-		if err := svc.Begin(ctx, p); err != nil {
+		if err := svc.Start(ctx, p, nil); err != nil {
 			t.Fatal(err)
 		}
 		e.Clock.Advance(time.Minute)

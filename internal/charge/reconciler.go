@@ -8,7 +8,6 @@ import (
 
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
-	"github.com/billkey/billkey/internal/store"
 )
 
 // checkSchedule is when the reconciler looks an unknown charge up again,
@@ -19,9 +18,6 @@ var checkSchedule = []time.Duration{
 	0, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 6 * time.Hour,
 }
 
-// CheckSchedule exposes the look-up schedule for documentation and tests.
-func CheckSchedule() []time.Duration { return append([]time.Duration(nil), checkSchedule...) }
-
 func checkDelay(checks int) time.Duration {
 	if checks < len(checkSchedule) {
 		return checkSchedule[checks]
@@ -30,8 +26,8 @@ func checkDelay(checks int) time.Duration {
 }
 
 // notSeenChecks is how many look-ups past the attempt deadline must find no
-// trace of a charge before it counts as never made. One is not enough: a
-// PG's lookup index can lag its charge path.
+// trace of a charge (or a refund) before it counts as never made. One is
+// not enough: a PG's lookup index can lag its charge path.
 const notSeenChecks = 2
 
 // claimLease keeps other nodes off a claimed attempt while one looks it up:
@@ -48,6 +44,7 @@ func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, e
 	res, err := s.pg.LookupCharge(pgctx, target, p.ImpUID)
 	cancel()
 	now := s.clock.Now()
+	o := Outcome{Reconciled: true}
 	switch {
 	case err == nil:
 		s.applyResult(&p, res)
@@ -55,6 +52,7 @@ func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, e
 	case errors.Is(err, pg.ErrNoSuchCharge) && now.After(p.AttemptDeadline) && p.Checks+1 >= notSeenChecks:
 		p.Status, p.FailedAt, p.UpdatedAt = core.StatusFailed, now, now
 		p.FailReason = "PG에 결제 요청이 도달하지 않았습니다 (charge never reached the PG)"
+		o.NeverReached = true
 		s.log.Info("reconciled charge as never made", "imp_uid", p.ImpUID)
 	default:
 		next := now.Add(checkDelay(p.Checks + 1))
@@ -67,7 +65,7 @@ func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, e
 		p.Status, p.NextCheckAt, p.Checks = core.StatusUnknown, next, p.Checks+1
 		return &p, nil
 	}
-	if err := s.finish(ctx, &p, s.runResolveHooks); err != nil {
+	if err := s.settle(ctx, &p, o, nil); err != nil {
 		return nil, err
 	}
 	s.charges.WithLabelValues("reconciled_" + string(p.Status)).Inc()
@@ -99,7 +97,7 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 
 // reconcileCancels settles refunds whose PG answer was lost.
 func (s *Service) reconcileCancels(ctx context.Context, now time.Time) (int, error) {
-	stale, err := s.store.StalePendingCancels(ctx, now.Add(-(s.pgTimeout + attemptGrace)), 100)
+	stale, err := s.store.StalePendingCancels(ctx, now.Add(-(s.pgTimeout + attemptGrace)), now, 100)
 	if err != nil {
 		return 0, err
 	}
@@ -119,12 +117,19 @@ func (s *Service) reconcileCancels(ctx context.Context, now time.Time) (int, err
 			if c.CancelledAt.IsZero() {
 				c.CancelledAt = now
 			}
-		case errors.Is(err, pg.ErrNoSuchCharge):
+		case errors.Is(err, pg.ErrNoSuchCharge) && pc.Checks+1 >= notSeenChecks:
 			c.Status = core.CancelFailed
+			s.log.Info("reconciled refund as never made", "cancellation_id", c.ID)
+		case errors.Is(err, pg.ErrNoSuchCharge):
+			next := now.Add(checkDelay(pc.Checks + 1))
+			if rerr := s.store.RescheduleCancelCheck(ctx, pc.MerchantID, c.ID, next, pc.Checks+1); rerr != nil {
+				s.log.Error("reconcile cancel", "cancellation_id", c.ID, "err", rerr)
+			}
+			continue
 		default:
 			continue
 		}
-		if _, err := s.store.FinishCancel(ctx, pc.MerchantID, c, s.cancelEvents(c.ID)); err != nil {
+		if _, err := s.settleCancel(ctx, pc.MerchantID, c); err != nil {
 			s.log.Error("reconcile cancel", "cancellation_id", c.ID, "err", err)
 			continue
 		}
@@ -151,20 +156,4 @@ func (s *Service) RunReconciler(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
-}
-
-// ResolveHook runs inside the transaction that stores a reconciled outcome,
-// so that whoever started the attempt (the scheduler) records it atomically.
-type ResolveHook func(tx *store.Tx, p *core.Payment) error
-
-// OnResolved registers a hook for reconciled outcomes.
-func (s *Service) OnResolved(h ResolveHook) { s.resolveHooks = append(s.resolveHooks, h) }
-
-func (s *Service) runResolveHooks(tx *store.Tx, p *core.Payment) error {
-	for _, h := range s.resolveHooks {
-		if err := h(tx, p); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -231,7 +231,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 	if in.CustomerUID == "" {
 		p := s.newAttempt(merchantID, in, ch, "")
 		p.CardNumber = vault.Mask(card.Number)
-		if err := s.begin(ctx, p); err != nil {
+		if err := s.start(ctx, p, nil); err != nil {
 			return nil, err
 		}
 		return s.execute(ctx, p, pg.ChargeRequest{Card: &card}, nil)
@@ -243,7 +243,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 	// nor replaces the customer's stored card.
 	p := s.newAttempt(merchantID, in, ch, core.UsageIssue)
 	p.CardNumber = vault.Mask(card.Number)
-	if err := s.begin(ctx, p); err != nil {
+	if err := s.start(ctx, p, nil); err != nil {
 		return nil, err
 	}
 	k, err := s.issueKey(ctx, merchantID, IssueKeyInput{CustomerUID: in.CustomerUID, Card: card, PG: in.PG, Customer: in.Buyer, FirstCharge: in.Amount}, card, ch, nil)
@@ -256,7 +256,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 		}
 		now := s.clock.Now()
 		p.Status, p.FailedAt, p.FailReason, p.UpdatedAt = core.StatusFailed, now, reason, now
-		if ferr := s.finish(ctx, p, nil); ferr != nil {
+		if ferr := s.settle(ctx, p, Outcome{}, nil); ferr != nil {
 			return nil, ferr
 		}
 		if refused != nil {
@@ -284,7 +284,7 @@ func (s *Service) Again(ctx context.Context, merchantID int64, in PayInput) (*co
 		return nil, err
 	}
 	p, req := s.PrepareAgain(merchantID, in, k)
-	if err := s.begin(ctx, p); err != nil {
+	if err := s.start(ctx, p, nil); err != nil {
 		return nil, err
 	}
 	return s.execute(ctx, p, req, nil)
@@ -312,14 +312,6 @@ func (s *Service) PrepareAgain(merchantID int64, in PayInput, k *core.BillingKey
 		p.PayMethod = k.PayMethod // a phone, transfer or wallet-money key is not charged as a card
 	}
 	return p, pg.ChargeRequest{BillingKey: k.PGBillingKey}
-}
-
-// Begin records an attempt built by PrepareAgain (exported for the scheduler).
-func (s *Service) Begin(ctx context.Context, p *core.Payment) error { return s.begin(ctx, p) }
-
-// Execute runs a recorded attempt; also runs inside the outcome transaction.
-func (s *Service) Execute(ctx context.Context, p *core.Payment, req pg.ChargeRequest, also func(*store.Tx, *core.Payment) error) (*core.Payment, error) {
-	return s.execute(ctx, p, req, also)
 }
 
 func (s *Service) GetPayment(ctx context.Context, merchantID int64, impUID string) (*core.Payment, error) {
@@ -449,7 +441,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 		s.refunds.refunds.WithLabelValues(refundUnknown).Inc()
 		return nil, fmt.Errorf("cancel %s: %w", p.ImpUID, ErrCancelUnknown)
 	}
-	done, err := s.store.FinishCancel(ctx, merchantID, c, s.cancelEvents(c.ID))
+	done, err := s.settleCancel(ctx, merchantID, c)
 	if err != nil {
 		return nil, fmt.Errorf("cancel %s: %w", p.ImpUID, err)
 	}
@@ -462,19 +454,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 	if pgErr != nil {
 		return nil, &PGRefusedError{Stage: "cancel", Err: pgErr, Payment: done}
 	}
-	if in.EnableWebhook {
-		s.eventsWritten()
-	}
 	return done, nil
-}
-
-func (s *Service) cancelEvents(cancellationID string) func(*core.Payment, bool) []core.Event {
-	return func(p *core.Payment, enableWebhook bool) []core.Event {
-		if !enableWebhook {
-			return nil
-		}
-		return []core.Event{s.paymentEvent(p, "cancelled", cancellationID)}
-	}
 }
 
 // Prepare registers (update=false) or changes (update=true) the amount a

@@ -169,7 +169,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if card.Number != "" {
 		p.CardNumber = vault.Mask(card.Number)
 	}
-	if err := s.begin(ctx, p); err != nil {
+	if err := s.start(ctx, p, nil); err != nil {
 		return nil, nil, err
 	}
 
@@ -198,7 +198,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 		}
 		now := s.clock.Now()
 		p.Status, p.FailedAt, p.FailReason, p.UpdatedAt = core.StatusFailed, now, reason, now
-		if ferr := s.finish(ctx, p, nil); ferr != nil {
+		if ferr := s.settle(ctx, p, Outcome{}, nil); ferr != nil {
 			return nil, nil, ferr
 		}
 		if refused != nil {
@@ -239,7 +239,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 		if k.CardNumber != "" {
 			p.CardNumber = k.CardNumber
 		}
-		err := s.finish(ctx, p, func(tx *store.Tx, _ *core.Payment) error {
+		err := s.settle(ctx, p, Outcome{}, func(tx *store.Tx) error {
 			if err := tx.SetWindowTerms(ctx, merchantID, p.ImpUID, p.Amount, p.PayMethod); err != nil {
 				return err
 			}
@@ -254,7 +254,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if err := s.store.PutBillingKey(ctx, k); err != nil {
 		return nil, nil, err
 	}
-	p, err = s.execute(ctx, p, pg.ChargeRequest{BillingKey: k.PGBillingKey}, func(tx *store.Tx, p *core.Payment) error {
+	p, err = s.execute(ctx, p, pg.ChargeRequest{BillingKey: k.PGBillingKey}, func(tx *store.Tx) error {
 		return tx.SetWindowTerms(ctx, merchantID, p.ImpUID, p.Amount, p.PayMethod)
 	})
 	return p, k, err

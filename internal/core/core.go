@@ -104,6 +104,16 @@ const (
 	UsageScheduled = "payment.scheduled"
 )
 
+// Dialect names an API dialect that owns payments and notifies their outcomes.
+type Dialect string
+
+const (
+	// DialectV1 is i'mport V1 (webhook {imp_uid, merchant_uid, status}).
+	DialectV1 Dialect = "v1"
+	// DialectV3 is the v3 subscription engine (webhook {deposit_id}).
+	DialectV3 Dialect = "v3"
+)
+
 // Payment is one attempt to take money for a merchant_uid.
 type Payment struct {
 	MerchantID       int64
@@ -133,10 +143,9 @@ type Payment struct {
 	NoticeURL        string
 	CustomerUID      string
 	CustomerUIDUsage string
-	// Notify names the dialect whose notification the outcome fires: "" or
-	// "v1" ({imp_uid, merchant_uid, status}), "v3" (the subscription engine
-	// writes {deposit_id} itself).
-	Notify       string
+	// Dialect is the API dialect that owns the payment: its notifier, and
+	// only its, tells the merchant about the outcome.
+	Dialect      Dialect
 	StartedAt    time.Time
 	PaidAt       time.Time
 	FailedAt     time.Time

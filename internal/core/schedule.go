@@ -76,3 +76,12 @@ type SchedulePage struct {
 	Pager
 	Schedules []Schedule
 }
+
+// Dialect is the dialect that owns the payments of a schedule: renewals of
+// a v3 subscription belong to the subscription engine.
+func (s *Schedule) Dialect() Dialect {
+	if s.SubscriptionID != 0 {
+		return DialectV3
+	}
+	return DialectV1
+}

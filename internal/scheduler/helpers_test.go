@@ -237,7 +237,7 @@ func (e *env) approvedPerOrder() map[string]int {
 }
 
 func newScheduler(e *env, workers int) *scheduler.Scheduler {
-	return scheduler.New(e.App.Service, scheduler.Config{Workers: workers, Batch: max(1, workers/2), Poll: 5 * time.Millisecond, Lease: time.Minute, Logger: e.App.Log})
+	return scheduler.New(e.App.Service, e.App.Store, scheduler.Config{Workers: workers, Batch: max(1, workers/2), Poll: 5 * time.Millisecond, Lease: time.Minute, Logger: e.App.Log})
 }
 
 func str(p *string) string {

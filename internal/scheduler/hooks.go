@@ -6,29 +6,7 @@ import (
 	"sync"
 
 	"github.com/billkey/billkey/internal/core"
-	"github.com/billkey/billkey/internal/store"
 )
-
-// OnExecuted registers h to run inside the transaction that stores the
-// outcome of a subscription renewal (a row with SubscriptionID set),
-// whether the execution itself or the reconciler stored it. Plain v1
-// schedules skip the hooks, which lets their outcome be one statement.
-// Register before Run.
-func (s *Scheduler) OnExecuted(h func(ctx context.Context, tx *store.Tx, p *core.Payment) error) {
-	s.executedHooks = append(s.executedHooks, h)
-}
-
-func (s *Scheduler) runExecutedHooks(ctx context.Context, tx *store.Tx, p *core.Payment) error {
-	if p.Notify != "v3" {
-		return nil
-	}
-	for _, h := range s.executedHooks {
-		if err := h(ctx, tx, p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // ExecuteNow runs one due entry synchronously (the v3 engine's first charge
 // of a subscription starting today) through the same claim-and-start path

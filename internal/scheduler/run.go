@@ -15,16 +15,6 @@ import (
 	"github.com/billkey/billkey/internal/store"
 )
 
-// Messages stored as fail_reason when an entry cannot even be attempted;
-// they are the V1 texts for the same situations in `again`.
-const (
-	msgNoKey     = "등록되지 않은 구매자입니다."
-	msgDuplicate = "이미 주문이 이루어진 건입니다. (동일한 merchant_uid로 결제 또는 취소된 기록이 있습니다)"
-)
-
-// errClaimLost: the row was revoked, moved or re-claimed after our claim.
-var errClaimLost = errors.New("schedule claim no longer valid")
-
 // Run executes due schedules until ctx ends, then waits for the executions
 // in flight (each is bounded by the PG timeout) so that a graceful stop
 // leaves nothing for the reconciler.
@@ -135,8 +125,9 @@ func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, tok
 	// Executions outlive a cancelled ctx: stopping half-way through a
 	// charge would only turn a known outcome into an unknown one.
 	ectx := context.WithoutCancel(ctx)
-	var starts []store.ScheduleStart
+	var starts []charge.Start
 	var reqs []pg.ChargeRequest
+	var rows []*core.Schedule
 	for i := range claimed {
 		sc := &claimed[i]
 		s.lateness.Observe(max(0, now.Sub(sc.ScheduleAt).Seconds()))
@@ -146,21 +137,21 @@ func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, tok
 			continue
 		}
 		p, req := s.svc.PrepareAgain(sc.MerchantID, payInput(sc), key)
-		p.ImpUID = charge.NewImpUID()
-		starts = append(starts, store.ScheduleStart{Schedule: sc, Payment: p})
+		starts = append(starts, charge.Start{Payment: p, Bind: bindClaimed(sc, token, now)})
 		reqs = append(reqs, req)
+		rows = append(rows, sc)
 	}
 	if len(starts) == 0 {
 		return len(claimed), nil
 	}
-	if err := s.st.StartScheduleAttempts(ectx, token, now, starts, charge.NewImpUID); err != nil {
-		for i := range starts {
-			s.claimTrouble(ectx, starts[i].Schedule, token, err, s.log)
+	if err := s.svc.StartBatch(ectx, starts); err != nil {
+		for _, sc := range rows {
+			s.claimTrouble(ectx, sc, token, err, s.log)
 		}
 		return len(claimed), err
 	}
 	for i := range starts {
-		st, req := starts[i], reqs[i]
+		st, req, sc := starts[i], reqs[i], rows[i]
 		s.inflight.Add(1)
 		wg.Add(1)
 		go func() {
@@ -175,12 +166,12 @@ func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, tok
 				}
 			}()
 			var outcome string
-			log := s.log.With("merchant_uid", st.Schedule.MerchantUID, "customer_uid", st.Schedule.CustomerUID)
+			log := s.log.With("merchant_uid", sc.MerchantUID, "customer_uid", sc.CustomerUID)
 			switch {
 			case st.Started:
 				outcome = s.execute(ectx, st.Payment, req, log)
 			case st.Held != nil:
-				outcome = s.adopt(ectx, st.Schedule, token, st.Held, now, log)
+				outcome = s.adopt(ectx, sc, token, st.Held, now, log)
 			default:
 				log.Debug("schedule claim lost (revoked, moved or taken over)")
 				outcome = "skipped"
@@ -189,6 +180,15 @@ func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, tok
 		}()
 	}
 	return len(claimed), nil
+}
+
+// bindClaimed moves a claimed row to executing with its attempt, in the
+// transaction that records the attempt — only if the row still carries our
+// claim (not revoked, moved, or re-claimed after the lease ran out).
+func bindClaimed(sc *core.Schedule, token string, now time.Time) charge.Bind {
+	return func(ctx context.Context, tx *store.Tx, p *core.Payment) (bool, error) {
+		return tx.StartScheduleAttempt(ctx, sc, token, p, now)
+	}
 }
 
 type keyRef struct {
@@ -231,26 +231,7 @@ func payInput(sc *core.Schedule) charge.PayInput {
 	return charge.PayInput{
 		MerchantUID: sc.MerchantUID, Amount: sc.Amount, Currency: sc.Currency, TaxFree: sc.TaxFree, VatAmount: sc.VatAmount,
 		Name: sc.Name, Buyer: sc.Buyer, CardQuota: sc.CardQuota, CustomData: sc.CustomData, NoticeURL: sc.NoticeURL,
-		CustomerUID: sc.CustomerUID, Usage: core.UsageScheduled, Channel: "api", Notify: notifyOf(sc),
-	}
-}
-
-// notifyOf routes a renewal's outcome notification to the v3 engine.
-func notifyOf(sc *core.Schedule) string {
-	if sc.SubscriptionID != 0 {
-		return "v3"
-	}
-	return ""
-}
-
-// finishHook marks the schedule executed inside the payment's outcome transaction.
-func (s *Scheduler) finishHook(ctx context.Context) func(*store.Tx, *core.Payment) error {
-	return func(tx *store.Tx, p *core.Payment) error {
-		ok, err := tx.FinishScheduleAttempt(ctx, p, s.clock.Now())
-		if err != nil || !ok {
-			return err
-		}
-		return s.runExecutedHooks(ctx, tx, p)
+		CustomerUID: sc.CustomerUID, Usage: core.UsageScheduled, Channel: "api", Dialect: sc.Dialect(),
 	}
 }
 
@@ -260,25 +241,17 @@ func (s *Scheduler) finishHook(ctx context.Context) func(*store.Tx, *core.Paymen
 // way there is nothing to charge.
 func (s *Scheduler) failNoKey(ctx context.Context, sc *core.Schedule, token string, now time.Time) string {
 	log := s.log.With("merchant_uid", sc.MerchantUID, "customer_uid", sc.CustomerUID)
-	if ok, err := s.st.FailClaimedSchedule(ctx, sc, token, msgNoKey, now); err != nil || !ok {
+	if ok, err := s.st.FailClaimedSchedule(ctx, sc, token, s.cfg.FailReasons.NoKey, now); err != nil || !ok {
 		return s.claimTrouble(ctx, sc, token, err, log)
 	}
 	log.Warn("schedule failed: billing key not found")
 	return "failed"
 }
 
-// execute charges a started attempt; the outcome transaction also marks the
-// schedule executed. It returns the outcome label.
+// execute charges a started attempt; the settling transaction also marks
+// the schedule executed (see settled). It returns the outcome label.
 func (s *Scheduler) execute(ctx context.Context, p *core.Payment, req pg.ChargeRequest, log *slog.Logger) string {
-	var pay *core.Payment
-	var err error
-	if p.Notify == "" {
-		// Nothing but the schedule row follows a v1 outcome (executed hooks
-		// are for subscription renewals): store both in one statement.
-		pay, err = s.svc.ExecuteScheduled(ctx, p, req)
-	} else {
-		pay, err = s.svc.Execute(ctx, p, req, s.finishHook(ctx))
-	}
+	pay, err := s.svc.Execute(ctx, p, req)
 	var refused *charge.PGRefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -316,7 +289,7 @@ func (s *Scheduler) adopt(ctx context.Context, sc *core.Schedule, token string, 
 		log.Info("schedule follows its earlier attempt", "imp_uid", existing.ImpUID, "status", existing.Status)
 		return "adopted"
 	}
-	ok, err := s.st.FailClaimedSchedule(ctx, sc, token, msgDuplicate, now)
+	ok, err := s.st.FailClaimedSchedule(ctx, sc, token, s.cfg.FailReasons.Duplicate, now)
 	if err != nil || !ok {
 		return s.claimTrouble(ctx, sc, token, err, log)
 	}
@@ -353,40 +326,26 @@ func (s *Scheduler) Retry(ctx context.Context, merchantID int64, merchantUID str
 	}
 	now := s.clock.Now()
 	p, req := s.svc.PrepareAgain(merchantID, payInput(sc), key)
-	for tries := 0; tries < 5; tries++ {
-		p.ImpUID = charge.NewImpUID()
-		err = s.st.InTx(ctx, func(tx *store.Tx) error {
-			ok, err := tx.RestartScheduleAttempt(ctx, sc, p, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return errClaimLost
-			}
-			return tx.BeginAttempt(ctx, p)
-		})
-		if !errors.Is(err, store.ErrIDTaken) {
-			break
-		}
-	}
-	var held *store.OrderHeldError
+	err = s.svc.Start(ctx, p, func(ctx context.Context, tx *store.Tx, p *core.Payment) (bool, error) {
+		return tx.RestartScheduleAttempt(ctx, sc, p, now)
+	})
 	switch {
-	case errors.Is(err, errClaimLost):
+	case errors.Is(err, charge.ErrUnbound):
 		// Changed under us (a concurrent retry or reschedule).
 		cur, gerr := s.Get(ctx, merchantID, merchantUID)
 		if gerr != nil {
 			return nil, gerr
 		}
 		return nil, &StateError{Op: "retry", Status: cur.Status, Paid: cur.PaymentStatus}
-	case errors.As(err, &held):
-		if held.Existing.Status.Unresolved() {
-			return nil, &charge.InProgressError{Existing: held.Existing}
-		}
-		return nil, &charge.DuplicateOrderError{Existing: held.Existing}
 	case err != nil:
+		var inProgress *charge.InProgressError
+		var dup *charge.DuplicateOrderError
+		if errors.As(err, &inProgress) || errors.As(err, &dup) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("retry schedule %s: %w", merchantUID, err)
 	}
-	pay, err := s.svc.Execute(ctx, p, req, s.finishHook(ctx))
+	pay, err := s.svc.Execute(ctx, p, req)
 	var refused *charge.PGRefusedError
 	if errors.As(err, &refused) && refused.Payment != nil {
 		// V1 answers a refused retry with the failed payment, like a decline.

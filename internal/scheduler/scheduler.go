@@ -31,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -61,11 +60,27 @@ type Config struct {
 	Lease time.Duration
 	// RetryDelay is how long a row waits after a transient error (default 30s).
 	RetryDelay time.Duration
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	// FailReasons are stored when an entry cannot even be attempted; the
+	// dialect that shows schedules supplies its texts.
+	FailReasons FailReasons
+	Logger      *slog.Logger
+	Registerer  prometheus.Registerer
+}
+
+// FailReasons are the fail_reason texts of entries that end without a
+// payment attempt.
+type FailReasons struct {
+	NoKey     string // the customer's billing key is gone
+	Duplicate string // the merchant_uid was paid by another request
 }
 
 func (c *Config) defaults() {
+	if c.FailReasons.NoKey == "" {
+		c.FailReasons.NoKey = "billing key not found"
+	}
+	if c.FailReasons.Duplicate == "" {
+		c.FailReasons.Duplicate = "merchant_uid already paid by another payment"
+	}
 	if c.Poll <= 0 {
 		c.Poll = time.Second
 	}
@@ -89,25 +104,21 @@ func (c *Config) defaults() {
 // Scheduler books, changes and executes scheduled payments.
 type Scheduler struct {
 	svc   *charge.Service
-	st    *store.Store
+	st    Store
 	clock clock.Clock
 	cfg   Config
 	log   *slog.Logger
-
-	// executedHooks run in every outcome transaction of a scheduled
-	// execution (the v3 subscription engine turns outcomes into deposits).
-	executedHooks []func(ctx context.Context, tx *store.Tx, p *core.Payment) error
 
 	inflight   atomic.Int64
 	executions *prometheus.CounterVec
 	lateness   prometheus.Histogram
 }
 
-// New builds a scheduler on the charge service. Call Attach once per service
-// to wire the hooks, then Run (background) or RunDue (synchronous).
-func New(svc *charge.Service, cfg Config) *Scheduler {
+// New builds a scheduler on the charge service and st. Call Attach once per
+// service to wire the hooks, then Run (background) or RunDue (synchronous).
+func New(svc *charge.Service, st Store, cfg Config) *Scheduler {
 	cfg.defaults()
-	s := &Scheduler{svc: svc, st: svc.Store(), clock: svc.Clock(), cfg: cfg, log: cfg.Logger}
+	s := &Scheduler{svc: svc, st: st, clock: svc.Clock(), cfg: cfg, log: cfg.Logger}
 	s.executions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "billkey_schedule_executions_total",
 		Help: "Scheduled payment executions by outcome (paid, failed, unknown, skipped, error).",
@@ -127,26 +138,21 @@ func New(svc *charge.Service, cfg Config) *Scheduler {
 // and billing keys. Register them once per service: they are idempotent,
 // but there is no reason to run them twice.
 func (s *Scheduler) Attach() {
-	s.svc.OnResolved(s.onResolved)
+	s.svc.OnSettled(s.settled)
 	s.svc.OnKeyDelete(s.onKeyDelete)
 }
 
 // Config returns the effective configuration.
 func (s *Scheduler) Config() Config { return s.cfg }
 
-// neverReachedMarker is in the fail reason the reconciler gives an attempt
-// that no PG look-up ever found (the process died before calling the PG).
-const neverReachedMarker = "never reached the PG"
-
-// onResolved runs in the reconciler's outcome transaction: the schedule
-// whose attempt this is gets the outcome atomically with the payment.
-func (s *Scheduler) onResolved(tx *store.Tx, p *core.Payment) error {
-	if p.CustomerUIDUsage != core.UsageScheduled {
+// settled runs in every settling transaction: the schedule whose attempt
+// this is gets the outcome atomically with the payment.
+func (s *Scheduler) settled(ctx context.Context, tx *store.Tx, p *core.Payment, o charge.Outcome) error {
+	if p.CustomerUIDUsage != core.UsageScheduled || o.Refund != nil {
 		return nil
 	}
-	ctx := context.Background()
 	now := s.clock.Now()
-	if p.Status == core.StatusFailed && p.PGTID == "" && strings.Contains(p.FailReason, neverReachedMarker) {
+	if o.NeverReached {
 		// Nothing was charged and the merchant did not ask for a failure:
 		// run the entry again rather than lose it.
 		ok, err := tx.RearmSchedule(ctx, p, now)
@@ -155,12 +161,7 @@ func (s *Scheduler) onResolved(tx *store.Tx, p *core.Payment) error {
 		}
 		return err
 	}
-	ok, err := tx.FinishScheduleAttempt(ctx, p, now)
-	if err != nil || !ok {
-		return err
-	}
-	s.log.Info("schedule executed (reconciled)", "merchant_uid", p.MerchantUID, "imp_uid", p.ImpUID, "status", p.Status)
-	return s.runExecutedHooks(ctx, tx, p)
+	return tx.FinishScheduleAttempt(ctx, p, now)
 }
 
 // onKeyDelete revokes the customer's waiting schedules in the deletion

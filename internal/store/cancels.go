@@ -124,10 +124,12 @@ func (s *Store) ReserveCancel(ctx context.Context, merchantID int64, target Canc
 
 // FinishCancel settles a pending refund: done adds it to the payment's
 // cancelled amount (status becomes cancelled, as v1 does even for partial
-// refunds); failed releases the reservation. Events go out in the same
-// transaction only when the refund is done.
-func (s *Store) FinishCancel(ctx context.Context, merchantID int64, c core.Cancellation, events func(p *core.Payment, enableWebhook bool) []core.Event) (*core.Payment, error) {
+// refunds); failed releases the reservation. hooks runs in the same
+// transaction only when the refund is done; FinishCancel returns how many
+// outbox events it wrote.
+func (s *Store) FinishCancel(ctx context.Context, merchantID int64, c core.Cancellation, hooks func(tx *Tx, p *core.Payment, enableWebhook bool) error) (*core.Payment, int, error) {
 	var p *core.Payment
+	events := 0
 	err := s.InTx(ctx, func(tx *Tx) error {
 		var err error
 		p, err = scanPayment(tx.queryRow(ctx, `SELECT `+paymentCols+` FROM payments WHERE merchant_id = ? AND imp_uid = ?`+s.forUpdate(),
@@ -155,31 +157,36 @@ func (s *Store) FinishCancel(ctx context.Context, merchantID int64, c core.Cance
 			WHERE merchant_id = ? AND imp_uid = ?`, p.CancelAmount, us(p.CancelledAt), p.CancelReason, us(p.UpdatedAt), merchantID, p.ImpUID); err != nil {
 			return fmt.Errorf("apply cancel: %w", err)
 		}
-		if events != nil {
-			return tx.InsertEvents(ctx, events(p, enable != 0))
+		if hooks != nil {
+			if err := hooks(tx, p, enable != 0); err != nil {
+				return err
+			}
 		}
+		events = tx.events
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := s.loadCancels(ctx, s.db, []*core.Payment{p}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return p, nil
+	return p, events, nil
 }
 
 // PendingCancel is a refund whose PG outcome was never recorded.
 type PendingCancel struct {
 	MerchantID int64
 	Cancel     core.Cancellation
+	// Checks counts the look-ups that found nothing at the PG so far.
+	Checks int
 }
 
-// StalePendingCancels lists refunds pending since before olderThan, across
-// merchants: the reconciler's work.
-func (s *Store) StalePendingCancels(ctx context.Context, olderThan time.Time, limit int) ([]PendingCancel, error) {
-	rows, err := s.query(ctx, `SELECT merchant_id, `+cancelCols+` FROM cancellations WHERE status = 'pending' AND created_at < ?
-		ORDER BY created_at LIMIT ?`, us(olderThan), limit)
+// StalePendingCancels lists refunds pending since before olderThan whose
+// next look-up is due at now, across merchants: the reconciler's work.
+func (s *Store) StalePendingCancels(ctx context.Context, olderThan, now time.Time, limit int) ([]PendingCancel, error) {
+	rows, err := s.query(ctx, `SELECT merchant_id, checks, `+cancelCols+` FROM cancellations WHERE status = 'pending' AND created_at < ?
+		AND next_check_at <= ? ORDER BY created_at LIMIT ?`, us(olderThan), us(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("stale cancels: %w", err)
 	}
@@ -190,13 +197,24 @@ func (s *Store) StalePendingCancels(ctx context.Context, olderThan time.Time, li
 		var status string
 		var cancelled, created int64
 		c := &pc.Cancel
-		if err := rows.Scan(&pc.MerchantID, &c.ID, &c.ImpUID, &status, &c.Amount, &c.TaxFree, &c.Reason, &c.PGTID, &c.ReceiptURL, &cancelled, &created); err != nil {
+		if err := rows.Scan(&pc.MerchantID, &pc.Checks, &c.ID, &c.ImpUID, &status, &c.Amount, &c.TaxFree, &c.Reason, &c.PGTID, &c.ReceiptURL, &cancelled, &created); err != nil {
 			return nil, err
 		}
 		c.Status, c.CancelledAt, c.CreatedAt = core.CancelStatus(status), tm(cancelled), tm(created)
 		out = append(out, pc)
 	}
 	return out, rows.Err()
+}
+
+// RescheduleCancelCheck records a look-up of a pending refund that found
+// nothing at the PG, and when to look again.
+func (s *Store) RescheduleCancelCheck(ctx context.Context, merchantID int64, id string, next time.Time, checks int) error {
+	_, err := s.exec(ctx, `UPDATE cancellations SET checks = ?, next_check_at = ? WHERE merchant_id = ? AND id = ? AND status = 'pending'`,
+		checks, us(next), merchantID, id)
+	if err != nil {
+		return fmt.Errorf("reschedule cancel check %s: %w", id, err)
+	}
+	return nil
 }
 
 // PutPrepared registers an amount; core.ErrConflict if one exists already.

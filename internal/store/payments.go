@@ -34,19 +34,19 @@ func paymentArgs(p *core.Payment) []any {
 		p.ApplyNum, p.CardCode, p.CardName, p.CardNumber, nullInt(p.CardType), p.CardQuota, p.Name, p.Amount, p.CancelAmount, p.Currency,
 		p.TaxFree, nullInt64(p.VatAmount), p.Buyer.Name, p.Buyer.Email, p.Buyer.Tel, p.Buyer.Addr, p.Buyer.Postcode, nullStr(p.CustomData), p.NoticeURL,
 		p.CustomerUID, p.CustomerUIDUsage, us(p.StartedAt), us(p.PaidAt), us(p.FailedAt), us(p.CancelledAt), p.FailReason, p.CancelReason,
-		p.ReceiptURL, us(p.AttemptDeadline), us(p.NextCheckAt), p.Checks, us(p.UpdatedAt), notifyOf(p)}
+		p.ReceiptURL, us(p.AttemptDeadline), us(p.NextCheckAt), p.Checks, us(p.UpdatedAt), dialectOf(p)}
 }
 
-func notifyOf(p *core.Payment) string {
-	if p.Notify == "" {
-		return "v1"
+func dialectOf(p *core.Payment) string {
+	if p.Dialect == "" {
+		return string(core.DialectV1)
 	}
-	return p.Notify
+	return string(p.Dialect)
 }
 
 func scanPayment(row interface{ Scan(...any) error }) (*core.Payment, error) {
 	var p core.Payment
-	var status string
+	var status, dialect string
 	var sandbox, started, paid, failed, cancelled, deadline, next, updated int64
 	var cardType, vat sql.NullInt64
 	var custom sql.NullString
@@ -54,11 +54,11 @@ func scanPayment(row interface{ Scan(...any) error }) (*core.Payment, error) {
 		&p.ApplyNum, &p.CardCode, &p.CardName, &p.CardNumber, &cardType, &p.CardQuota, &p.Name, &p.Amount, &p.CancelAmount, &p.Currency,
 		&p.TaxFree, &vat, &p.Buyer.Name, &p.Buyer.Email, &p.Buyer.Tel, &p.Buyer.Addr, &p.Buyer.Postcode, &custom, &p.NoticeURL,
 		&p.CustomerUID, &p.CustomerUIDUsage, &started, &paid, &failed, &cancelled, &p.FailReason, &p.CancelReason,
-		&p.ReceiptURL, &deadline, &next, &p.Checks, &updated, &p.Notify)
+		&p.ReceiptURL, &deadline, &next, &p.Checks, &updated, &dialect)
 	if err != nil {
 		return nil, err
 	}
-	p.Status, p.Sandbox = core.PaymentStatus(status), sandbox != 0
+	p.Status, p.Sandbox, p.Dialect = core.PaymentStatus(status), sandbox != 0, core.Dialect(dialect)
 	p.CardType, p.VatAmount, p.CustomData = intPtr(cardType), int64Ptr(vat), strPtr(custom)
 	p.StartedAt, p.PaidAt, p.FailedAt, p.CancelledAt = tm(started), tm(paid), tm(failed), tm(cancelled)
 	p.AttemptDeadline, p.NextCheckAt, p.UpdatedAt = tm(deadline), tm(next), tm(updated)
@@ -69,10 +69,7 @@ func scanPayment(row interface{ Scan(...any) error }) (*core.Payment, error) {
 // with *OrderHeldError when the merchant_uid is already held, and ErrIDTaken
 // on an imp_uid collision.
 func (s *Store) BeginAttempt(ctx context.Context, p *core.Payment) error {
-	if s.dialect == Postgres {
-		return s.autocommit().BeginAttempt(ctx, p)
-	}
-	return s.InTx(ctx, func(tx *Tx) error { return tx.BeginAttempt(ctx, p) })
+	return s.Statements(ctx, func(tx *Tx) error { return tx.BeginAttempt(ctx, p) })
 }
 
 // BeginAttempt is BeginAttempt inside a transaction.
@@ -95,52 +92,6 @@ func (tx *Tx) BeginAttempt(ctx context.Context, p *core.Payment) error {
 	return fmt.Errorf("begin attempt %s: %w", p.MerchantUID, err)
 }
 
-// FinishAttempt stores the outcome of an attempt that is still pending or
-// unknown, together with its outbox events and any extra work (also), in one
-// transaction. core.ErrConflict means someone else resolved it first.
-func (s *Store) FinishAttempt(ctx context.Context, p *core.Payment, events []core.Event, also func(*Tx) error) error {
-	args := []any{string(p.Status), p.PGTID, p.ApplyNum, p.CardCode, p.CardName, p.CardNumber, nullInt(p.CardType), us(p.PaidAt), us(p.FailedAt),
-		p.FailReason, p.ReceiptURL, us(p.NextCheckAt), p.Checks, us(p.UpdatedAt), p.MerchantID, p.ImpUID}
-	if s.dialect == Postgres && also == nil && len(events) <= 1 {
-		// The hot path of every charge: the outcome and its outbox event in
-		// one statement, one round trip, atomic as any transaction.
-		q, n := finishAttemptSQL, int64(1)
-		if len(events) == 1 {
-			ev, err := eventArgs(events[0])
-			if err != nil {
-				return err
-			}
-			q = `WITH u AS (` + finishAttemptSQL + ` RETURNING imp_uid)
-				INSERT INTO events (` + eventCols + `) SELECT ` + eventValues + ` FROM u`
-			args = append(args, ev...)
-		}
-		res, err := s.autocommit().exec(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("finish attempt %s: %w", p.ImpUID, err)
-		}
-		if got, _ := res.RowsAffected(); got != n {
-			return fmt.Errorf("finish attempt %s: %w", p.ImpUID, core.ErrConflict)
-		}
-		return nil
-	}
-	return s.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, finishAttemptSQL, args...)
-		if err != nil {
-			return fmt.Errorf("finish attempt %s: %w", p.ImpUID, err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("finish attempt %s: %w", p.ImpUID, core.ErrConflict)
-		}
-		if err := tx.InsertEvents(ctx, events); err != nil {
-			return err
-		}
-		if also != nil {
-			return also(tx)
-		}
-		return nil
-	})
-}
-
 // SetWindowTerms corrects what a payment window turned out to be once the PG
 // answered: the amount it approved (0 when its window only displays the
 // amount) and the method the buyer chose inside a wallet.
@@ -153,11 +104,6 @@ func (tx *Tx) SetWindowTerms(ctx context.Context, merchantID int64, impUID strin
 	}
 	return nil
 }
-
-const finishAttemptSQL = `UPDATE payments SET status = ?, pg_tid = ?, apply_num = ?, card_code = ?, card_name = ?,
-	card_number = ?, card_type = ?, paid_at = ?, failed_at = ?, fail_reason = ?, receipt_url = ?, next_check_at = ?,
-	checks = ?, updated_at = ?
-	WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`
 
 // MarkUnknown moves a pending attempt to unknown with its next look-up time.
 func (s *Store) MarkUnknown(ctx context.Context, merchantID int64, impUID string, nextCheck, now time.Time) error {
@@ -391,20 +337,6 @@ func eventArgs(e core.Event) ([]any, error) {
 		body = string(b)
 	}
 	return []any{e.ID, e.MerchantID, e.Type, e.ImpUID, body, e.URL, e.BodyFormat, e.Profile, us(e.CreatedAt), us(e.CreatedAt)}, nil
-}
-
-// InsertEvents writes outbox events in the caller's transaction.
-func (tx *Tx) InsertEvents(ctx context.Context, events []core.Event) error {
-	for _, e := range events {
-		args, err := eventArgs(e)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (`+eventValues+`)`, args...); err != nil {
-			return fmt.Errorf("insert event %s: %w", e.Type, err)
-		}
-	}
-	return nil
 }
 
 // Events lists the outbox events of a payment (tests, operator view).

@@ -404,78 +404,6 @@ func (tx *Tx) AdoptAttempt(ctx context.Context, sc *core.Schedule, token, impUID
 	return n == 1, nil
 }
 
-// FinishScheduleAttempt records the outcome of a schedule's attempt, in the
-// transaction that stores the payment outcome. Only the schedule whose
-// running attempt this is changes; reports whether one did.
-func (tx *Tx) FinishScheduleAttempt(ctx context.Context, p *core.Payment, now time.Time) (bool, error) {
-	at := p.PaidAt
-	if p.Status != core.StatusPaid {
-		at = p.FailedAt
-	}
-	if at.IsZero() {
-		at = now
-	}
-	reason := ""
-	if p.Status == core.StatusFailed {
-		reason = p.FailReason
-	}
-	res, err := tx.exec(ctx, `UPDATE schedules SET status = 'executed', payment_status = ?, fail_reason = ?, executed_at = ?, updated_at = ?
-		WHERE merchant_id = ? AND merchant_uid = ? AND status = 'executing' AND imp_uid = ?`,
-		string(p.Status), reason, us(at), us(now), p.MerchantID, p.MerchantUID, p.ImpUID)
-	if err != nil {
-		return false, fmt.Errorf("finish schedule %s: %w", p.MerchantUID, err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
-
-// FinishScheduleOutcome stores a scheduled attempt's outcome, its schedule
-// row's and its outbox events atomically. On Postgres it is one statement
-// (one round trip, no explicit transaction); core.ErrConflict means the
-// attempt was already resolved by someone else.
-func (s *Store) FinishScheduleOutcome(ctx context.Context, p *core.Payment, events []core.Event, now time.Time) error {
-	at, reason := p.PaidAt, ""
-	if p.Status != core.StatusPaid {
-		at, reason = p.FailedAt, p.FailReason
-	}
-	if at.IsZero() {
-		at = now
-	}
-	if s.dialect != Postgres || len(events) > 1 {
-		return s.FinishAttempt(ctx, p, events, func(tx *Tx) error {
-			_, err := tx.FinishScheduleAttempt(ctx, p, now)
-			return err
-		})
-	}
-	args := []any{string(p.Status), p.PGTID, p.ApplyNum, p.CardCode, p.CardName, p.CardNumber, nullInt(p.CardType), us(p.PaidAt), us(p.FailedAt),
-		p.FailReason, p.ReceiptURL, us(p.NextCheckAt), p.Checks, us(p.UpdatedAt), p.MerchantID, p.ImpUID,
-		string(p.Status), reason, us(at), us(now), p.MerchantID, p.MerchantUID}
-	q := `WITH u AS (` + finishAttemptSQL + ` RETURNING imp_uid),
-		sc AS (UPDATE schedules SET status = 'executed', payment_status = ?, fail_reason = ?, executed_at = ?, updated_at = ?
-			WHERE merchant_id = ? AND merchant_uid = ? AND status = 'executing' AND imp_uid IN (SELECT imp_uid FROM u) RETURNING 1)
-		SELECT (SELECT COUNT(*) FROM u), (SELECT COUNT(*) FROM sc)`
-	if len(events) == 1 {
-		ev, err := eventArgs(events[0])
-		if err != nil {
-			return err
-		}
-		q = `WITH u AS (` + finishAttemptSQL + ` RETURNING imp_uid),
-		sc AS (UPDATE schedules SET status = 'executed', payment_status = ?, fail_reason = ?, executed_at = ?, updated_at = ?
-			WHERE merchant_id = ? AND merchant_uid = ? AND status = 'executing' AND imp_uid IN (SELECT imp_uid FROM u) RETURNING 1),
-		ev AS (INSERT INTO events (` + eventCols + `) SELECT ` + eventValues + ` FROM u RETURNING 1)
-		SELECT (SELECT COUNT(*) FROM u), (SELECT COUNT(*) FROM sc)`
-		args = append(args, ev...)
-	}
-	var updated, scheduled int
-	if err := s.db.QueryRowContext(ctx, s.rebind(q), args...).Scan(&updated, &scheduled); err != nil {
-		return fmt.Errorf("finish scheduled attempt %s: %w", p.ImpUID, err)
-	}
-	if updated != 1 {
-		return fmt.Errorf("finish scheduled attempt %s: %w", p.ImpUID, core.ErrConflict)
-	}
-	return nil
-}
-
 // RearmSchedule puts an executing schedule back to waiting because its
 // attempt provably never reached the PG (the process died before the
 // call). Reports whether it did.
@@ -534,56 +462,14 @@ func (s *Store) ScheduleStats(ctx context.Context) (map[core.ScheduleStatus]int,
 	return out, rows.Err()
 }
 
-// ScheduleStart is one claimed schedule to start with its attempt.
-type ScheduleStart struct {
-	Schedule *core.Schedule
-	Payment  *core.Payment
-	// Set by StartScheduleAttempts:
-	Started bool          // the attempt is recorded and the schedule executing
-	Held    *core.Payment // the merchant_uid is held by this other payment
-}
-
-// StartScheduleAttempts starts a claimed batch in ONE transaction: for each
-// item the payment attempt is recorded and the schedule moved to executing
-// with its imp_uid, or neither (claim lost, or the merchant_uid is held by
-// another payment, reported in Held). One commit per batch instead of per
-// entry is what lets a billing run keep up with the database. newID makes a
-// fresh imp_uid after a collision.
-func (s *Store) StartScheduleAttempts(ctx context.Context, token string, now time.Time, items []ScheduleStart, newID func() string) error {
-	return s.InTx(ctx, func(tx *Tx) error {
-		for i := range items {
-			it := &items[i]
-			it.Started, it.Held = false, nil
-			var err error
-			for tries := 0; tries < 5; tries++ {
-				if err = tx.BeginAttempt(ctx, it.Payment); !errors.Is(err, ErrIDTaken) {
-					break
-				}
-				it.Payment.ImpUID = newID()
-			}
-			var held *OrderHeldError
-			switch {
-			case errors.As(err, &held):
-				it.Held = held.Existing
-				continue
-			case err != nil:
-				return err
-			}
-			ok, err := tx.StartScheduleAttempt(ctx, it.Schedule, token, it.Payment, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				// Revoked, moved or re-claimed since our claim: the attempt
-				// never reached the PG, so it simply never existed.
-				if _, err := tx.exec(ctx, `DELETE FROM payments WHERE merchant_id = ? AND imp_uid = ? AND status = 'pending'`,
-					it.Payment.MerchantID, it.Payment.ImpUID); err != nil {
-					return fmt.Errorf("discard attempt %s: %w", it.Payment.ImpUID, err)
-				}
-				continue
-			}
-			it.Started = true
-		}
-		return nil
-	})
+// DiscardAttempt removes an attempt that was recorded in this transaction
+// but whose work was taken away before it could run (a schedule revoked,
+// moved or re-claimed since the claim): it never reached the PG, so it
+// simply never existed.
+func (tx *Tx) DiscardAttempt(ctx context.Context, p *core.Payment) error {
+	if _, err := tx.exec(ctx, `DELETE FROM payments WHERE merchant_id = ? AND imp_uid = ? AND status = 'pending'`,
+		p.MerchantID, p.ImpUID); err != nil {
+		return fmt.Errorf("discard attempt %s: %w", p.ImpUID, err)
+	}
+	return nil
 }

@@ -213,10 +213,20 @@ type Tx struct {
 	tx *sql.Tx // nil in autocommit mode
 	// cached is set on the SQLite writer: statements prepared once on its connection.
 	cached bool
+	// rec is set while settle hooks are recorded for a one-statement
+	// settlement (see SettleAttempt): the writes it can fold are kept there,
+	// and any other statement marks the settlement as needing a transaction.
+	rec *recording
+	// events counts the outbox rows written through this Tx.
+	events int
 }
 
-// autocommit returns a Tx that runs each statement on its own (Postgres only).
-func (s *Store) autocommit() *Tx { return &Tx{s: s, q: s.db} }
+// row is a single-row result: *sql.Row, or a recorded Tx's refusal.
+type row interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // stmt returns the writer's prepared statement for q, or nil to run q directly.
 func (t *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
@@ -231,18 +241,27 @@ func (t *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.rec != nil {
+		return nil, t.rec.refuse()
+	}
 	if st := t.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return t.q.ExecContext(ctx, t.s.rebind(q), args...)
 }
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if t.rec != nil {
+		return nil, t.rec.refuse()
+	}
 	if st := t.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return t.q.QueryContext(ctx, t.s.rebind(q), args...)
 }
-func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+func (t *Tx) queryRow(ctx context.Context, q string, args ...any) row {
+	if t.rec != nil {
+		return errRow{t.rec.refuse()}
+	}
 	if st := t.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -105,10 +105,10 @@ func TestOrderHolderIsUniquePerMerchant(t *testing.T) {
 		// Failed attempts release the order.
 		p := payment(a, "imp_1", "o1", core.StatusFailed, t0)
 		p.FailedAt, p.FailReason = t0, "declined"
-		if err := s.FinishAttempt(ctx, p, nil, nil); err != nil {
+		if _, err := s.SettleAttempt(ctx, p, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.FinishAttempt(ctx, p, nil, nil); !errors.Is(err, core.ErrConflict) {
+		if _, err := s.SettleAttempt(ctx, p, nil); !errors.Is(err, core.ErrConflict) {
 			t.Fatalf("finishing twice: %v", err)
 		}
 		if err := s.BeginAttempt(ctx, payment(a, "imp_4", "o1", core.StatusPending, t0)); err != nil {
@@ -202,7 +202,7 @@ func TestListPaymentsFiltersAndPages(t *testing.T) {
 			} else {
 				p.FailedAt = p.StartedAt
 			}
-			if err := s.FinishAttempt(ctx, p, nil, nil); err != nil {
+			if _, err := s.SettleAttempt(ctx, p, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -31,9 +31,6 @@ import (
 
 // Runner is the scheduler as the engine uses it.
 type Runner interface {
-	// OnExecuted registers h to run inside the transaction that stores a
-	// scheduled execution's outcome (also when the reconciler settles it).
-	OnExecuted(h func(ctx context.Context, tx *store.Tx, p *core.Payment) error)
 	// ExecuteNow runs one due entry synchronously.
 	ExecuteNow(ctx context.Context, merchantID int64, merchantUID string) (*core.Payment, error)
 }
@@ -53,15 +50,15 @@ type Config struct {
 // Engine runs subscriptions.
 type Engine struct {
 	svc    *charge.Service
-	st     *store.Store
+	st     Store
 	runner Runner
 	clock  clock.Clock
 	cfg    Config
 	log    *slog.Logger
 }
 
-// New builds the engine and hooks it into the scheduler.
-func New(svc *charge.Service, runner Runner, cfg Config) *Engine {
+// New builds the engine and subscribes it to settled outcomes.
+func New(svc *charge.Service, st Store, runner Runner, cfg Config) *Engine {
 	if cfg.Dunning == nil {
 		cfg.Dunning = []time.Duration{24 * time.Hour, 3 * 24 * time.Hour, 7 * 24 * time.Hour}
 	}
@@ -71,8 +68,8 @@ func New(svc *charge.Service, runner Runner, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	e := &Engine{svc: svc, st: svc.Store(), runner: runner, clock: svc.Clock(), cfg: cfg, log: cfg.Logger}
-	runner.OnExecuted(e.onExecuted)
+	e := &Engine{svc: svc, st: st, runner: runner, clock: svc.Clock(), cfg: cfg, log: cfg.Logger}
+	svc.OnSettled(e.settled)
 	return e
 }
 
@@ -330,10 +327,11 @@ func (e *Engine) runIfDue(ctx context.Context, sub *core.Subscription, n int) er
 	return nil
 }
 
-// onExecuted turns a stored renewal outcome into a deposit, a notification
-// and the subscription's next step, in the outcome's own transaction.
-func (e *Engine) onExecuted(ctx context.Context, tx *store.Tx, p *core.Payment) error {
-	if p.Notify != "v3" {
+// settled turns a settled renewal into a deposit, a notification and the
+// subscription's next step, in the outcome's own transaction. A renewal
+// that never reached the PG is not a try: the scheduler runs it again.
+func (e *Engine) settled(ctx context.Context, tx *store.Tx, p *core.Payment, o charge.Outcome) error {
+	if p.Dialect != core.DialectV3 || o.Refund != nil || o.NeverReached {
 		return nil
 	}
 	subID, n, ok := parseOrderUID(p.MerchantUID)

@@ -162,8 +162,13 @@ func New(sandbox pg.Connector, src Source, opts Options) *Router {
 func (r *Router) Sandbox() pg.Connector { return r.sandbox }
 
 func (r *Router) connector(ctx context.Context, t pg.Target) (pg.Connector, error) {
-	if !IsProcessor(t.Provider) || t.MerchantID == 0 {
+	if !IsProcessor(t.Provider) {
 		return r.sandbox, nil
+	}
+	if t.MerchantID == 0 {
+		// A processor channel belongs to one merchant; without it the
+		// credentials to use are unknown, and guessing is not an option.
+		return nil, &pg.Error{Provider: t.Provider, Code: "NO_MERCHANT", Message: "PG target names no merchant"}
 	}
 	ch, err := r.src.ProcessorChannel(ctx, t.MerchantID, t.Provider, t.MID)
 	if errors.Is(err, ErrNotProcessor) {

@@ -1,0 +1,154 @@
+package charge_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/charge/chargetest"
+	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/store"
+	"github.com/billkey/billkey/internal/testenv"
+)
+
+// settleFails is a database that goes down for the write storing an outcome.
+type settleFails struct {
+	charge.Store
+	fail atomic.Int32 // how many settlements fail from now on
+}
+
+func (s *settleFails) SettleAttempt(ctx context.Context, p *core.Payment, hooks func(*store.Tx) error) (int, error) {
+	if s.fail.Add(-1) >= 0 {
+		return 0, errors.New("database down")
+	}
+	return s.Store.SettleAttempt(ctx, p, hooks)
+}
+
+// The PG approved but the approval could not be stored: the caller must not
+// hear "error, retry" (a retry under a new merchant_uid would pay twice) but
+// an unknown outcome, which the reconciler settles from the PG's records.
+func TestApprovedButNotStoredIsUnknown(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		for _, op := range []string{"again", "onetime"} {
+			t.Run(op, func(t *testing.T) {
+				db := &settleFails{}
+				bd := chargetest.New(t, b, func(o *chargetest.Options) {
+					o.WrapStore = func(s charge.Store) charge.Store { db.Store = s; return db }
+				})
+				ctx := context.Background()
+				bd.IssueKey(t, "cust", cardOK)
+				in := charge.PayInput{CustomerUID: "cust", MerchantUID: "order-" + op, Amount: 4900, Name: "plan"}
+				db.fail.Store(1)
+				var p *core.Payment
+				var err error
+				if op == "again" {
+					p, err = bd.Service.Again(ctx, bd.Merchant.ID, in)
+				} else {
+					c := chargetest.Card(cardOK)
+					in.CustomerUID, in.Card = "", &c
+					p, err = bd.Service.Onetime(ctx, bd.Merchant.ID, in)
+				}
+				if err != nil {
+					t.Fatalf("%s with the database down after approval: %v, want an unknown outcome", op, err)
+				}
+				if p.Status != core.StatusUnknown || p.ImpUID == "" || !p.PaidAt.IsZero() {
+					t.Fatalf("answer %+v, want unknown with its imp_uid", p)
+				}
+				if ledger := bd.Sim.Ledger(); len(ledger) != 1 || ledger[0].Status != pg.ChargeApproved {
+					t.Fatalf("PG ledger %+v, want one approval", ledger)
+				}
+				var inProgress *charge.InProgressError
+				if _, err := bd.Service.Again(ctx, bd.Merchant.ID, charge.PayInput{CustomerUID: "cust", MerchantUID: in.MerchantUID, Amount: 4900}); !errors.As(err, &inProgress) {
+					t.Fatalf("retry of the held order: %v, want in progress", err)
+				}
+
+				bd.Clock.Advance(time.Minute) // past the attempt deadline
+				if _, err := bd.Service.Reconcile(ctx); err != nil {
+					t.Fatal(err)
+				}
+				got, err := bd.Service.GetPayment(ctx, bd.Merchant.ID, p.ImpUID)
+				if err != nil || got.Status != core.StatusPaid {
+					t.Fatalf("after reconcile: %+v %v, want paid", got, err)
+				}
+				events, err := bd.Store.Events(ctx, bd.Merchant.ID, p.ImpUID)
+				if err != nil || len(events) != 1 || events[0].Type != "payment.paid" {
+					t.Fatalf("outbox %+v %v, want one payment.paid", events, err)
+				}
+				if n := len(bd.Sim.Ledger()); n != 1 {
+					t.Fatalf("PG ledger %d charges, want 1", n)
+				}
+			})
+		}
+	})
+}
+
+// lostRefunds loses the answer of every refund, and its look-up index lags:
+// the first look-up of each refund finds nothing.
+type lostRefunds struct {
+	pg.Connector
+	lookups atomic.Int32
+}
+
+func (c *lostRefunds) Cancel(ctx context.Context, req pg.CancelRequest) (*pg.CancelResult, error) {
+	if _, err := c.Connector.Cancel(ctx, req); err != nil {
+		return nil, err
+	}
+	return nil, context.DeadlineExceeded
+}
+
+func (c *lostRefunds) LookupCancel(ctx context.Context, t pg.Target, chargeKey, key string) (*pg.CancelResult, error) {
+	if c.lookups.Add(1) == 1 {
+		return nil, pg.ErrNoSuchCharge
+	}
+	return c.Connector.LookupCancel(ctx, t, chargeKey, key)
+}
+
+// One "not found" is not proof that a refund never happened: releasing its
+// reservation then would let the balance be refunded twice.
+func TestRefundNotFoundOnceStaysReserved(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		conn := &lostRefunds{}
+		bd := chargetest.New(t, b, func(o *chargetest.Options) {
+			o.WrapPG = func(c pg.Connector) pg.Connector { conn.Connector = c; return conn }
+		})
+		ctx := context.Background()
+		bd.IssueKey(t, "cust", cardOK)
+		p, err := bd.Service.Again(ctx, bd.Merchant.ID, charge.PayInput{CustomerUID: "cust", MerchantUID: "order-r", Amount: 1000})
+		if err != nil || p.Status != core.StatusPaid {
+			t.Fatalf("again: %+v %v", p, err)
+		}
+		if _, err := bd.Service.Cancel(ctx, bd.Merchant.ID, charge.CancelInput{ImpUID: p.ImpUID}); !errors.Is(err, charge.ErrCancelUnknown) {
+			t.Fatalf("cancel with a lost answer: %v", err)
+		}
+
+		bd.Clock.Advance(time.Minute)
+		if _, err := bd.Service.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if conn.lookups.Load() != 1 {
+			t.Fatalf("%d look-ups, want 1", conn.lookups.Load())
+		}
+		if _, err := bd.Service.Cancel(ctx, bd.Merchant.ID, charge.CancelInput{ImpUID: p.ImpUID}); !errors.Is(err, charge.ErrNothingToCancel) {
+			t.Fatalf("second refund after one empty look-up: %v, want the balance still reserved", err)
+		}
+
+		bd.Clock.Advance(time.Minute)
+		if _, err := bd.Service.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := bd.Service.GetPayment(ctx, bd.Merchant.ID, p.ImpUID)
+		if err != nil || got.Status != core.StatusCancelled || got.CancelAmount != 1000 || len(got.Cancels) != 1 || got.Cancels[0].Status != core.CancelDone {
+			t.Fatalf("after the look-up found it: %+v %v", got, err)
+		}
+		ledger := bd.Sim.Ledger()
+		if len(ledger) != 1 || ledger[0].Cancelled != 1000 || len(ledger[0].Cancellations) != 1 {
+			t.Fatalf("PG ledger %+v, want one refund of 1000", ledger)
+		}
+	})
+}
