@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/app/apptest"
+	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/subscription"
 	"github.com/billkey/billkey/internal/testenv"
@@ -433,4 +434,34 @@ func TestSubscriptionsAndCalendar(t *testing.T) {
 			t.Fatalf("after cancel: %+v, %v", got, err)
 		}
 	})
+}
+
+// TestSessionsAndLinksExpire: a session ends after SessionTTL and a
+// password-set link after SetupTTL, by the wall clock (the sandbox clock
+// moves billing time only).
+func TestSessionsAndLinksExpire(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	op := operator(t, e, "ops@example.com", core.RoleOperator)
+	link, err := e.App.Console().AddUser(context.Background(), e.Cred.MerchantCode, "late@example.com", core.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Moving the sandbox clock a year does not sign anyone out.
+	e.Clock.Advance(365 * 24 * time.Hour)
+	if st, body := op.get("/console/overview"); st != 200 || strings.Contains(body, `action="/console/login"`) {
+		t.Fatal("signed out by the sandbox clock")
+	}
+	start := time.Now()
+	console.SetWallClock(e.App.Console(), func() time.Time { return start.Add(console.SessionTTL + time.Minute) })
+	if _, body := op.get("/console/overview"); !strings.Contains(body, `action="/console/login"`) {
+		t.Fatal("still signed in after the session's lifetime")
+	}
+	if st, _ := newClient(t, e).get(link); st != 200 {
+		t.Fatalf("link within its lifetime: HTTP %d", st)
+	}
+	console.SetWallClock(e.App.Console(), func() time.Time { return start.Add(console.SetupTTL + time.Minute) })
+	if st, _ := newClient(t, e).get(link); st != http.StatusNotFound {
+		t.Fatalf("expired link: HTTP %d, want 404", st)
+	}
 }

@@ -287,7 +287,9 @@ func calendar(now time.Time, list []core.Schedule) ([][]calDay, string) {
 	for _, s := range list {
 		if c, ok := byDay[s.ScheduleAt.In(loc).Format("2006-01-02")]; ok {
 			c.Count++
-			c.Amount += s.Amount
+			if s.Currency == "KRW" { // the calendar adds up won, like the overview
+				c.Amount += s.Amount
+			}
 			if len(c.Entries) < 3 {
 				c.Entries = append(c.Entries, s.MerchantUID)
 			}

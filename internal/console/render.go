@@ -91,7 +91,6 @@ var funcs = template.FuncMap{
 	"status": statusLabel,
 	"scls":   func(s core.PaymentStatus) string { return "st-" + string(s) },
 	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"add":    func(a, b int) int { return a + b },
 }
 
 // pages holds one template set per page: the layout plus that page.
@@ -142,14 +141,6 @@ func (p *page) T(t time.Time) string {
 
 // Local is the value of a datetime-local input in the merchant's zone.
 func (p *page) Local(t time.Time) string { return t.In(p.loc).Format("2006-01-02T15:04") }
-
-// D formats a date in the merchant's zone.
-func (p *page) D(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.In(p.loc).Format("2006-01-02")
-}
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	if p.loc == nil {
