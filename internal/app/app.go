@@ -313,6 +313,12 @@ func (a *App) routes() http.Handler {
 	receipts := http.NewServeMux()
 	receipt.New(a.Store, a.Log).Register(receipts)
 	a.mounts = append(a.mounts, mount{pattern: "GET /receipts/", handler: receipts})
+	// Browsers ask every page's origin for an icon; answering "no content"
+	// keeps a 404 out of their consoles.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.WriteHeader(http.StatusNoContent)
+	})
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +68,7 @@ window.pay = function (params) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, page, e.Server.URL, checkout.SDKIntegrity(), e.Cred.MerchantCode)
 	})
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /complete", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><h1>Order complete</h1>`)
@@ -237,7 +239,9 @@ func TestBrowserKeyAndFirstPaymentRedirect(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Emulate(device.IPhone13)); err != nil {
 		t.Fatal(err)
 	}
-	openPay(t, ctx, shop.URL, `{pg: "danal_tpay", merchant_uid: "order_77", customer_uid: "user_77", amount: 1000,
+	// JTNet calls back on PC and redirects on mobile (Danal would call back
+	// on mobile too).
+	openPay(t, ctx, shop.URL, `{pg: "jtnet", merchant_uid: "order_77", customer_uid: "user_77", amount: 1000,
 		name: "첫 달 이용료", m_redirect_url: location.origin + "/complete?from=billkey"}`)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#card_number"))); err != nil {
 		t.Fatalf("not redirected to the window: %v", err)
@@ -272,7 +276,7 @@ func TestBrowserKeyAndFirstPaymentRedirect(t *testing.T) {
 	shot(t, ctx, "2-back-at-merchant")
 	var pay paymentView
 	e.Do("GET", "/payments/"+q.Get("imp_uid"), tok, nil, &pay)
-	if pay.Response.Amount != 1000 || pay.Response.Status != "paid" || pay.Response.Channel != "mobile" || pay.Response.PGProvider != "danal_tpay" {
+	if pay.Response.Amount != 1000 || pay.Response.Status != "paid" || pay.Response.Channel != "mobile" || pay.Response.PGProvider != "jtnet" {
 		t.Fatalf("payment: %+v", pay.Response)
 	}
 	var cust customerView
@@ -297,6 +301,18 @@ func TestBrowserDeclinedCard(t *testing.T) {
 	}
 	fillCard(t, ctx, in, "4000000000000002")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#submit"), chromedp.FromNode(in))); err != nil {
+		t.Fatal(err)
+	}
+	// The window shows the PG's reason and waits for the customer.
+	in = frame(t, ctx, "#result-ok")
+	if msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#error-msg"), chromedp.FromNode(in))); !strings.Contains(msg, "거래거절") {
+		t.Errorf("the window shows %q, not the decline reason", msg)
+	}
+	shot(t, ctx, "window-shows-decline")
+	if got, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__rsp === undefined && !!document.getElementById("imp-billkey-overlay")`)); !got {
+		t.Fatal("the window closed before the customer could read the reason")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#result-ok"), chromedp.FromNode(in))); err != nil {
 		t.Fatal(err)
 	}
 	res := callbackRsp(t, ctx)
@@ -364,8 +380,8 @@ func TestBrowserCancelledWindow(t *testing.T) {
 	}
 }
 
-// TestBrowserNonCardWindows: CHAI's bank-transfer flow issues a key that
-// `again` can charge; Danal phone billing (pg "danal") issues its key only
+// TestBrowserNonCardWindows: CHAI's bank-transfer flow, which lands on
+// m_redirect_url on PC too, issues a key that `again` can charge; Danal phone billing (pg "danal") issues its key only
 // with a first charge, and charges it again only with that amount a month on.
 func TestBrowserNonCardWindows(t *testing.T) {
 	ctx := browserCtx(t)
@@ -395,27 +411,50 @@ func TestBrowserNonCardWindows(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cuid := "user_" + c.method
-			openPay(t, ctx, shop.URL, fmt.Sprintf(`{pg: %q, pay_method: %q, merchant_uid: "nc_%d", customer_uid: %q, amount: %d, buyer_tel: "010-1234-5678"}`,
-				c.pg, c.method, i, cuid, c.amount))
+			openPay(t, ctx, shop.URL, fmt.Sprintf(`{pg: %q, pay_method: %q, merchant_uid: "nc_%d", customer_uid: %q, amount: %d,
+				buyer_tel: "010-1234-5678", m_redirect_url: location.origin + "/complete"}`, c.pg, c.method, i, cuid, c.amount))
 			first := map[string]string{"trans": "#bank_code", "phone": "#otp"}[c.method]
-			in := frame(t, ctx, first)
-			if err := chromedp.Do(ctx, c.fill(chromedp.FromNode(in))...); err != nil {
-				t.Fatal(err)
-			}
-			shot(t, ctx, "window")
-			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#submit"), chromedp.FromNode(in))); err != nil {
-				t.Fatal(err)
-			}
-			res := callbackRsp(t, ctx)
-			if !res.Success || res.PayMethod != c.method || res.PGProvider != c.pg || str(res.Status) != "paid" {
-				t.Fatalf("rsp %+v code=%s msg=%s", res, str(res.ErrorCode), str(res.ErrorMsg))
+			var impUID string
+			if c.pg == "chai" {
+				// A desktop browser with a callback, and still a redirect.
+				if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(first))); err != nil {
+					t.Fatalf("CHAI did not redirect on PC: %v", err)
+				}
+				if err := chromedp.Do(ctx, c.fill(chromedp.AtLeast(1))...); err != nil {
+					t.Fatal(err)
+				}
+				shot(t, ctx, "window")
+				if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#submit"))); err != nil {
+					t.Fatal(err)
+				}
+				waitPath(t, ctx, "/complete")
+				loc, _ := chromedp.Run(ctx, chromedp.Location())
+				u, _ := url.Parse(loc)
+				if u.Query().Get("imp_success") != "true" || u.Query().Get("imp_uid") == "" {
+					t.Fatalf("redirect %s", loc)
+				}
+				impUID = u.Query().Get("imp_uid")
+			} else {
+				in := frame(t, ctx, first)
+				if err := chromedp.Do(ctx, c.fill(chromedp.FromNode(in))...); err != nil {
+					t.Fatal(err)
+				}
+				shot(t, ctx, "window")
+				if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#submit"), chromedp.FromNode(in))); err != nil {
+					t.Fatal(err)
+				}
+				res := callbackRsp(t, ctx)
+				if !res.Success || res.PayMethod != c.method || res.PGProvider != c.pg || str(res.Status) != "paid" {
+					t.Fatalf("rsp %+v code=%s msg=%s", res, str(res.ErrorCode), str(res.ErrorMsg))
+				}
+				impUID = *res.ImpUID
 			}
 			var cust customerView
 			if e.Do("GET", "/subscribe/customers/"+cuid, tok, nil, &cust); cust.Code != 0 || cust.Response.PGProvider != c.pg {
 				t.Fatalf("billing key: %+v", cust)
 			}
 			var pay paymentView
-			e.Do("GET", "/payments/"+*res.ImpUID, tok, nil, &pay)
+			e.Do("GET", "/payments/"+impUID, tok, nil, &pay)
 			if pay.Response.PayMethod != c.method || pay.Response.Amount != float64(c.amount) {
 				t.Fatalf("payment: %+v", pay.Response)
 			}
@@ -473,11 +512,77 @@ func waitPath(t *testing.T, ctx context.Context, path string) {
 	var err error
 	for range 10 {
 		_, err = chromedp.Run(ctx, chromedp.Poll[bool](`location.pathname === "`+path+`"`, chromedp.WithPollingTimeout(20*time.Second)))
-		if err == nil || !strings.Contains(err.Error(), "navigated or closed") {
+		// A poll that starts while the page navigates loses its context;
+		// poll again in the new page.
+		if err == nil || !(strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) {
 			break
 		}
 	}
 	if err != nil {
 		t.Fatalf("not at %s: %v", path, err)
+	}
+}
+
+// TestBrowserLayoutAndConsole: on a 1280×720 laptop screen the overlay
+// shows both buttons without scrolling; the demo page fits a 390-px phone;
+// and neither writes an error to the browser console (CSP sources Chrome
+// rejects, a missing /favicon.ico).
+func TestBrowserLayoutAndConsole(t *testing.T) {
+	ctx := browserCtx(t)
+	e := apptest.New(t, testenv.SQLite(t))
+	shop := merchantSite(t, e)
+	cctx, stop := context.WithCancel(ctx)
+	var (
+		mu     sync.Mutex
+		errors []string
+	)
+	msgs := chromedp.Console(cctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				mu.Lock()
+				errors = append(errors, m.String()+" ("+m.URL+")")
+				mu.Unlock()
+			}
+		}
+	}()
+
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 720)); err != nil {
+		t.Fatal(err)
+	}
+	openPay(t, ctx, shop.URL, `{pg: "kicc", merchant_uid: "lay_1", customer_uid: "user_lay", amount: 0, name: "월간 이용권"}`)
+	in := frame(t, ctx, "#cancel")
+	for _, id := range []string{"#submit", "#cancel"} {
+		box, err := chromedp.Run(ctx, chromedp.Dimensions(chromedp.CSS(id), chromedp.FromNode(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bottom := box.Border[5]; bottom > 720 {
+			t.Errorf("%s ends at y=%.0f, below a 720-px viewport: the customer has to scroll", id, bottom)
+		}
+	}
+	shot(t, ctx, "1280x720-window")
+
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile),
+		chromedp.Navigate(e.Server.URL+e.App.DemoPath(e.Cred.MerchantCode)), chromedp.WaitVisible(chromedp.CSS("#subscribe"))); err != nil {
+		t.Fatal(err)
+	}
+	w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)`))
+	if err != nil || w > 390 {
+		t.Errorf("the demo page is %d px wide on a 390-px phone (%v)", w, err)
+	}
+	fullShot(t, ctx, "demo-390")
+
+	stop()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range errors {
+		t.Errorf("console error: %s", m)
 	}
 }

@@ -266,12 +266,20 @@ type createResp struct {
 	URL         string `json:"url,omitempty"`
 	Rsp         *rsp   `json:"rsp,omitempty"`
 	RedirectURL string `json:"redirect_url,omitempty"`
+	// Mode is how the window opens, decided by the PG's rule: "popup"
+	// (overlay and callback) or "redirect" (page navigation).
+	Mode string `json:"mode,omitempty"`
 }
 
 type createReq struct {
 	MerchantCode string `json:"merchant_code"`
 	Mode         string `json:"mode"` // "popup" (callback) or "redirect"
-	Params       params `json:"params"`
+	// Mobile and Callback describe the page (a mobile browser; a callback
+	// was given), so that each PG's own PC/mobile rule picks the mode. Older
+	// SDKs send only Mode.
+	Mobile   *bool  `json:"mobile,omitempty"`
+	Callback *bool  `json:"callback,omitempty"`
+	Params   params `json:"params"`
 }
 
 func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
@@ -343,6 +351,20 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 	pgName := ch.Provider
 	if p, ok := sim.Lookup(ch.Provider); ok {
 		pgName = p.Name
+		if in.Mobile != nil && in.Callback != nil {
+			mode, msg := windowMode(p, *in.Mobile, *in.Callback, req.RedirectURL != "")
+			if msg != "" {
+				fail(http.StatusBadRequest, req, false, CodeInvalidParams, msg)
+				return
+			}
+			if mode == "redirect" && !redirect {
+				if o, _ := originOf(req.RedirectURL); !h.allowedFor(r, o, m) {
+					fail(http.StatusBadRequest, req, false, CodeOriginRefused, "m_redirect_url: origin "+o+" is not an allowed checkout origin")
+					return
+				}
+			}
+			redirect = mode == "redirect"
+		}
 		if !p.SupportsWindowMethod(req.PayMethod) {
 			fail(http.StatusBadRequest, req, redirect, CodeUnsupported, pgName+" 결제창은 pay_method \""+req.PayMethod+
 				"\"을(를) 지원하지 않습니다. (This PG's window does not support this pay_method; supported: "+strings.Join(p.Window, ", ")+")")
@@ -372,7 +394,29 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("checkout: window opened", "merchant", m.Code, "merchant_uid", req.MerchantUID, "pg", ch.Provider,
 		"pay_method", req.PayMethod, "key_only", req.CustomerUID != "" && req.Amount == 0, "redirect", redirect)
-	writeJSON(w, http.StatusCreated, createResp{SessionID: s.id, URL: selfOrigin(r) + "/v1/checkout/" + s.id})
+	mode := "popup"
+	if redirect {
+		mode = "redirect"
+	}
+	writeJSON(w, http.StatusCreated, createResp{SessionID: s.id, URL: selfOrigin(r) + "/v1/checkout/" + s.id, Mode: mode})
+}
+
+// windowMode applies a PG's own PC/mobile rule from its i'mport guide:
+// CHAI lands on m_redirect_url on PC and mobile alike (so it needs one);
+// Danal, Kakao Pay, PAYCO and KG Mobilians call back on mobile as on PC;
+// the rest call back on PC and redirect on mobile. Without a callback the
+// window can only redirect.
+func windowMode(p sim.Personality, mobile, callback, hasRedirect bool) (mode, problem string) {
+	switch {
+	case p.PCRedirect && !hasRedirect:
+		return "", p.Name + " 결제는 PC와 모바일 모두 m_redirect_url로 이동합니다. m_redirect_url을 지정하세요. " +
+			"(This PG always redirects to m_redirect_url, on PC too.)"
+	case p.PCRedirect, !callback && hasRedirect:
+		return "redirect", ""
+	case mobile && hasRedirect && !p.CallbackOnMobile:
+		return "redirect", ""
+	}
+	return "popup", ""
 }
 
 // session finds the window of the request, answering 404 itself when gone.

@@ -270,13 +270,16 @@ func TestWindowPageSecurityHeaders(t *testing.T) {
 	page, h, csrf := windowPage(t, out.URL)
 	csp := h.Get("Content-Security-Policy")
 	for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "form-action 'self'",
-		"frame-ancestors 'self' http://localhost:* http://127.0.0.1:* http://[::1]:*", "base-uri 'none'"} {
+		"frame-ancestors 'self' http://localhost:* http://127.0.0.1:*;", "base-uri 'none'"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("CSP %q lacks %q", csp, want)
 		}
 	}
 	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
 		t.Errorf("CSP allows inline code: %q", csp)
+	}
+	if strings.Contains(csp, "[") {
+		t.Errorf("CSP names an IPv6 literal, which Chrome rejects with a console error: %q", csp)
 	}
 	for k, v := range map[string]string{"Referrer-Policy": "same-origin", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"} {
 		if h.Get(k) != v {

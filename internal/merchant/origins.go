@@ -92,9 +92,15 @@ func (ps Origins) Match(origin string) bool {
 }
 
 // CSP renders the patterns as CSP sources (frame-ancestors, form-action).
+// CSP host sources cannot name IPv6 literals (Chrome rejects
+// "http://[::1]:*" and logs an error), so those patterns are left out: such
+// origins may still open windows and be redirected to, but not frame them.
 func (ps Origins) CSP() string {
 	parts := make([]string, 0, len(ps))
 	for _, p := range ps {
+		if strings.HasPrefix(p.host, "[") {
+			continue
+		}
 		parts = append(parts, p.raw)
 	}
 	return strings.Join(parts, " ")

@@ -9,13 +9,26 @@
     // Only the merchant page that opened the window may read the result:
     // postMessage goes to the session's origin, never to "*".
     var origin = result.getAttribute("data-origin");
-    if (window.parent !== window && origin) {
-      window.parent.postMessage({
-        type: "billkey:result",
-        session: result.getAttribute("data-session"),
-        rsp: JSON.parse(result.getAttribute("data-rsp"))
-      }, origin);
+    var rsp = JSON.parse(result.getAttribute("data-rsp"));
+    var sent = false;
+    var send = function () {
+      if (sent || window.parent === window || !origin) return;
+      sent = true;
+      window.parent.postMessage({ type: "billkey:result", session: result.getAttribute("data-session"), rsp: rsp }, origin);
+    };
+    // A success or the customer's own cancel returns at once; a refusal
+    // stays on screen with its reason until the customer has read it and
+    // pressed OK (or Enter/Esc).
+    var ok = document.getElementById("result-ok");
+    if (rsp.success || rsp.error_code === "USER_CANCEL" || !ok) {
+      send();
+      return;
     }
+    ok.addEventListener("click", send);
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" || e.key === "Enter") send();
+    });
+    ok.focus();
     return;
   }
 

@@ -30,8 +30,10 @@
       name: "Billkey 데모 구독 Demo plan",
       buyer_name: "홍길동", buyer_email: "demo@example.com", buyer_tel: "010-1234-5678"
     };
+    // Every PG may come back here: some (CHAI) redirect even when a
+    // callback is given, as their i'mport guides say.
+    params.m_redirect_url = location.origin + "/demo?merchant=" + encodeURIComponent(merchant);
     if (f.mode.value === "redirect") {
-      params.m_redirect_url = location.origin + "/demo?merchant=" + encodeURIComponent(merchant);
       IMP.request_pay(params); // no callback: the result comes back in the URL
       return;
     }

@@ -69,10 +69,15 @@
     // As with i'mport: m_redirect_url is used on mobile browsers, and also
     // when no callback is given; otherwise the window is an overlay and the
     // result goes to the callback.
+    // Billkey then applies the PG's own rule (CHAI redirects on PC too;
+    // Danal, Kakao Pay, PAYCO and Mobilians call back on mobile too) and
+    // says which mode it chose.
     var redirect = !!params.m_redirect_url && (isMobile() || !cb);
     current = true;
-    post("/v1/checkout/sessions", { merchant_code: merchantCode, mode: redirect ? "redirect" : "popup", params: params })
+    post("/v1/checkout/sessions", { merchant_code: merchantCode, mode: redirect ? "redirect" : "popup",
+                                    mobile: isMobile(), callback: !!cb, params: params })
       .then(function (res) {
+        if (res.mode) redirect = res.mode === "redirect";
         if (!res.session_id) {
           current = null;
           if (redirect && res.redirect_url) return window.location.assign(res.redirect_url);

@@ -13,6 +13,11 @@
     }
   });
 
+  // A page brought back from the back-forward cache can send its forms again.
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) document.querySelectorAll("form[data-sent]").forEach(function (f) { delete f.dataset.sent; });
+  });
+
   var dataEl = document.getElementById("chart-data");
   if (!dataEl || typeof uPlot === "undefined") return;
   var d = JSON.parse(dataEl.textContent);
