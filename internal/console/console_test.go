@@ -284,7 +284,9 @@ func TestEveryPageAndItsForms(t *testing.T) {
 		owner := operator(t, e, "owner@example.com", core.RoleOwner)
 		for _, p := range []string{"/console/overview", "/console/payments", "/console/payments/" + impUID, "/console/customers",
 			"/console/schedules", "/console/webhooks", "/console/settings", "/console/audit",
-			"/console/payments?status=paid&pg=nice&from=2026-03-01&to=2026-03-01&min=1000&max=20000&customer_uid=cust_order_3001"} {
+			"/console/payments?status=paid&pg=nice&from=2026-03-01&to=2026-03-01&min=1000&max=20000&customer_uid=cust_order_3001",
+			"/console/customers?q=cust_order_3", "/console/webhooks?status=failed", "/console/schedules?customer_uid=cust_order_3001",
+			"/console/payments.csv?status=paid"} {
 			st, body := owner.get(p)
 			if st != 200 {
 				t.Fatalf("GET %s: HTTP %d\n%s", p, st, body)
@@ -292,6 +294,12 @@ func TestEveryPageAndItsForms(t *testing.T) {
 			if strings.Contains(body, "4242424242424242") || strings.Contains(body, "4242-4242-4242-4242") {
 				t.Fatalf("GET %s shows a full card number", p)
 			}
+		}
+		if _, body := owner.get("/console/customers?q=cust_order_3"); !strings.Contains(body, "cust_order_3001") {
+			t.Fatal("customer search by prefix does not find the key")
+		}
+		if _, body := owner.get("/console/customers?q=nobody"); strings.Contains(body, "cust_order_3001") {
+			t.Fatal("customer search for another prefix lists the key")
 		}
 		if _, body := owner.get("/console/overview"); !strings.Contains(body, "12,000원") {
 			t.Fatal("overview does not show today's 12,000원")
