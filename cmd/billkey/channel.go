@@ -12,25 +12,26 @@ import (
 	"strings"
 
 	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/config"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/router"
 )
 
-const channelUsage = `usage:
-  billkey channel add --merchant CODE --pg iamport|tosspayments|stripe [--mid MID] [--api-url URL]
-                      [--live] [--default] <credentials>
-      iamport:       --imp-key KEY --imp-secret SECRET [--upstream-pg PG]
-      tosspayments:  --secret-key test_sk_…|live_sk_…
-      stripe:        --secret-key sk_test_…|sk_live_…
-      A secret given as "-" is read from standard input (keeps it out of ps and shell history).
-  billkey channel list --merchant CODE [--json]
-  billkey channel remove --merchant CODE --pg PROVIDER[.MID]|ID
-  billkey channel set-default --merchant CODE --pg PROVIDER[.MID]|ID
-`
+// channelCommands manage a merchant's PG channels (real processors).
+func channelCommands() *command {
+	db := config.Log | config.DB
+	return &command{name: "channel", subs: []*command{
+		{name: "add", synopsis: "channel add --merchant CODE --pg iamport|tosspayments|stripe [--mid MID] [--api-url URL] [--live] [--default] " +
+			"(--imp-key K --imp-secret S [--upstream-pg PG] | --secret-key K)",
+			summary: `add a processor channel; credentials are sealed, never shown again ("-" reads a secret from stdin)`, scope: db, setup: channelAddCmd},
+		{name: "list", synopsis: "channel list --merchant CODE [--json]", summary: "a merchant's channels (never their credentials)", scope: db, setup: channelListCmd},
+		{name: "remove", synopsis: "channel remove --merchant CODE --pg PROVIDER[.MID]|ID", summary: "remove a channel", scope: db, setup: channelRefCmd("remove")},
+		{name: "set-default", synopsis: "channel set-default --merchant CODE --pg PROVIDER[.MID]|ID", summary: "the channel used when a request names no pg", scope: db, setup: channelRefCmd("set-default")},
+	}}
+}
 
-// channelJSON is a channel as the CLI and the API show it: never its
-// credentials.
+// channelJSON is a channel as the CLI shows it: never its credentials.
 type channelJSON struct {
 	ID          int64  `json:"id"`
 	PG          string `json:"pg"`
@@ -54,110 +55,117 @@ func channelView(c core.Channel) channelJSON {
 	return v
 }
 
-func channelCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "help" {
-		fmt.Fprint(os.Stderr, channelUsage)
-		return errors.New("channel: want add, list, remove or set-default")
+// withMerchant opens the core and finds the merchant by code.
+func withMerchant(ctx context.Context, e *runEnv, code string, fn func(c *app.Core, m *core.Merchant) error) error {
+	if code == "" {
+		return errors.New("--merchant is required")
 	}
-	var (
-		code, pgValue, mid, apiURL, impKey, impSecret, upstreamPG, secretKey string
-		live, isDefault, asJSON                                              bool
-	)
-	a, _, err := openApp(ctx, "channel "+args[0], args[1:], func(fs *flag.FlagSet) {
-		fs.StringVar(&code, "merchant", "", "merchant code")
-		fs.StringVar(&pgValue, "pg", "", "provider (add), or provider[.mid] or channel id")
-		fs.StringVar(&mid, "mid", "", "MID / account id naming the channel (pg = provider.mid)")
-		fs.StringVar(&apiURL, "api-url", "", "processor API base URL (default: the processor's production host)")
-		fs.BoolVar(&live, "live", false, "live credentials: real money (default: the processor's test mode)")
-		fs.BoolVar(&isDefault, "default", false, "make it the merchant's default channel")
-		fs.StringVar(&impKey, "imp-key", "", "iamport: REST API key of the upstream account")
-		fs.StringVar(&impSecret, "imp-secret", "", `iamport: REST API secret ("-" reads stdin)`)
-		fs.StringVar(&upstreamPG, "upstream-pg", "", "iamport: pg value of the upstream account's channel")
-		fs.StringVar(&secretKey, "secret-key", "", `tosspayments/stripe: secret key ("-" reads stdin)`)
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-	})
+	c, err := openCore(ctx, e, nil)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	if code == "" {
-		return errors.New("channel: --merchant is required")
-	}
-	m, err := a.Store.MerchantByCode(ctx, code)
+	defer c.Close()
+	m, err := c.Store.MerchantByCode(ctx, code)
 	if err != nil {
 		return fmt.Errorf("merchant %s: %w", code, err)
 	}
-	stdin := bufio.NewReader(os.Stdin)
-	for _, s := range []*string{&impSecret, &secretKey} {
-		if *s == "-" {
-			line, err := stdin.ReadString('\n')
-			if err != nil && !errors.Is(err, io.EOF) {
+	return fn(c, m)
+}
+
+func channelAddCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	code := fs.String("merchant", "", "merchant code (required)")
+	provider := fs.String("pg", "", "processor: iamport, tosspayments or stripe")
+	mid := fs.String("mid", "", "MID / account id naming the channel (pg = provider.mid)")
+	apiURL := fs.String("api-url", "", "processor API base URL (default: the processor's production host)")
+	live := fs.Bool("live", false, "live credentials: real money (default: the processor's test mode)")
+	isDefault := fs.Bool("default", false, "make it the merchant's default channel")
+	impKey := fs.String("imp-key", "", "iamport: REST API key of the upstream account")
+	impSecret := fs.String("imp-secret", "", `iamport: REST API secret ("-" reads stdin)`)
+	upstreamPG := fs.String("upstream-pg", "", "iamport: pg value of the upstream account's channel")
+	secretKey := fs.String("secret-key", "", `tosspayments/stripe: secret key ("-" reads stdin)`)
+	asJSON := fs.Bool("json", false, "print JSON")
+	return func(ctx context.Context, e *runEnv) error {
+		stdin := bufio.NewReader(os.Stdin)
+		for _, s := range []*string{impSecret, secretKey} {
+			if *s == "-" {
+				line, err := stdin.ReadString('\n')
+				if err != nil && !errors.Is(err, io.EOF) {
+					return err
+				}
+				*s = strings.TrimSpace(line)
+			}
+		}
+		in := merchant.ChannelInput{Provider: *provider, MID: *mid, APIURL: *apiURL, Sandbox: !*live, Default: *isDefault,
+			Creds: router.Credentials{ImpKey: *impKey, ImpSecret: *impSecret, UpstreamPG: *upstreamPG, SecretKey: *secretKey}}
+		return withMerchant(ctx, e, *code, func(c *app.Core, m *core.Merchant) error {
+			ch, err := c.Merchants.AddChannel(ctx, m.ID, in)
+			if err != nil {
 				return err
 			}
-			*s = strings.TrimSpace(line)
-		}
+			return printChannel(e.out, *asJSON, "added", ch)
+		})
 	}
-	switch args[0] {
-	case "add":
-		c, err := a.Merchants.AddChannel(ctx, m.ID, channelInput(pgValue, mid, apiURL, live, isDefault, impKey, impSecret, upstreamPG, secretKey))
-		if err != nil {
-			return err
-		}
-		return printChannel(asJSON, "added", c)
-	case "remove":
-		c, err := a.Merchants.RemoveChannel(ctx, m.ID, pgValue)
-		if err != nil {
-			return err
-		}
-		return printChannel(asJSON, "removed", c)
-	case "set-default":
-		c, err := a.Merchants.SetDefaultChannel(ctx, m.ID, pgValue)
-		if err != nil {
-			return err
-		}
-		return printChannel(asJSON, "default", c)
-	case "list":
-		return listChannels(ctx, a, m.ID, asJSON)
-	}
-	fmt.Fprint(os.Stderr, channelUsage)
-	return fmt.Errorf("channel: unknown subcommand %q", args[0])
 }
 
-func channelInput(provider, mid, apiURL string, live, isDefault bool, impKey, impSecret, upstreamPG, secretKey string) merchant.ChannelInput {
-	return merchant.ChannelInput{Provider: provider, MID: mid, APIURL: apiURL, Sandbox: !live, Default: isDefault,
-		Creds: router.Credentials{ImpKey: impKey, ImpSecret: impSecret, UpstreamPG: upstreamPG, SecretKey: secretKey}}
+func channelRefCmd(what string) func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	return func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+		code := fs.String("merchant", "", "merchant code (required)")
+		ref := fs.String("pg", "", "the channel: provider, provider.mid or its id")
+		asJSON := fs.Bool("json", false, "print JSON")
+		return func(ctx context.Context, e *runEnv) error {
+			return withMerchant(ctx, e, *code, func(c *app.Core, m *core.Merchant) error {
+				var ch core.Channel
+				var err error
+				if what == "remove" {
+					ch, err = c.Merchants.RemoveChannel(ctx, m.ID, *ref)
+				} else {
+					ch, err = c.Merchants.SetDefaultChannel(ctx, m.ID, *ref)
+				}
+				if err != nil {
+					return err
+				}
+				return printChannel(e.out, *asJSON, map[string]string{"remove": "removed", "set-default": "default"}[what], ch)
+			})
+		}
+	}
 }
 
-func printChannel(asJSON bool, what string, c core.Channel) error {
+func printChannel(out io.Writer, asJSON bool, what string, c core.Channel) error {
 	if asJSON {
-		return json.NewEncoder(os.Stdout).Encode(channelView(c))
+		return json.NewEncoder(out).Encode(channelView(c))
 	}
-	fmt.Printf("%s %s.%s (id %d, %s)\n", what, c.Provider, c.MID, c.ID, map[bool]string{true: "sandbox", false: "live"}[c.Sandbox])
-	return nil
+	_, err := fmt.Fprintf(out, "%s %s.%s (id %d, %s)\n", what, c.Provider, c.MID, c.ID, map[bool]string{true: "sandbox", false: "live"}[c.Sandbox])
+	return err
 }
 
-func listChannels(ctx context.Context, a *app.App, merchantID int64, asJSON bool) error {
-	chans, err := a.Merchants.Channels(ctx, merchantID)
-	if err != nil {
-		return err
+func channelListCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	code := fs.String("merchant", "", "merchant code (required)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return func(ctx context.Context, e *runEnv) error {
+		return withMerchant(ctx, e, *code, func(c *app.Core, m *core.Merchant) error {
+			chans, err := c.Merchants.Channels(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				out := []channelJSON{}
+				for _, ch := range chans {
+					out = append(out, channelView(ch))
+				}
+				return json.NewEncoder(e.out).Encode(out)
+			}
+			for _, ch := range chans {
+				def := ""
+				if ch.IsDefault {
+					def = " default"
+				}
+				kind := "sandbox PG"
+				if ch.HasCredentials {
+					kind = map[bool]string{true: "processor (test mode)", false: "processor (LIVE)"}[ch.Sandbox]
+				}
+				fmt.Fprintf(e.out, "%d\t%s.%s\t%s\t%s%s\n", ch.ID, ch.Provider, ch.MID, ch.Type, kind, def)
+			}
+			return nil
+		})
 	}
-	if asJSON {
-		out := []channelJSON{}
-		for _, c := range chans {
-			out = append(out, channelView(c))
-		}
-		return json.NewEncoder(os.Stdout).Encode(out)
-	}
-	for _, c := range chans {
-		def := ""
-		if c.IsDefault {
-			def = " default"
-		}
-		kind := "sandbox PG"
-		if c.HasCredentials {
-			kind = map[bool]string{true: "processor (test mode)", false: "processor (LIVE)"}[c.Sandbox]
-		}
-		fmt.Printf("%d\t%s.%s\t%s\t%s%s\n", c.ID, c.Provider, c.MID, c.Type, kind, def)
-	}
-	return nil
 }

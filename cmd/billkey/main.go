@@ -8,13 +8,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,200 +20,143 @@ import (
 	"github.com/billkey/billkey/internal/app"
 	"github.com/billkey/billkey/internal/buildinfo"
 	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/config"
+	"github.com/billkey/billkey/internal/httplimit"
+	"github.com/billkey/billkey/internal/keyring"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
-	"github.com/billkey/billkey/internal/vault"
+	"github.com/billkey/billkey/internal/scheduler"
+	"github.com/billkey/billkey/internal/store"
 )
 
-const usage = `billkey — subscription-billing payment gateway
-
-Usage:
-  billkey serve [flags]            start the API server
-  billkey migrate                  apply database migrations and exit
-  billkey merchant create --name N [--json]
-  billkey merchant list [--json]
-  billkey merchant set --merchant CODE --checkout-origins https://shop.example.com,...
-  billkey keys rotate              add a vault key and re-wrap stored cards
-  billkey user add --merchant CODE --email E --role owner|operator|viewer
-  billkey user link --email E      print a new one-time password-set link
-  billkey webhooks list|resend|secret|set   inspect and resend webhook deliveries
-  billkey channel add|list|remove|set-default   a merchant's PG channels (real processors)
-  billkey pgsim [flags]            run the sandbox PG simulator standalone
-  billkey bench [flags]            measure again throughput and latency
-  billkey version
-
-Environment: BILLKEY_ADDR, BILLKEY_DATABASE_URL, BILLKEY_MASTER_KEY,
-BILLKEY_MASTER_KEY_FILE, BILLKEY_PG_URL, BILLKEY_LOG_LEVEL,
-BILLKEY_WEBHOOK_ALLOW_PRIVATE, BILLKEY_METRICS_ADDR.
-`
-
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
-	case "serve":
-		err = serve(ctx, args)
-	case "migrate":
-		err = migrate(ctx, args)
-	case "merchant":
-		err = merchantCmd(ctx, args)
-	case "keys":
-		err = keys(ctx, args)
-	case "channel":
-		err = channelCmd(ctx, args)
-	case "pgsim":
-		err = pgsim(ctx, args)
-	case "bench":
-		err = bench(ctx, args)
-	case "webhooks":
-		err = webhooksCmd(ctx, args)
-	case "user":
-		err = userCmd(ctx, args)
-	case "version":
-		fmt.Println(buildinfo.Get())
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-	default:
-		fmt.Fprintf(os.Stderr, "billkey: unknown command %q\n\n%s", cmd, usage)
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "billkey:", err)
-		os.Exit(1)
+	code := execute(ctx, root(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// root is the command tree.
+func root() *command {
+	db := config.Log | config.DB
+	return &command{name: "billkey", summary: "subscription-billing payment gateway", subs: []*command{
+		{name: "serve", synopsis: "serve [flags]", summary: "start the API server", scope: db | config.Serve, setup: serveCmd},
+		{name: "migrate", synopsis: "migrate", summary: "apply database migrations and exit", scope: db, setup: migrateCmd},
+		{name: "merchant", subs: []*command{
+			{name: "create", synopsis: "merchant create --name N [--json]", summary: "create a merchant; prints its credentials once", scope: db, setup: merchantCreateCmd},
+			{name: "list", synopsis: "merchant list [--json]", summary: "list merchants", scope: db, setup: merchantListCmd},
+			{name: "set", synopsis: "merchant set --merchant CODE --checkout-origins O,...", summary: "set a merchant's payment-window origins", scope: db, setup: merchantSetCmd},
+		}},
+		{name: "keys", subs: []*command{
+			{name: "init", synopsis: "keys init", summary: "create the vault master key file (back it up!)", scope: db, setup: keysInitCmd},
+			{name: "rotate", synopsis: "keys rotate", summary: "add a vault data key and re-wrap stored cards", scope: db, setup: keysRotateCmd},
+		}},
+		{name: "user", subs: []*command{
+			{name: "add", synopsis: "user add --merchant CODE --email E [--role owner|operator|viewer]", summary: "add a console operator; prints a one-time link", scope: db | config.Links, setup: userAddCmd},
+			{name: "link", synopsis: "user link --email E", summary: "print a new one-time password-set link", scope: db | config.Links, setup: userLinkCmd},
+		}},
+		{name: "webhooks", subs: []*command{
+			{name: "list", synopsis: "webhooks list [--merchant CODE] (--imp-uid X | --event ID | --status S) [--json]", summary: "webhook events and their attempts", scope: db, setup: webhooksListCmd},
+			{name: "resend", synopsis: "webhooks resend [--merchant CODE] (--event ID | --failed)", summary: "queue events again (same webhook-id)", scope: db, setup: webhooksResendCmd},
+			{name: "secret", subs: []*command{
+				{name: "show", synopsis: "webhooks secret show --merchant CODE", summary: "live signing secrets", scope: db, setup: webhooksSecretCmd("show")},
+				{name: "rotate", synopsis: "webhooks secret rotate --merchant CODE [--overlap 24h]", summary: "new signing secret", scope: db, setup: webhooksSecretCmd("rotate")},
+			}},
+			{name: "set", synopsis: "webhooks set --merchant CODE [--url U] [--format json|form] [--profile P]", summary: "a merchant's webhook settings", scope: db, setup: webhooksSetCmd},
+		}},
+		channelCommands(),
+		{name: "pgsim", synopsis: "pgsim [flags]", summary: "run the sandbox PG simulator standalone", setup: pgsimCmd},
+		{name: "version", synopsis: "version", summary: "print the version, commit and build date", setup: func(*flag.FlagSet) func(context.Context, *runEnv) error {
+			return func(_ context.Context, e *runEnv) error { _, err := fmt.Fprintln(e.out, buildinfo.Get()); return err }
+		}},
+	}}
+}
+
+// appConfig is the wiring configuration for validated settings.
+func appConfig(c config.Config, log *slog.Logger) app.Config {
+	return app.Config{
+		Addr: c.Addr, PublicURL: c.PublicURL, MetricsAddr: c.MetricsAddr, DatabaseURL: c.DatabaseURL, MasterKey: c.MasterKey, MasterKeyFile: c.MasterKeyFile,
+		PGURL: c.PGURL, PGTimeout: c.PGTimeout, PGMaxConns: c.PGMaxConns, Logger: log, ReconcileInterval: c.ReconcileInterval,
+		WebhookAllowPrivate: c.AllowPrivateWebhooks(), CheckoutOrigins: c.CheckoutOrigins, DisableDemo: !c.Demo, D24Window: c.D24Window,
+		Scheduler: scheduler.Config{Poll: c.SchedulerPoll, Workers: c.SchedulerWorkers, Batch: c.SchedulerBatch, Lease: c.SchedulerLease},
+		HTTP:      httplimit.Limits{PerClient: c.MaxConnsPerClient},
 	}
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// openCore opens what admin commands need: the database and the vault,
+// without the HTTP app, the PG or background work.
+func openCore(ctx context.Context, e *runEnv, mod func(*app.Config)) (*app.Core, error) {
+	cfg := appConfig(e.cfg, e.log)
+	cfg.OnMigration = migrationProgress(e)
+	if mod != nil {
+		mod(&cfg)
 	}
-	return def
+	return app.OpenCore(ctx, cfg)
 }
 
-// common are the flags every command that opens the database takes.
-type common struct {
-	databaseURL   string
-	masterKey     string
-	masterKeyFile string
-	pgURL         string
-	logLevel      string
-}
-
-func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.databaseURL, "database-url", env("BILLKEY_DATABASE_URL", app.DefaultDatabaseURL), "SQLite file path or postgres:// URL")
-	fs.StringVar(&c.masterKeyFile, "master-key-file", env("BILLKEY_MASTER_KEY_FILE", ""), "file holding the vault master key (default: beside the SQLite file)")
-	fs.StringVar(&c.pgURL, "pg-url", env("BILLKEY_PG_URL", ""), "URL of a standalone sandbox PG (default: run one in-process)")
-	fs.StringVar(&c.logLevel, "log-level", env("BILLKEY_LOG_LEVEL", "info"), "debug, info, warn or error")
-	c.masterKey = os.Getenv("BILLKEY_MASTER_KEY") // never a flag: it would show in ps
-}
-
-func (c *common) logger(w io.Writer) *slog.Logger {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
-		lvl = slog.LevelInfo
+// migrationProgress reports each applied migration on stderr.
+func migrationProgress(e *runEnv) func(store.Migration) {
+	return func(m store.Migration) {
+		fmt.Fprintf(e.errOut, "migration %s applied (%s)\n", m.Name, m.Duration.Round(time.Millisecond))
 	}
-	// Defence in depth: nothing should log a card number, and if something
-	// ever does, the handler masks it.
-	return slog.New(vault.RedactingHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})))
 }
 
-func (c *common) config(log *slog.Logger) app.Config {
-	return app.Config{DatabaseURL: c.databaseURL, MasterKey: c.masterKey, MasterKeyFile: c.masterKeyFile, PGURL: c.pgURL, Logger: log,
-		WebhookAllowPrivate: os.Getenv("BILLKEY_WEBHOOK_ALLOW_PRIVATE") == "true"}
-}
-
-func serve(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	addr := fs.String("addr", env("BILLKEY_ADDR", "127.0.0.1:8080"), "listen address")
-	testClock := fs.Bool("test-clock", false, "run with a controllable sandbox clock")
-	// Local development sends webhooks to localhost, so the embedded sandbox
-	// (SQLite) allows private addresses unless told otherwise; a Postgres
-	// deployment refuses them unless told otherwise.
-	allowPrivate := fs.String("webhook-allow-private", env("BILLKEY_WEBHOOK_ALLOW_PRIVATE", "auto"),
-		"deliver webhooks to loopback/private/link-local addresses: true, false, or auto (true on SQLite)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log := c.logger(os.Stderr)
-	slog.SetDefault(log)
-	cfg := c.config(log)
-	cfg.Addr = *addr
-	cfg.MetricsAddr = os.Getenv("BILLKEY_METRICS_ADDR")
-	switch *allowPrivate {
-	case "true":
-		cfg.WebhookAllowPrivate = true
-	case "false":
-	case "auto":
-		cfg.WebhookAllowPrivate = !strings.HasPrefix(cfg.DatabaseURL, "postgres")
-	default:
-		return fmt.Errorf("--webhook-allow-private: want true, false or auto, got %q", *allowPrivate)
-	}
-	// PG call timeout and reconciler pass interval (defaults in app.New);
-	// the chaos test shortens both so that killed nodes' attempts settle fast.
-	for name, dst := range map[string]*time.Duration{"BILLKEY_PG_TIMEOUT": &cfg.PGTimeout, "BILLKEY_RECONCILE_INTERVAL": &cfg.ReconcileInterval,
-		"BILLKEY_D24_WINDOW": &cfg.D24Window} {
-		if v := os.Getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return fmt.Errorf("%s=%q: want a positive duration like 2s", name, v)
-			}
-			*dst = d
+func serveCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	return func(ctx context.Context, e *runEnv) error {
+		log := e.log
+		slog.SetDefault(log)
+		cfg := appConfig(e.cfg, log)
+		cfg.OnMigration = func(m store.Migration) {
+			log.Info("migration applied", "migration", m.Name, "duration", m.Duration)
 		}
-	}
-	if v := os.Getenv("BILLKEY_MAX_CONNS_PER_CLIENT"); v != "" {
-		n, err := strconv.Atoi(v)
+		if e.cfg.TestClock {
+			cfg.Clock = clock.NewTest(time.Now())
+			log.Warn("TEST CLOCK: time only moves when advanced through the sandbox clock endpoint")
+		}
+		// Listen first, so that receipt URLs can name the real address when
+		// no public URL is configured.
+		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
-			return fmt.Errorf("BILLKEY_MAX_CONNS_PER_CLIENT=%q: want a number (0 or less: no cap)", v)
+			return fmt.Errorf("listen on %s (BILLKEY_ADDR): %w", cfg.Addr, err)
 		}
-		cfg.HTTP.PerClient = max(n, -1)
-		if n == 0 {
-			cfg.HTTP.PerClient = -1
+		base := "http://" + ln.Addr().String()
+		if cfg.PublicURL == "" {
+			cfg.PublicURL = base
 		}
-	}
-	if *testClock {
-		cfg.Clock = clock.NewTest(time.Now())
-		log.Warn("TEST CLOCK: time only moves when advanced through the sandbox clock endpoint")
-	}
-	// Listen first, so that receipt URLs can name the real address when no
-	// public URL is configured.
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
+		a, err := app.New(ctx, cfg)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer a.Close()
+		if err := announceDemo(ctx, a, base, e); err != nil {
+			return err
+		}
+		a.Start()
+		log.Info("billkey listening", "addr", ln.Addr().String(), "database", a.Store.Dialect(), "pg", a.Config.PGURL,
+			"version", buildinfo.Get().Short())
+		start := time.Now()
+		err = a.Serve(ctx, ln)
+		reason := "signal"
+		if err != nil {
+			reason = err.Error()
+		}
+		log.Info("billkey stopped", "reason", reason, "uptime", time.Since(start).Round(time.Second))
 		return err
 	}
-	base := "http://" + ln.Addr().String()
-	cfg.PublicURL = env("BILLKEY_PUBLIC_URL", base)
-	a, err := app.New(ctx, cfg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer a.Close()
-	if err := announceDemo(ctx, a, base); err != nil {
-		return err
-	}
-	a.Start()
-	log.Info("billkey listening", "addr", ln.Addr().String(), "database", a.Store.Dialect(), "pg", a.Config.PGURL)
-	return a.Serve(ctx, ln)
 }
 
 // announceDemo creates the demo merchant on an empty database and prints its
 // credentials. The credentials are also kept in a 0600 file beside the
 // database so that a restarted sandbox can show them again (the secret itself
 // is stored only hashed).
-func announceDemo(ctx context.Context, a *app.App, base string) error {
+func announceDemo(ctx context.Context, a *app.App, base string, e *runEnv) error {
 	demoFile := "billkey.demo.json"
-	if a.Store.Dialect() == "sqlite" {
+	if a.Store.Dialect() == store.SQLite {
 		demoFile = filepath.Join(filepath.Dir(a.Config.DatabaseURL), demoFile)
 	}
 	var cred merchant.Credentials
-	merchants, err := a.Store.ListMerchants(ctx)
+	merchants, err := a.Merchants.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -243,7 +184,7 @@ func announceDemo(ctx context.Context, a *app.App, base string) error {
 			return nil
 		}
 	}
-	fmt.Printf(`
+	fmt.Fprintf(e.out, `
 Demo merchant (sandbox PG, test cards in README):
   merchant_code: %s
   imp_key:       %s
@@ -259,10 +200,10 @@ Demo subscribe page (payment window, test card 4242 4242 4242 4242):
 	link, err := demoConsoleLink(ctx, a, cred.MerchantCode, created)
 	if err != nil {
 		a.Log.Warn("no console sign-in link for the demo operator", "err", err)
-		fmt.Println()
+		fmt.Fprintln(e.out)
 		return nil
 	}
-	fmt.Printf(`
+	fmt.Fprintf(e.out, `
 Merchant console (%s, owner): open this one-time link, choose a password, you are signed in:
   %s%s
 
@@ -270,80 +211,61 @@ Merchant console (%s, owner): open this one-time link, choose a password, you ar
 	return nil
 }
 
-func openApp(ctx context.Context, name string, args []string, extra func(*flag.FlagSet)) (*app.App, *flag.FlagSet, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	if extra != nil {
-		extra(fs)
+func migrateCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	return func(ctx context.Context, e *runEnv) error {
+		st, err := store.Open(ctx, e.cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		n := 0
+		progress := migrationProgress(e)
+		if err := st.Migrate(ctx, store.OnMigration(func(m store.Migration) { n++; progress(m) })); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.out, "migrations applied: %d new\n", n)
+		return nil
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
-	}
-	log := c.logger(os.Stderr)
-	cfg := c.config(log)
-	if cfg.PGURL == "" {
-		cfg.PGURL = "http://127.0.0.1:1" // admin commands never call the PG; don't start a simulator
-	}
-	a, err := app.New(ctx, cfg)
-	return a, fs, err
 }
 
-func migrate(ctx context.Context, args []string) error {
-	a, _, err := openApp(ctx, "migrate", args, nil)
-	if err != nil {
-		return err
+func merchantCreateCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	name := fs.String("name", "", "merchant name (required)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return func(ctx context.Context, e *runEnv) error {
+		if strings.TrimSpace(*name) == "" {
+			return errors.New("merchant create: --name is required")
+		}
+		c, err := openCore(ctx, e, nil)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		cred, err := c.Merchants.Create(ctx, *name)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(e.out).Encode(cred)
+		}
+		fmt.Fprintf(e.out, "merchant_code: %s\nimp_key:       %s\nimp_secret:    %s\nx_login:       %s\napi_signature: %s\n",
+			cred.MerchantCode, cred.ImpKey, cred.ImpSecret, cred.XLogin, cred.APISignature)
+		return nil
 	}
-	defer a.Close()
-	fmt.Println("migrations applied")
-	return nil
 }
 
-func merchantCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return errors.New("merchant: want create or list")
-	}
-	var name, code, origins string
-	var asJSON bool
-	a, fs, err := openApp(ctx, "merchant "+args[0], args[1:], func(fs *flag.FlagSet) {
-		fs.StringVar(&name, "name", "", "merchant name")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		fs.StringVar(&code, "merchant", "", "merchant code (set)")
-		fs.StringVar(&origins, "checkout-origins", "", "comma-separated origins of the merchant's sites that may open and embed its payment window (set)")
-	})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	switch args[0] {
-	case "create":
-		cred, err := a.Merchants.Create(ctx, name)
+func merchantListCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	asJSON := fs.Bool("json", false, "print JSON")
+	return func(ctx context.Context, e *runEnv) error {
+		c, err := openCore(ctx, e, nil)
 		if err != nil {
 			return err
 		}
-		if asJSON {
-			return json.NewEncoder(os.Stdout).Encode(cred)
-		}
-		fmt.Printf("merchant_code: %s\nimp_key:       %s\nimp_secret:    %s\n", cred.MerchantCode, cred.ImpKey, cred.ImpSecret)
-		return nil
-	case "set":
-		setOrigins := false
-		fs.Visit(func(f *flag.Flag) { setOrigins = setOrigins || f.Name == "checkout-origins" })
-		if !setOrigins {
-			return errors.New("merchant set: nothing to set (want --checkout-origins)")
-		}
-		m, err := a.Merchants.SetCheckoutOrigins(ctx, code, strings.Split(origins, ","))
+		defer c.Close()
+		ms, err := c.Merchants.List(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%s checkout origins: %s\n", m.Code, strings.Join(m.CheckoutOrigins, " "))
-		return nil
-	case "list":
-		ms, err := a.Store.ListMerchants(ctx)
-		if err != nil {
-			return err
-		}
-		if asJSON {
+		if *asJSON {
 			type row struct {
 				MerchantCode string    `json:"merchant_code"`
 				Name         string    `json:"name"`
@@ -354,35 +276,71 @@ func merchantCmd(ctx context.Context, args []string) error {
 			for _, m := range ms {
 				out = append(out, row{m.Code, m.Name, m.ImpKey, m.CreatedAt})
 			}
-			return json.NewEncoder(os.Stdout).Encode(out)
+			return json.NewEncoder(e.out).Encode(out)
 		}
 		for _, m := range ms {
-			fmt.Printf("%s\t%s\t%s\n", m.Code, m.ImpKey, m.Name)
+			fmt.Fprintf(e.out, "%s\t%s\t%s\n", m.Code, m.ImpKey, m.Name)
 		}
 		return nil
 	}
-	return fmt.Errorf("merchant: unknown subcommand %q", args[0])
 }
 
-func keys(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "rotate" {
-		return errors.New("keys: want rotate")
+func merchantSetCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	code := fs.String("merchant", "", "merchant code (required)")
+	var origins optString
+	fs.Var(&origins, "checkout-origins", "comma-separated origins of the merchant's sites that may open and embed its payment window (empty clears)")
+	return func(ctx context.Context, e *runEnv) error {
+		if *code == "" {
+			return errors.New("merchant set: --merchant is required")
+		}
+		if !origins.set {
+			return errors.New("merchant set: nothing to set (want --checkout-origins)")
+		}
+		c, err := openCore(ctx, e, nil)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		m, err := c.Merchants.SetCheckoutOrigins(ctx, *code, strings.Split(origins.v, ","))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.out, "%s checkout origins: %s\n", m.Code, strings.Join(m.CheckoutOrigins, " "))
+		return nil
 	}
-	a, _, err := openApp(ctx, "keys rotate", args[1:], nil)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	id, n, err := a.RotateVaultKey(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("new vault key %s active; %d stored cards re-wrapped\n", id, n)
-	return nil
 }
 
-func pgsim(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("pgsim", flag.ContinueOnError)
+func keysInitCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	return func(ctx context.Context, e *runEnv) error {
+		c, err := openCore(ctx, e, func(cfg *app.Config) { cfg.InitMasterKey = true })
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		fmt.Fprintf(e.out, "master key written to %s (mode 0600)\n"+
+			"Back it up now, apart from the database backups: without it no stored card can be read.\n"+
+			"Point every node at it with BILLKEY_MASTER_KEY_FILE, or put its content in BILLKEY_MASTER_KEY.\n", c.Keys.KeyFile())
+		return nil
+	}
+}
+
+func keysRotateCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	return func(ctx context.Context, e *runEnv) error {
+		c, err := openCore(ctx, e, func(cfg *app.Config) { cfg.MasterKeyCreate = keyring.Never })
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		id, n, err := c.Keys.Rotate(ctx, func(done int) { fmt.Fprintf(e.errOut, "re-wrapped %d cards…\n", done) })
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.out, "new vault key %s active; %d stored cards re-wrapped\n", id, n)
+		return nil
+	}
+}
+
+func pgsimCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
 	var cfg sim.Config
 	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every PG call")
@@ -390,17 +348,16 @@ func pgsim(ctx context.Context, args []string) error {
 	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0, "fraction of calls answered with a PG error (nothing charged)")
 	fs.Float64Var(&cfg.LostRate, "lost-rate", 0, "fraction of approved charges whose response is lost")
 	fs.Int64Var(&cfg.Seed, "seed", 0, "random seed (0: time-based)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return func(ctx context.Context, e *runEnv) error {
+		s := sim.New(cfg)
+		url, err := s.Start(*addr)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		fmt.Fprintf(e.out, "sandbox PG listening on %s (point billkey at it with BILLKEY_PG_URL=%s)\n", url, url)
+		fmt.Fprintf(e.out, "Toss Payments personality at %s%s (a tosspayments channel's --api-url)\n", url, sim.TossPrefix)
+		<-ctx.Done()
+		return nil
 	}
-	s := sim.New(cfg)
-	url, err := s.Start(*addr)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	fmt.Printf("sandbox PG listening on %s (point billkey at it with BILLKEY_PG_URL=%s)\n", url, url)
-	fmt.Printf("Toss Payments personality at %s%s (a tosspayments channel's --api-url)\n", url, sim.TossPrefix)
-	<-ctx.Done()
-	return nil
 }

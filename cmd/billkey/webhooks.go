@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,74 +17,41 @@ import (
 	"github.com/billkey/billkey/internal/webhook"
 )
 
-const webhooksUsage = `billkey webhooks — webhook deliveries, secrets and settings
-
-  billkey webhooks list [--merchant CODE] (--imp-uid X | --event ID | --status pending|delivered|failed|skipped) [--json]
-  billkey webhooks resend [--merchant CODE] (--event ID | --failed)
-  billkey webhooks secret show --merchant CODE
-  billkey webhooks secret rotate --merchant CODE [--overlap 24h]
-  billkey webhooks set --merchant CODE [--url U] [--format json|form] [--profile default|iamport|d24]
-
-Without --merchant, list and resend look across every merchant. A running
-server picks resent events up within a second.
-`
-
-// webhooksCmd is `billkey webhooks ...`.
-func webhooksCmd(ctx context.Context, args []string) error {
-	return runWebhooks(ctx, args, os.Stdout)
-}
-
-func runWebhooks(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(out, webhooksUsage)
-		return nil
-	}
-	switch args[0] {
-	case "list":
-		return webhooksList(ctx, args[1:], out)
-	case "resend":
-		return webhooksResend(ctx, args[1:], out)
-	case "secret":
-		if len(args) < 2 || (args[1] != "show" && args[1] != "rotate") {
-			return errors.New("webhooks secret: want show or rotate")
-		}
-		return webhooksSecret(ctx, args[1], args[2:], out)
-	case "set":
-		return webhooksSet(ctx, args[1:], out)
-	}
-	return fmt.Errorf("webhooks: unknown subcommand %q\n\n%s", args[0], webhooksUsage)
-}
-
 // merchantsFor resolves --merchant, or every merchant when it is empty: the
 // store has no cross-tenant event queries, so operator views loop instead.
-func merchantsFor(ctx context.Context, a *app.App, code string) ([]core.Merchant, error) {
+func merchantsFor(ctx context.Context, a *app.Core, code string) ([]core.Merchant, error) {
 	if code != "" {
-		m, err := a.Store.MerchantByCode(ctx, code)
+		m, err := a.Merchants.ByCode(ctx, code)
 		if err != nil {
-			return nil, fmt.Errorf("merchant %s: %w", code, err)
+			return nil, err
 		}
 		return []core.Merchant{*m}, nil
 	}
-	return a.Store.ListMerchants(ctx)
+	return a.Merchants.List(ctx)
 }
 
-func webhooksList(ctx context.Context, args []string, out io.Writer) error {
+func webhooksListCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 	var code, impUID, eventID, status string
 	var asJSON bool
-	a, _, err := openApp(ctx, "webhooks list", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&code, "merchant", "", "merchant code (default: all merchants)")
-		fs.StringVar(&impUID, "imp-uid", "", "events of this payment")
-		fs.StringVar(&eventID, "event", "", "this event (webhook-id)")
-		fs.StringVar(&status, "status", "", "events in this status")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-	})
-	if err != nil {
-		return err
+	fs.StringVar(&code, "merchant", "", "merchant code (default: all merchants)")
+	fs.StringVar(&impUID, "imp-uid", "", "events of this payment")
+	fs.StringVar(&eventID, "event", "", "this event (webhook-id)")
+	fs.StringVar(&status, "status", "", "events in this status: pending, delivered, failed or skipped")
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	return func(ctx context.Context, e *runEnv) error {
+		if impUID == "" && eventID == "" && status == "" {
+			return errors.New("webhooks list: give --imp-uid, --event or --status")
+		}
+		a, err := openCore(ctx, e, nil)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return webhooksList(ctx, a, e.out, code, impUID, eventID, status, asJSON)
 	}
-	defer a.Close()
-	if impUID == "" && eventID == "" && status == "" {
-		return errors.New("webhooks list: give --imp-uid, --event or --status")
-	}
+}
+
+func webhooksList(ctx context.Context, a *app.Core, out io.Writer, code, impUID, eventID, status string, asJSON bool) error {
 	ms, err := merchantsFor(ctx, a, code)
 	if err != nil {
 		return err
@@ -141,21 +107,27 @@ func webhooksList(ctx context.Context, args []string, out io.Writer) error {
 
 func fmtUnix(s int64) string { return time.Unix(s, 0).UTC().Format(time.RFC3339) }
 
-func webhooksResend(ctx context.Context, args []string, out io.Writer) error {
+func webhooksResendCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 	var code, eventID string
 	var failed bool
-	a, _, err := openApp(ctx, "webhooks resend", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&code, "merchant", "", "merchant code (default: all merchants)")
-		fs.StringVar(&eventID, "event", "", "resend this event (same webhook-id)")
-		fs.BoolVar(&failed, "failed", false, "resend every failed event")
-	})
-	if err != nil {
-		return err
+	fs.StringVar(&code, "merchant", "", "merchant code (default: all merchants)")
+	fs.StringVar(&eventID, "event", "", "resend this event (same webhook-id)")
+	fs.BoolVar(&failed, "failed", false, "resend every failed event")
+	return func(ctx context.Context, e *runEnv) error {
+		if (eventID == "") == !failed {
+			return errors.New("webhooks resend: give exactly one of --event ID or --failed")
+		}
+		a, err := openCore(ctx, e, nil)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return webhooksResend(ctx, a, e, code, eventID, failed)
 	}
-	defer a.Close()
-	if (eventID == "") == !failed {
-		return errors.New("webhooks resend: give exactly one of --event ID or --failed")
-	}
+}
+
+func webhooksResend(ctx context.Context, a *app.Core, e *runEnv, code, eventID string, failed bool) error {
+	out := e.out
 	ms, err := merchantsFor(ctx, a, code)
 	if err != nil {
 		return err
@@ -163,12 +135,15 @@ func webhooksResend(ctx context.Context, args []string, out io.Writer) error {
 	w := a.Webhooks()
 	if failed {
 		total := 0
-		for _, m := range ms {
+		for i, m := range ms {
 			n, err := w.ResendFailed(ctx, m.ID)
 			if err != nil {
 				return fmt.Errorf("resend failed events of %s: %w", m.Code, err)
 			}
 			total += n
+			if len(ms) > 1 {
+				fmt.Fprintf(e.errOut, "merchant %d/%d %s: %d queued\n", i+1, len(ms), m.Code, n)
+			}
 		}
 		fmt.Fprintf(out, "%d failed events queued for delivery\n", total)
 		return nil
@@ -187,22 +162,29 @@ func webhooksResend(ctx context.Context, args []string, out io.Writer) error {
 	return fmt.Errorf("resend: event %s: %w", eventID, core.ErrNotFound)
 }
 
-func webhooksSecret(ctx context.Context, action string, args []string, out io.Writer) error {
-	var code string
-	var overlap time.Duration
-	a, _, err := openApp(ctx, "webhooks secret "+action, args, func(fs *flag.FlagSet) {
-		fs.StringVar(&code, "merchant", "", "merchant code")
+func webhooksSecretCmd(action string) func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+	return func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+		var code string
+		var overlap time.Duration
+		fs.StringVar(&code, "merchant", "", "merchant code (required)")
 		if action == "rotate" {
 			fs.DurationVar(&overlap, "overlap", webhook.DefaultSecretOverlap, "how long the old secret keeps signing (0: retire it now)")
 		}
-	})
-	if err != nil {
-		return err
+		return func(ctx context.Context, e *runEnv) error {
+			if code == "" {
+				return fmt.Errorf("webhooks secret %s: --merchant is required", action)
+			}
+			a, err := openCore(ctx, e, nil)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return webhooksSecret(ctx, a, e.out, action, code, overlap)
+		}
 	}
-	defer a.Close()
-	if code == "" {
-		return fmt.Errorf("webhooks secret %s: --merchant is required", action)
-	}
+}
+
+func webhooksSecret(ctx context.Context, a *app.Core, out io.Writer, action, code string, overlap time.Duration) error {
 	ms, err := merchantsFor(ctx, a, code)
 	if err != nil {
 		return err
@@ -230,22 +212,27 @@ func webhooksSecret(ctx context.Context, action string, args []string, out io.Wr
 	return nil
 }
 
-func webhooksSet(ctx context.Context, args []string, out io.Writer) error {
+func webhooksSetCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 	var code string
 	var url, format, profile optString
-	a, _, err := openApp(ctx, "webhooks set", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&code, "merchant", "", "merchant code")
-		fs.Var(&url, "url", "default webhook URL (a payment's notice_url replaces it; empty clears it)")
-		fs.Var(&format, "format", "body format: json or form")
-		fs.Var(&profile, "profile", "retry profile: "+strings.Join(webhook.ProfileNames(), ", "))
-	})
-	if err != nil {
-		return err
+	fs.StringVar(&code, "merchant", "", "merchant code (required)")
+	fs.Var(&url, "url", "default webhook URL (a payment's notice_url replaces it; empty clears it)")
+	fs.Var(&format, "format", "body format: json or form")
+	fs.Var(&profile, "profile", "retry profile: "+strings.Join(webhook.ProfileNames(), ", "))
+	return func(ctx context.Context, e *runEnv) error {
+		if code == "" {
+			return errors.New("webhooks set: --merchant is required")
+		}
+		a, err := openCore(ctx, e, nil)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return webhooksSet(ctx, a, e.out, code, url, format, profile)
 	}
-	defer a.Close()
-	if code == "" {
-		return errors.New("webhooks set: --merchant is required")
-	}
+}
+
+func webhooksSet(ctx context.Context, a *app.Core, out io.Writer, code string, url, format, profile optString) error {
 	ms, err := merchantsFor(ctx, a, code)
 	if err != nil {
 		return err

@@ -41,8 +41,9 @@ func TestWebhooksCLI(t *testing.T) {
 			i = 2
 		}
 		full := append(append(append([]string{}, args[:i]...), "--database-url", db, "--log-level", "error"), args[i:]...)
-		if err := runWebhooks(ctx, full, &out); err != nil {
-			t.Fatalf("webhooks %v: %v", args, err)
+		var errOut bytes.Buffer
+		if code := execute(ctx, root(), append([]string{"webhooks"}, full...), &out, &errOut, noEnv); code != 0 {
+			t.Fatalf("webhooks %v: exit %d: %s", args, code, errOut.String())
 		}
 		return out.String()
 	}
@@ -67,7 +68,9 @@ func TestWebhooksCLI(t *testing.T) {
 			}
 		}
 	}
-	if err := runWebhooks(ctx, []string{"set", "--database-url", db, "--merchant", cred.MerchantCode, "--profile", "forever"}, &bytes.Buffer{}); err == nil {
+	if code := execute(ctx, root(), []string{"webhooks", "set", "--database-url", db, "--merchant", cred.MerchantCode, "--profile", "forever"}, &bytes.Buffer{}, &bytes.Buffer{}, noEnv); code == 0 {
 		t.Error("an unknown profile was accepted")
 	}
 }
+
+func noEnv(string) string { return "" }

@@ -5,12 +5,10 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +22,7 @@ import (
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/httplimit"
-	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/keyring"
 	"github.com/billkey/billkey/internal/notice"
 	"github.com/billkey/billkey/internal/openapi"
 	"github.com/billkey/billkey/internal/pg"
@@ -35,8 +33,6 @@ import (
 	"github.com/billkey/billkey/internal/scheduler"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/subscription"
-	"github.com/billkey/billkey/internal/vault"
-	"github.com/billkey/billkey/internal/webhook"
 )
 
 // Config is everything Billkey is configured with.
@@ -84,29 +80,31 @@ type Config struct {
 	// Dunning overrides the retry delays of soft-declined v3 renewals
 	// (default 1, 3 and 7 days after the failure).
 	Dunning []time.Duration
+	// Scheduler tunes the scheduled-payment loop (zero values: its defaults).
+	Scheduler scheduler.Config
+	// PGMaxConns overrides the PostgreSQL pool size (BILLKEY_PG_MAX_CONNS).
+	PGMaxConns int
+	// MasterKeyCreate says when a missing master key file may be generated;
+	// Auto: while the database holds no sealed data on SQLite, never on Postgres.
+	MasterKeyCreate keyring.Create
+	// InitMasterKey creates the master key file (`billkey keys init`).
+	InitMasterKey bool
+	// OnMigration hears each migration applied at start; nil: silence.
+	OnMigration func(store.Migration)
 }
 
 // DefaultDatabaseURL is the embedded default: a SQLite file in the working directory.
 const DefaultDatabaseURL = "billkey.db"
 
-// App is a running Billkey.
+// App is a running Billkey: the Core plus the charge service, the PG, the
+// background workers and the HTTP surface.
 type App struct {
-	Config  Config
-	Store   *store.Store
-	Vault   *vault.Vault
+	*Core
 	Service *charge.Service
-	// Merchants owns merchants, V1 credentials and tokens, channels and
-	// checkout origins.
-	Merchants *merchant.Service
-	Sim       *sim.Server // nil when an external PG is used
-	PG        pg.Connector
-	Handler   http.Handler
-	Log       *slog.Logger
+	Sim     *sim.Server // nil when an external PG is used
+	PG      pg.Connector
+	Handler http.Handler
 
-	MasterKeyCreated bool
-
-	registry      *prometheus.Registry
-	webhooks      *webhook.Service
 	scheduler     *scheduler.Scheduler
 	subscriptions *subscription.Engine
 	console       *console.Handler
@@ -120,31 +118,33 @@ type App struct {
 	wg     sync.WaitGroup
 	// listener is Serve's, for the connection metrics.
 	listener atomic.Pointer[httplimit.Listener]
-	closers  []func() error
 }
 
-// New opens the store, migrates it, loads the vault and builds the service.
+// New opens the Core and builds the service, workers and HTTP surface.
 // It does not start background workers or listen; Start and Serve do.
 func New(ctx context.Context, cfg Config) (*App, error) {
-	if cfg.DatabaseURL == "" {
-		cfg.DatabaseURL = DefaultDatabaseURL
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.WallClock == nil {
-		cfg.WallClock = clock.Real{}
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
-	}
 	if cfg.PGTimeout == 0 {
 		cfg.PGTimeout = 10 * time.Second
 	}
 	if cfg.ReconcileInterval == 0 {
 		cfg.ReconcileInterval = 2 * time.Second
 	}
-	a := &App{Config: cfg, Log: cfg.Logger, registry: prometheus.NewRegistry()}
+	core, err := OpenCore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg = core.Config
+	a := &App{Core: core}
+	if tc, ok := cfg.Clock.(*clock.Test); ok {
+		// A restarted sandbox resumes where its clock was advanced to, never
+		// behind it.
+		latest, err := a.Store.LatestSandboxClock(ctx)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		tc.Set(latest)
+	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "billkey_http_connections_open", Help: "Client connections open on the API listener."},
 			func() float64 {
@@ -161,31 +161,6 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 				}
 				return 0
 			}))
-
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	a.Store = st
-	a.closers = append(a.closers, st.Close)
-	if err := st.Migrate(ctx); err != nil {
-		a.Close()
-		return nil, err
-	}
-	if tc, ok := cfg.Clock.(*clock.Test); ok {
-		// A restarted sandbox resumes where its clock was advanced to, never
-		// behind it.
-		latest, err := st.LatestSandboxClock(ctx)
-		if err != nil {
-			a.Close()
-			return nil, err
-		}
-		tc.Set(latest)
-	}
-	if err := a.loadVault(ctx); err != nil {
-		a.Close()
-		return nil, err
-	}
 	if cfg.PGURL == "" {
 		a.Sim = sim.New(cfg.Sim)
 		url, err := a.Sim.Start("127.0.0.1:0")
@@ -197,7 +172,6 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.PGURL = url
 		a.Config.PGURL = url
 	}
-	a.Merchants = merchant.New(merchant.Config{Store: st, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger})
 	// Sandbox channels go to the simulator, processor channels to the
 	// connector their sealed credentials build; live ones refuse a clock
 	// that can be moved.
@@ -205,14 +179,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.PG = pg.Instrument(router.New(simclient.New(cfg.PGURL, cfg.PGTimeout), a.Merchants,
 		router.Options{TestClock: testClock, Timeout: cfg.PGTimeout}), a.registry)
 	a.Service = charge.New(charge.Config{
-		Store: st, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
+		Store: a.Store, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants, ReceiptBase: cfg.PublicURL,
 	})
 	a.Service.OnSettled(notice.New(cfg.Clock).Settled)
 	a.registry.MustRegister(a.Service.BacklogCollector())
 	a.workers = append(a.workers,
 		func(ctx context.Context) { a.Service.RunReconciler(ctx, a.Config.ReconcileInterval) },
-		func(ctx context.Context) { a.watchVaultKeys(ctx, 30*time.Second) },
+		func(ctx context.Context) { a.Keys.Watch(ctx, 30*time.Second) },
 		func(ctx context.Context) { a.pruneLoop(ctx, time.Minute) },
 	)
 	for _, setup := range []func(context.Context) error{a.setupWebhooks, a.setupScheduler, a.setupCheckout, a.setupSubscriptions, a.setupConsole} {
@@ -229,64 +203,6 @@ type mount struct {
 	pattern string
 	handler http.Handler
 }
-
-func (a *App) masterKeyFile() string {
-	if a.Config.MasterKeyFile != "" {
-		return a.Config.MasterKeyFile
-	}
-	if a.Store.Dialect() == store.SQLite {
-		return filepath.Join(filepath.Dir(a.Config.DatabaseURL), "billkey.master.key")
-	}
-	return "billkey.master.key"
-}
-
-// loadVault unwraps the stored data keys with the master key, creating the
-// first data key on an empty database.
-func (a *App) loadVault(ctx context.Context) error {
-	master, created, err := vault.LoadMasterKey(a.Config.MasterKey, a.masterKeyFile())
-	if err != nil {
-		return fmt.Errorf("master key: %w", err)
-	}
-	a.MasterKeyCreated = created
-	if created {
-		a.Log.Warn("NO MASTER KEY CONFIGURED: generated one; back it up, losing it makes every stored card unreadable",
-			"file", a.masterKeyFile())
-	}
-	keys, err := a.Store.VaultKeys(ctx)
-	if err != nil {
-		return err
-	}
-	if len(keys) == 0 {
-		k, err := vault.NewDataKey(master, a.Config.Clock.Now())
-		if err != nil {
-			return err
-		}
-		if err := a.Store.AddVaultKey(ctx, store.VaultKey{ID: k.ID, Wrapped: k.Wrapped, CreatedAt: k.CreatedAt}); err != nil {
-			return err
-		}
-		// Another node may have raced us; read back whatever is stored.
-		if keys, err = a.Store.VaultKeys(ctx); err != nil {
-			return err
-		}
-	}
-	v, err := vault.New(master, toWrapped(keys))
-	if err != nil {
-		return fmt.Errorf("vault: %w", err)
-	}
-	a.Vault = v
-	return nil
-}
-
-func toWrapped(keys []store.VaultKey) []vault.WrappedKey {
-	out := make([]vault.WrappedKey, len(keys))
-	for i, k := range keys {
-		out[i] = vault.WrappedKey{ID: k.ID, Wrapped: k.Wrapped, CreatedAt: k.CreatedAt}
-	}
-	return out
-}
-
-// Registry is the Prometheus registry /metrics serves.
-func (a *App) Registry() *prometheus.Registry { return a.registry }
 
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -385,122 +301,5 @@ func (a *App) Close() error {
 		a.cancel()
 		a.wg.Wait()
 	}
-	var errs []error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		errs = append(errs, a.closers[i]())
-	}
-	return errors.Join(errs...)
-}
-
-// watchVaultKeys picks up data keys added by `billkey keys rotate` on
-// another process, so that rotation needs no restart, and re-wraps cards
-// still sealed under older keys.
-func (a *App) watchVaultKeys(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if added, err := a.ReloadVaultKeys(ctx); err != nil {
-			a.Log.Error("reload vault keys", "err", err)
-		} else if added > 0 {
-			if n, err := a.RewrapCards(ctx); err != nil {
-				a.Log.Error("rewrap cards", "err", err)
-			} else {
-				a.Log.Info("rewrapped cards under the new vault key", "cards", n)
-			}
-		}
-	}
-}
-
-// ReloadVaultKeys adds stored data keys the vault does not know yet.
-func (a *App) ReloadVaultKeys(ctx context.Context) (int, error) {
-	keys, err := a.Store.VaultKeys(ctx)
-	if err != nil {
-		return 0, err
-	}
-	master, _, err := vault.LoadMasterKey(a.Config.MasterKey, a.masterKeyFile())
-	if err != nil {
-		return 0, err
-	}
-	added := 0
-	for _, k := range keys {
-		if a.Vault.Has(k.ID) {
-			continue
-		}
-		// Unwrap through a one-key vault to check it against our master key first.
-		w := vault.WrappedKey{ID: k.ID, Wrapped: k.Wrapped, CreatedAt: k.CreatedAt}
-		if _, err := vault.New(master, []vault.WrappedKey{w}); err != nil {
-			return added, err
-		}
-		if err := a.Vault.Add(w); err != nil {
-			return added, err
-		}
-		added++
-	}
-	return added, nil
-}
-
-// RotateVaultKey adds a new data key, makes it active and re-wraps every
-// stored card under it. Running nodes pick the key up within a minute.
-func (a *App) RotateVaultKey(ctx context.Context) (string, int, error) {
-	master, _, err := vault.LoadMasterKey(a.Config.MasterKey, a.masterKeyFile())
-	if err != nil {
-		return "", 0, err
-	}
-	k, err := vault.NewDataKey(master, a.Config.Clock.Now())
-	if err != nil {
-		return "", 0, err
-	}
-	if err := a.Store.AddVaultKey(ctx, store.VaultKey{ID: k.ID, Wrapped: k.Wrapped, CreatedAt: k.CreatedAt}); err != nil {
-		return "", 0, err
-	}
-	if err := a.Vault.Add(k); err != nil {
-		return "", 0, err
-	}
-	n, err := a.RewrapCards(ctx)
-	return k.ID, n, err
-}
-
-// RewrapCards moves every stored card to the active key, in batches.
-func (a *App) RewrapCards(ctx context.Context) (int, error) {
-	active := a.Vault.ActiveKeyID()
-	total := 0
-	for {
-		batch, err := a.Store.CardsNotUnderKey(ctx, active, 500)
-		if err != nil {
-			return total, err
-		}
-		if len(batch) == 0 {
-			return total, nil
-		}
-		moved := 0
-		for _, c := range batch {
-			aad := charge.CardAAD(c.MerchantID, c.CustomerUID)
-			if !a.Vault.Has(c.KeyID) {
-				if _, err := a.ReloadVaultKeys(ctx); err != nil {
-					return total, err
-				}
-			}
-			ct, kid, err := a.Vault.Rewrap(c.Cipher, c.KeyID, aad)
-			if err != nil {
-				return total, fmt.Errorf("rewrap card of %s: %w", c.CustomerUID, err)
-			}
-			ok, err := a.Store.ReplaceCardCipher(ctx, c, ct, kid)
-			if err != nil {
-				return total, err
-			}
-			if ok {
-				moved++
-			}
-		}
-		total += moved
-		if moved == 0 {
-			// Rows changed under us (re-issued meanwhile); the next pass sees them fresh.
-			continue
-		}
-	}
+	return a.Core.Close()
 }

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"os"
-	"strings"
 
 	"github.com/billkey/billkey/internal/checkout"
 )
@@ -12,13 +10,7 @@ import (
 // the hosted window under /v1/checkout/ and the demo merchant page at /demo.
 func (a *App) setupCheckout(ctx context.Context) error {
 	origins := a.Config.CheckoutOrigins
-	if origins == nil {
-		// Read here so that the setting works without flag plumbing.
-		if v := strings.TrimSpace(os.Getenv("BILLKEY_CHECKOUT_ORIGINS")); v != "" {
-			origins = strings.Split(v, ",")
-		}
-	}
-	demo := !a.Config.DisableDemo && !strings.EqualFold(os.Getenv("BILLKEY_DEMO"), "off")
+	demo := !a.Config.DisableDemo
 	h, err := checkout.New(checkout.Options{
 		Service:   a.Service,
 		Merchants: a.Merchants,
@@ -39,7 +31,7 @@ func (a *App) setupCheckout(ctx context.Context) error {
 
 // DemoPath is the demo merchant page for a merchant code ("" when disabled).
 func (a *App) DemoPath(merchantCode string) string {
-	if a.Config.DisableDemo || strings.EqualFold(os.Getenv("BILLKEY_DEMO"), "off") {
+	if a.Config.DisableDemo {
 		return ""
 	}
 	return "/demo?merchant=" + merchantCode

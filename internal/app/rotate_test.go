@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/billkey/billkey/internal/app/apptest"
-	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/testenv"
+	"github.com/billkey/billkey/internal/vault"
 )
 
 // Rotation re-wraps every stored card under the new key, and the cards still
@@ -27,7 +27,7 @@ func TestRotateVaultKeyRewrapsCards(t *testing.T) {
 			}
 		}
 		oldKey := e.App.Vault.ActiveKeyID()
-		newKey, n, err := e.App.RotateVaultKey(ctx)
+		newKey, n, err := e.App.Keys.Rotate(ctx, nil)
 		if err != nil || n != 3 || newKey == oldKey {
 			t.Fatalf("rotate: key %s moved %d, %v", newKey, n, err)
 		}
@@ -36,12 +36,12 @@ func TestRotateVaultKeyRewrapsCards(t *testing.T) {
 			t.Fatalf("%d cards still under the old key", len(left))
 		}
 		k, _ := e.App.Store.GetBillingKey(ctx, e.Merchant.ID, "c2")
-		pan, exp, err := e.App.Vault.OpenCard(k.CardCipher, k.CardKeyID, string(charge.CardAAD(e.Merchant.ID, "c2")))
+		pan, exp, err := e.App.Vault.OpenCard(k.CardCipher, k.CardKeyID, string(vault.CardAAD(e.Merchant.ID, "c2")))
 		if err != nil || pan != "4242424242424242" || exp != "2030-12" {
 			t.Fatalf("open after rotation: %q %q %v", pan, exp, err)
 		}
 		// Bound to its row: another customer's identity does not open it.
-		if _, _, err := e.App.Vault.OpenCard(k.CardCipher, k.CardKeyID, string(charge.CardAAD(e.Merchant.ID, "c1"))); err == nil {
+		if _, _, err := e.App.Vault.OpenCard(k.CardCipher, k.CardKeyID, string(vault.CardAAD(e.Merchant.ID, "c1"))); err == nil {
 			t.Fatal("ciphertext opened under another row's identity")
 		}
 		// Charging keeps working after rotation.

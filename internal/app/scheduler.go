@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,50 +18,11 @@ import (
 	"github.com/billkey/billkey/internal/scheduler"
 )
 
-// Scheduler env settings (all optional):
-//
-//	BILLKEY_SCHEDULER_POLL     idle poll interval (Go duration, default 1s)
-//	BILLKEY_SCHEDULER_WORKERS  concurrent executions per node (default 64)
-//	BILLKEY_SCHEDULER_BATCH    rows per claim (default = workers)
-//	BILLKEY_SCHEDULER_LEASE    claim lease (default 1m)
-func schedulerConfigFromEnv() (scheduler.Config, error) {
-	var c scheduler.Config
-	var errs []error
-	dur := func(name string, dst *time.Duration) {
-		if v := os.Getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				errs = append(errs, fmt.Errorf("%s=%q: want a positive duration like 500ms", name, v))
-				return
-			}
-			*dst = d
-		}
-	}
-	num := func(name string, dst *int) {
-		if v := os.Getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				errs = append(errs, fmt.Errorf("%s=%q: want a positive integer", name, v))
-				return
-			}
-			*dst = n
-		}
-	}
-	dur("BILLKEY_SCHEDULER_POLL", &c.Poll)
-	num("BILLKEY_SCHEDULER_WORKERS", &c.Workers)
-	num("BILLKEY_SCHEDULER_BATCH", &c.Batch)
-	dur("BILLKEY_SCHEDULER_LEASE", &c.Lease)
-	return c, errors.Join(errs...)
-}
-
 // setupScheduler wires scheduled payments (see internal/scheduler): the
 // execution loop as a worker, the hooks that keep schedules consistent with
 // payments and key deletions, and the sandbox clock endpoints.
 func (a *App) setupScheduler(ctx context.Context) error {
-	cfg, err := schedulerConfigFromEnv()
-	if err != nil {
-		return fmt.Errorf("scheduler config: %w", err)
-	}
+	cfg := a.Config.Scheduler
 	cfg.Logger = a.Log.With("component", "scheduler")
 	cfg.Registerer = a.registry
 	cfg.FailReasons = scheduler.FailReasons{NoKey: notice.ScheduleNoKey, Duplicate: notice.ScheduleDuplicate}

@@ -2,27 +2,15 @@ package app
 
 import (
 	"context"
-
-	"github.com/billkey/billkey/internal/webhook"
 )
 
 // setupWebhooks wires the webhook outbox delivery (see internal/webhook):
 // the delivery worker and the merchant-facing /webhooks/ endpoints.
 func (a *App) setupWebhooks(ctx context.Context) error {
-	svc := webhook.New(webhook.Options{
-		Store:        a.Store,
-		Vault:        a.Vault,
-		Clock:        a.Config.Clock,
-		WallClock:    a.Config.WallClock,
-		Logger:       a.Log.With("component", "webhook"),
-		Registerer:   a.registry,
-		Authenticate: a.Merchants.Authenticate,
-		AllowPrivate: a.Config.WebhookAllowPrivate,
-	})
+	svc := a.Core.Webhooks()
 	if a.Config.WebhookAllowPrivate {
 		a.Log.Warn("webhooks may be delivered to private, loopback and link-local addresses (BILLKEY_WEBHOOK_ALLOW_PRIVATE)")
 	}
-	a.webhooks = svc
 	// Events written by a charge are delivered at once instead of at the next tick.
 	a.Service.OnEventsWritten(svc.Wake)
 	a.workers = append(a.workers, svc.Run)
@@ -31,6 +19,3 @@ func (a *App) setupWebhooks(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Webhooks is the webhook delivery service.
-func (a *App) Webhooks() *webhook.Service { return a.webhooks }

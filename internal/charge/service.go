@@ -47,12 +47,6 @@ func validateUID(field, v string, maxLen int) error {
 	return nil
 }
 
-// CardAAD binds a stored card ciphertext to its row: copied to another
-// merchant or customer it does not decrypt.
-func CardAAD(merchantID int64, customerUID string) []byte {
-	return []byte(fmt.Sprintf("billing_key:%d:%s", merchantID, customerUID))
-}
-
 // IssueBillingKey stores a card at the PG and keeps its billing key under
 // customer_uid, replacing any earlier card for that customer_uid.
 func (s *Service) IssueBillingKey(ctx context.Context, merchantID int64, in IssueKeyInput) (*core.BillingKey, error) {
@@ -85,7 +79,7 @@ func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInp
 		// key the PG may have made meanwhile is never referenced.
 		return nil, fmt.Errorf("issue billing key %s: %w", in.CustomerUID, err)
 	}
-	cipher, keyID, err := s.vault.Seal([]byte(card.Number+"|"+card.Expiry), CardAAD(merchantID, in.CustomerUID))
+	cipher, keyID, err := s.vault.Seal([]byte(card.Number+"|"+card.Expiry), vault.CardAAD(merchantID, in.CustomerUID))
 	if err != nil {
 		return nil, fmt.Errorf("seal card: %w", err)
 	}

@@ -264,7 +264,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 // and phone keys have no card, but the cipher column is the card's, so they
 // seal an empty "PAN|expiry".
 func (s *Service) windowKey(merchantID int64, in WindowInput, card pg.Card, ch core.Channel, res *pg.IssueKeyResult) (*core.BillingKey, error) {
-	cipher, keyID, err := s.vault.Seal([]byte(card.Number+"|"+card.Expiry), CardAAD(merchantID, in.CustomerUID))
+	cipher, keyID, err := s.vault.Seal([]byte(card.Number+"|"+card.Expiry), vault.CardAAD(merchantID, in.CustomerUID))
 	if err != nil {
 		return nil, fmt.Errorf("seal card: %w", err)
 	}

@@ -16,7 +16,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"net/url"
-	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -62,11 +62,40 @@ type Store struct {
 	stmts sync.Map // query → *sql.Stmt
 }
 
+// IsPostgresURL tells whether databaseURL selects PostgreSQL.
+func IsPostgresURL(databaseURL string) bool {
+	return strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://")
+}
+
+// CheckURL refuses a database URL Open could not use: an unknown scheme
+// ("mysql://…") is an error, not a SQLite file of that name.
+func CheckURL(databaseURL string) error {
+	switch {
+	case strings.TrimSpace(databaseURL) == "":
+		return errors.New("empty database URL: want a SQLite file path or a postgres:// URL")
+	case IsPostgresURL(databaseURL):
+		u, err := url.Parse(databaseURL)
+		if err != nil || u.Host == "" {
+			return errors.New("malformed postgres URL: want postgres://user:password@host:5432/dbname")
+		}
+		return nil
+	case strings.HasPrefix(databaseURL, "sqlite://"), strings.HasPrefix(databaseURL, "file:"):
+		return nil
+	}
+	if scheme, _, ok := strings.Cut(databaseURL, "://"); ok {
+		return fmt.Errorf("unknown database scheme %q: want postgres://… or a SQLite file path (sqlite:// or file: optional)", scheme)
+	}
+	return nil
+}
+
 // Open connects to databaseURL: a postgres:// or postgresql:// URL selects
-// Postgres, anything else is a SQLite file path (optionally "file:" or
-// "sqlite://" prefixed).
+// Postgres, a path (optionally "file:" or "sqlite://" prefixed) a SQLite
+// file; any other scheme is refused.
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
-	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+	if err := CheckURL(databaseURL); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if IsPostgresURL(databaseURL) {
 		db, err := sql.Open("pgx", databaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
@@ -76,9 +105,6 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		// 8 to 32 on 2 cores), few enough to queue here rather than contend
 		// on locks. BILLKEY_PG_MAX_CONNS overrides.
 		conns := max(16, 16*runtime.GOMAXPROCS(0))
-		if n, err := strconv.Atoi(os.Getenv("BILLKEY_PG_MAX_CONNS")); err == nil && n > 0 {
-			conns = n
-		}
 		db.SetMaxOpenConns(conns)
 		db.SetMaxIdleConns(conns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
@@ -118,6 +144,15 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	return s, nil
 }
 
+// SetPoolSize overrides the PostgreSQL connection pool size
+// (BILLKEY_PG_MAX_CONNS); SQLite keeps its own.
+func (s *Store) SetPoolSize(n int) {
+	if s.dialect == Postgres && n > 0 {
+		s.db.SetMaxOpenConns(n)
+		s.db.SetMaxIdleConns(n)
+	}
+}
+
 // Dialect tells which backend this is.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
@@ -140,9 +175,33 @@ func (s *Store) Close() error {
 // Ping checks the database answers (readiness).
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
+// MigrateOption changes how Migrate runs.
+type MigrateOption func(*migrateOptions)
+
+type migrateOptions struct {
+	progress func(Migration)
+}
+
+// Migration is one applied migration, as reported to OnMigration.
+type Migration struct {
+	Version  int64
+	Name     string
+	Duration time.Duration
+}
+
+// OnMigration reports each migration as it is applied (long migrations on
+// a large database should not look like a hang); nil reports nothing.
+func OnMigration(f func(Migration)) MigrateOption {
+	return func(o *migrateOptions) { o.progress = f }
+}
+
 // Migrate applies pending migrations. On Postgres a session advisory lock
 // makes concurrent starts of several nodes safe.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context, options ...MigrateOption) error {
+	var mo migrateOptions
+	for _, o := range options {
+		o(&mo)
+	}
 	sub, err := fs.Sub(migrations, "migrations/"+string(s.dialect))
 	if err != nil {
 		return err
@@ -172,10 +231,22 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	if mo.progress == nil {
+		if _, err := p.Up(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		return nil
 	}
-	return nil
+	for {
+		res, err := p.UpByOne(ctx)
+		if errors.Is(err, goose.ErrNoNextVersion) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		mo.progress(Migration{Version: res.Source.Version, Name: filepath.Base(res.Source.Path), Duration: res.Duration})
+	}
 }
 
 // rebind turns ? placeholders into $n for Postgres.

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -150,4 +151,10 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// CardAAD binds a stored card ciphertext to its row: copied to another
+// merchant or customer it does not decrypt.
+func CardAAD(merchantID int64, customerUID string) []byte {
+	return []byte(fmt.Sprintf("billing_key:%d:%s", merchantID, customerUID))
 }

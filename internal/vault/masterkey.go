@@ -25,21 +25,42 @@ var ErrMasterKeyEncoding = errors.New("vault: master key must be base64 or 64 he
 // hex characters, surrounding whitespace ignored. Errors never include the
 // key material.
 func LoadMasterKey(envValue, keyFile string) (key []byte, created bool, err error) {
-	if strings.TrimSpace(envValue) != "" {
-		key, err := parseMasterKey(envValue)
-		if err != nil {
-			return nil, false, fmt.Errorf("master key from environment: %w", err)
-		}
-		return key, false, nil
-	}
-	if keyFile == "" {
-		return nil, false, errors.New("vault: no master key: set the environment value or a key file")
-	}
-	key, err = readKeyFile(keyFile)
+	key, err = ReadMasterKey(envValue, keyFile)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return key, false, err
 	}
 	return createKeyFile(keyFile)
+}
+
+// ReadMasterKey returns the master key from envValue if set, else from
+// keyFile, never creating one: a missing file is an error wrapping
+// fs.ErrNotExist.
+func ReadMasterKey(envValue, keyFile string) ([]byte, error) {
+	if strings.TrimSpace(envValue) != "" {
+		key, err := parseMasterKey(envValue)
+		if err != nil {
+			return nil, fmt.Errorf("master key from environment: %w", err)
+		}
+		return key, nil
+	}
+	if keyFile == "" {
+		return nil, errors.New("vault: no master key: set the environment value or a key file")
+	}
+	return readKeyFile(keyFile)
+}
+
+// CreateMasterKeyFile writes a fresh random master key to path (mode 0600).
+// It never overwrites a key: if the file appeared meanwhile, that key is
+// returned with created=false.
+func CreateMasterKeyFile(path string) (key []byte, created bool, err error) {
+	return createKeyFile(path)
+}
+
+// CheckMasterKey validates a master key's encoding without keeping it.
+func CheckMasterKey(s string) error {
+	k, err := parseMasterKey(s)
+	clear(k)
+	return err
 }
 
 func readKeyFile(path string) ([]byte, error) {

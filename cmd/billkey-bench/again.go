@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -31,19 +30,6 @@ import (
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
 )
-
-func bench(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return errors.New("bench: want again or schedules")
-	}
-	switch args[0] {
-	case "again":
-		return benchAgain(ctx, args[1:])
-	case "schedules":
-		return benchSchedules(ctx, args[1:])
-	}
-	return fmt.Errorf("bench: unknown benchmark %q", args[0])
-}
 
 // benchAgain measures POST /subscribe/payments/again end to end over
 // loopback HTTP against an in-process Billkey and sandbox PG: closed-loop
@@ -74,7 +60,7 @@ func benchAgain(ctx context.Context, args []string) error {
 		defer os.RemoveAll(dir)
 		*dbURL = filepath.Join(dir, "bench.db")
 	}
-	log := (&common{logLevel: "error"}).logger(io.Discard)
+	log := quietLogger()
 	a, err := app.New(ctx, app.Config{
 		DatabaseURL: *dbURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
 		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second,

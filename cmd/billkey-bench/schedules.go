@@ -149,7 +149,7 @@ func benchApp(ctx context.Context, dbURL string, customers int) (*app.App, int64
 		return nil, 0, nil, err
 	}
 	a, err := app.New(ctx, app.Config{
-		DatabaseURL: schemaURL, MasterKey: strings.Repeat("ab", 32), Logger: (&common{logLevel: "error"}).logger(io.Discard),
+		DatabaseURL: schemaURL, MasterKey: strings.Repeat("ab", 32), Logger: quietLogger(),
 		PGTimeout: 30 * time.Second,
 	})
 	if err != nil {
@@ -304,7 +304,7 @@ func maintain(ctx context.Context, db *sql.DB) {
 }
 
 // pendingRSS inserts n entries due in the future and samples the RSS of a
-// `billkey serve` process (this binary) polling them.
+// `billkey serve` process polling them.
 func pendingRSS(ctx context.Context, dbURL string, n int, d time.Duration) (int64, error) {
 	a, mid, cleanup, err := benchApp(ctx, dbURL, 100)
 	if err != nil {
@@ -315,10 +315,11 @@ func pendingRSS(ctx context.Context, dbURL string, n int, d time.Duration) (int6
 	if err := insertSchedules(ctx, a.Store.DB(), mid, n, 100, time.Now().Add(30*24*time.Hour), "pending-"); err != nil {
 		return 0, err
 	}
-	self, err := os.Executable()
+	self, cleanupBin, err := billkeyBinary(ctx)
 	if err != nil {
 		return 0, err
 	}
+	defer cleanupBin()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
