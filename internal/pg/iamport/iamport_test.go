@@ -127,13 +127,15 @@ func TestDeclinesKeepUpstreamText(t *testing.T) {
 
 func TestTimeoutAfterApproveIsFoundByLookup(t *testing.T) {
 	t.Parallel()
-	env, _ := upstream(t, 0)
+	env, patient := upstream(t, 0)
 	c, err := iamport.New(iamport.Config{APIURL: env.Server.URL, ImpKey: env.Cred.ImpKey, ImpSecret: env.Cred.ImpSecret, Timeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	bk := issue(t, c, "bk_slow", sim.CardApprove)
+	// Only the charge is meant to time out: issue the key with a client that
+	// waits, so a busy machine cannot fail the set-up instead.
+	bk := issue(t, patient, "bk_slow", sim.CardApprove)
 	env.App.Sim.SetConfig(sim.Config{Latency: 400 * time.Millisecond})
 	req := pg.ChargeRequest{Target: target, IdempotencyKey: "imp_slow", BillingKey: bk, Amount: 3000}
 	if _, err := c.Charge(ctx, req); !errors.Is(err, pg.ErrUnknownOutcome) {
