@@ -14,6 +14,7 @@ func (a *App) setupCheckout(ctx context.Context) error {
 	h, err := checkout.New(checkout.Options{
 		Service:   a.Service,
 		Merchants: a.Merchants,
+		Store:     a.Store,
 		Logger:    a.Log.With("component", "checkout"),
 		Clock:     a.Config.Clock,
 		Origins:   origins,

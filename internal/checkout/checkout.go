@@ -31,6 +31,7 @@ import (
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/vault"
 )
 
@@ -54,8 +55,8 @@ type Options struct {
 	SubmitsPerIP int
 	// SessionsPerIP caps new windows per client IP per minute (default 60).
 	SessionsPerIP int
-	// MaxSessions bounds the windows held in memory (default 100,000).
-	MaxSessions int
+	// Store keeps the windows, so that any node serves any step.
+	Store *store.Store
 	// Demo serves the demo merchant page at /demo.
 	Demo bool
 }
@@ -84,8 +85,8 @@ func New(opts Options) (*Handler, error) {
 	if opts.Origins == nil {
 		opts.Origins = merchant.DefaultOrigins
 	}
-	if opts.Service == nil || opts.Merchants == nil {
-		return nil, errors.New("checkout: Service and Merchants are required")
+	if opts.Service == nil || opts.Merchants == nil || opts.Store == nil {
+		return nil, errors.New("checkout: Service, Merchants and Store are required")
 	}
 	ps, err := merchant.ParseOrigins(opts.Origins)
 	if err != nil {
@@ -105,7 +106,7 @@ func New(opts Options) (*Handler, error) {
 	if h.maxAttempts <= 0 {
 		h.maxAttempts = 5
 	}
-	h.sessions = newSessions(orDefault(opts.MaxSessions, 100_000))
+	h.sessions = &sessions{st: opts.Store, mer: opts.Merchants, lease: windowPayTimeout + time.Minute}
 	h.submits = newLimiter(orDefault(opts.SubmitsPerIP, 20), time.Minute)
 	h.creates = newLimiter(orDefault(opts.SessionsPerIP, 60), time.Minute)
 	return h, nil
@@ -386,10 +387,11 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 	now := h.clock.Now()
 	s := &session{
 		id: randToken(), csrf: randToken(), merchant: m, channel: ch, pgName: pgName, req: req, redirect: redirect,
-		origin: r.Header.Get("Origin"), createdAt: now, expiresAt: now.Add(h.ttl), done: make(chan struct{}),
+		origin: r.Header.Get("Origin"), createdAt: now, expiresAt: now.Add(h.ttl),
 	}
-	if !h.sessions.add(s, now) {
-		fail(http.StatusServiceUnavailable, req, redirect, CodeRateLimited, "결제창이 너무 많이 열려 있습니다. (Too many open windows.)")
+	if err := h.sessions.add(ctx, s); err != nil {
+		h.log.Error("checkout: store window", "err", err)
+		fail(http.StatusServiceUnavailable, req, redirect, CodeInternal, "결제창을 열 수 없습니다. 잠시 후 다시 시도하세요. (Could not open the window; try again.)")
 		return
 	}
 	h.log.Info("checkout: window opened", "merchant", m.Code, "merchant_uid", req.MerchantUID, "pg", ch.Provider,
@@ -419,9 +421,18 @@ func windowMode(p sim.Personality, mobile, callback, hasRedirect bool) (mode, pr
 	return "popup", ""
 }
 
-// session finds the window of the request, answering 404 itself when gone.
+// session finds the window of the request, answering itself when it is
+// gone or cannot be read.
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) *session {
-	s := h.sessions.get(r.PathValue("sid"))
+	s, err := h.sessions.get(r.Context(), r.PathValue("sid"))
+	if err != nil {
+		h.log.Error("checkout: read window", "err", err)
+		h.pageHeaders(w, nil)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		h.render(w, "message", messageData{Title: "일시적인 오류입니다", TitleEn: "Temporary error",
+			Body: "잠시 후 새로고침하세요.", BodyEn: "Reload in a moment."})
+		return nil
+	}
 	if s == nil {
 		h.pageHeaders(w, nil)
 		w.WriteHeader(http.StatusNotFound)
@@ -433,28 +444,45 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) *session {
 	return s
 }
 
-// finish makes out the window's final result; the first one wins.
-func (h *Handler) finish(s *session, out *rsp) {
-	h.sessions.mu.Lock()
-	defer h.sessions.mu.Unlock()
-	finishLocked(s, out)
+// finish makes out the window's final result (the first one wins, on any
+// node) and returns the window as it now is.
+func (h *Handler) finish(ctx context.Context, s *session, out *rsp, from ...store.CheckoutState) *session {
+	cur, err := h.sessions.finish(context.WithoutCancel(ctx), s, out, from...)
+	if err != nil {
+		h.log.Error("checkout: finish window", "err", err)
+	}
+	return cur
 }
 
-// finishLocked is finish with sessions.mu held.
-func finishLocked(s *session, out *rsp) {
-	if s.state == stateDone {
-		return
+// wait returns the window once it is no longer processing: its outcome,
+// written by whichever node ran the submission. A submission whose node
+// died holds the window until its lease ends; the window then ends as
+// PAYMENT_PENDING, since the charge may have reached the PG (the merchant
+// verifies it over REST, where the reconciler settles it).
+func (h *Handler) wait(ctx context.Context, s *session) *session {
+	delay := 10 * time.Millisecond
+	for s.state == store.CheckoutProcessing {
+		if h.clock.Now().After(s.leaseUntil) {
+			out := failRsp(s.req, s.channel.Provider, CodePending, msgOrphaned, nil)
+			b, _ := json.Marshal(out)
+			if _, err := h.sessions.st.FinishAbandonedCheckoutSession(context.WithoutCancel(ctx), s.id, b, h.clock.Now()); err != nil {
+				h.log.Error("checkout: end orphaned window", "err", err)
+			}
+		} else {
+			select {
+			case <-ctx.Done():
+				return s
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, 250*time.Millisecond)
+		}
+		cur, err := h.sessions.get(ctx, s.id)
+		if err != nil || cur == nil {
+			return s
+		}
+		s = cur
 	}
-	s.state, s.result = stateDone, out
-	close(s.done)
-}
-
-// wait blocks until a submission in progress is done.
-func (h *Handler) wait(ctx context.Context, s *session) {
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-	}
+	return s
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -463,29 +491,27 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.pageHeaders(w, s)
-	h.sessions.mu.Lock()
-	state := s.state
-	expired := state == stateOpen && h.clock.Now().After(s.expiresAt)
-	if expired {
-		finishLocked(s, failRsp(s.req, s.channel.Provider, CodeSessionExpired, msgExpired, nil))
+	if s.state == store.CheckoutOpen && h.clock.Now().After(s.expiresAt) {
+		s = h.finish(r.Context(), s, failRsp(s.req, s.channel.Provider, CodeSessionExpired, msgExpired, nil), store.CheckoutOpen)
 	}
-	h.sessions.mu.Unlock()
-	if state != stateOpen || expired {
-		h.wait(r.Context(), s)
-		h.respondResult(w, r, s)
+	if s.state != store.CheckoutOpen {
+		h.respondResult(w, r, h.wait(r.Context(), s))
 		return
 	}
 	h.renderForm(w, s, http.StatusOK, "", nil)
 }
 
-const msgExpired = "결제창 유효시간이 지났습니다. 다시 시도하세요. (The payment window expired; please start again.)"
+const (
+	msgExpired  = "결제창 유효시간이 지났습니다. 다시 시도하세요. (The payment window expired; please start again.)"
+	msgOrphaned = "결제 결과를 확인하지 못했습니다. 가맹점에서 결제 여부를 확인합니다. (The payment's outcome is not known yet; the merchant will verify it.)"
+	// windowPayTimeout bounds one submission's PG calls.
+	windowPayTimeout = 2 * time.Minute
+)
 
 // respondResult shows a finished window's outcome: a 303 to m_redirect_url,
 // or a page whose script posts the rsp to the merchant page.
 func (h *Handler) respondResult(w http.ResponseWriter, r *http.Request, s *session) {
-	h.sessions.mu.Lock()
 	out := s.result
-	h.sessions.mu.Unlock()
 	if out == nil {
 		// Still processing and the client gave up waiting.
 		w.WriteHeader(http.StatusAccepted)
@@ -550,33 +576,37 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.renderForm(w, s, http.StatusTooManyRequests, "요청이 너무 많습니다. 1분 후 다시 시도하세요. (Too many attempts from your network; wait a minute.)", r.PostForm)
 		return
 	}
-	// Claim the window: only one submission ever reaches the PG.
-	h.sessions.mu.Lock()
-	state := s.state
+	// Claim the window: only one submission ever reaches the PG, on
+	// whichever node it arrives.
 	claimed := false
-	if state == stateOpen {
+	if s.state == store.CheckoutOpen {
 		switch {
 		case now.After(s.expiresAt):
-			finishLocked(s, failRsp(s.req, s.channel.Provider, CodeSessionExpired, msgExpired, nil))
+			s = h.finish(r.Context(), s, failRsp(s.req, s.channel.Provider, CodeSessionExpired, msgExpired, nil), store.CheckoutOpen)
 		case s.attempts >= h.maxAttempts:
-			finishLocked(s, failRsp(s.req, s.channel.Provider, CodeTooManyAttempts, "입력 횟수를 초과했습니다. (Too many attempts in this window.)", nil))
+			s = h.finish(r.Context(), s, failRsp(s.req, s.channel.Provider, CodeTooManyAttempts, "입력 횟수를 초과했습니다. (Too many attempts in this window.)", nil),
+				store.CheckoutOpen)
 		default:
-			s.attempts++
-			s.state = stateProcessing
-			claimed = true
+			var err error
+			if claimed, err = h.sessions.st.ClaimCheckoutSession(r.Context(), s.id, now, h.maxAttempts, h.sessions.lease); err != nil {
+				h.log.Error("checkout: claim window", "err", err)
+			}
+			if !claimed {
+				if cur, err := h.sessions.get(r.Context(), s.id); err == nil && cur != nil {
+					s = cur
+				}
+			}
 		}
 	}
-	h.sessions.mu.Unlock()
 	if !claimed {
 		// A replay or a double click: never run again, answer with the outcome.
-		h.wait(r.Context(), s)
-		h.respondResult(w, r, s)
+		h.respondResult(w, r, h.wait(r.Context(), s))
 		return
 	}
 
 	in, formErr := h.windowInput(s, r)
 	if formErr == "" {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), windowPayTimeout)
 		p, _, err := h.svc.WindowPay(ctx, s.merchant.ID, in)
 		cancel()
 		var invalid *charge.InvalidCardError
@@ -593,17 +623,14 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 			}
 			h.log.Info("checkout: window finished", "merchant", s.merchant.Code, "merchant_uid", s.req.MerchantUID,
 				"imp_uid", deref(out.ImpUID), "status", deref(out.Status), "error_code", deref(out.ErrorCode))
-			h.finish(s, out)
-			h.respondResult(w, r, s)
+			h.respondResult(w, r, h.finish(r.Context(), s, out))
 			return
 		}
 	}
 	// Input the customer can fix: reopen the form (attempts are counted).
-	h.sessions.mu.Lock()
-	if s.state == stateProcessing {
-		s.state = stateOpen
+	if err := h.sessions.st.ReopenCheckoutSession(context.WithoutCancel(r.Context()), s.id); err != nil {
+		h.log.Error("checkout: reopen window", "err", err)
 	}
-	h.sessions.mu.Unlock()
 	h.renderForm(w, s, http.StatusUnprocessableEntity, formErr, r.PostForm)
 }
 
@@ -702,9 +729,8 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 	if !h.checkForm(w, r, s) {
 		return
 	}
-	h.abandon(s, "사용자가 결제를 취소하셨습니다. (The customer cancelled the payment.)")
-	h.wait(r.Context(), s)
-	h.respondResult(w, r, s)
+	s = h.abandon(r.Context(), s, "사용자가 결제를 취소하셨습니다. (The customer cancelled the payment.)")
+	h.respondResult(w, r, h.wait(r.Context(), s))
 }
 
 // close is the SDK telling us its overlay was closed (× or Esc). The session
@@ -712,7 +738,12 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 // window, which its owner can do anyway. The answer is the window's real
 // outcome, in case the payment finished just before the close.
 func (h *Handler) close(w http.ResponseWriter, r *http.Request) {
-	s := h.sessions.get(r.PathValue("sid"))
+	s, err := h.sessions.get(r.Context(), r.PathValue("sid"))
+	if err != nil {
+		h.log.Error("checkout: read window", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, createResp{})
+		return
+	}
 	var m *core.Merchant
 	if s != nil {
 		m = s.merchant
@@ -728,25 +759,20 @@ func (h *Handler) close(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, createResp{})
 		return
 	}
-	h.abandon(s, "사용자가 결제창을 닫았습니다. (The customer closed the payment window.)")
+	s = h.abandon(r.Context(), s, "사용자가 결제창을 닫았습니다. (The customer closed the payment window.)")
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	h.wait(ctx, s)
+	s = h.wait(ctx, s)
 	cancel()
-	h.sessions.mu.Lock()
-	out := s.result
-	h.sessions.mu.Unlock()
-	writeJSON(w, http.StatusOK, createResp{Rsp: out})
+	writeJSON(w, http.StatusOK, createResp{Rsp: s.result})
 }
 
-// abandon ends an open window as cancelled by the customer.
-func (h *Handler) abandon(s *session, msg string) {
-	h.sessions.mu.Lock()
-	open := s.state == stateOpen
+// abandon ends an open window as cancelled by the customer and returns the
+// window as it now is (a submission may have claimed it meanwhile).
+func (h *Handler) abandon(ctx context.Context, s *session, msg string) *session {
+	open := s.state == store.CheckoutOpen
 	if open {
-		finishLocked(s, failRsp(s.req, s.channel.Provider, CodeUserCancel, msg, nil))
-	}
-	h.sessions.mu.Unlock()
-	if open {
+		s = h.finish(ctx, s, failRsp(s.req, s.channel.Provider, CodeUserCancel, msg, nil), store.CheckoutOpen)
 		h.log.Info("checkout: window cancelled", "merchant", s.merchant.Code, "merchant_uid", s.req.MerchantUID)
 	}
+	return s
 }

@@ -446,7 +446,7 @@ func TestRedirectResultCarriesNoCardData(t *testing.T) {
 
 func TestFormErrorsAndLimits(t *testing.T) {
 	e := apptest.New(t, testenv.SQLite(t))
-	h, err := checkout.New(checkout.Options{Service: e.App.Service, Merchants: e.App.Merchants, Clock: e.Clock, Logger: e.App.Log, MaxAttempts: 3, SubmitsPerIP: 6})
+	h, err := checkout.New(checkout.Options{Service: e.App.Service, Merchants: e.App.Merchants, Store: e.App.Store, Clock: e.Clock, Logger: e.App.Log, MaxAttempts: 3, SubmitsPerIP: 6})
 	if err != nil {
 		t.Fatal(err)
 	}

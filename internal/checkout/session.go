@@ -1,27 +1,29 @@
 package checkout
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/billkey/billkey/internal/core"
-)
-
-// sessionState is where a window is in its one-way life.
-type sessionState int
-
-const (
-	stateOpen       sessionState = iota // the form may be (re)submitted after a validation error
-	stateProcessing                     // a submission is at the PG; others wait for its answer
-	stateDone                           // the outcome is final; every later request sees it
+	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/store"
 )
 
 // session is one IMP.request_pay window, created server-side by the SDK.
 // Its id is the bearer of the window (unguessable, never reused); the CSRF
 // token is a second secret that only the rendered form knows, so a page that
 // learned the id (from a Referer, say) still cannot submit it.
+//
+// Windows live in the store, not in a node's memory: any node serves any
+// step, and the store's atomic state changes are what let one submission
+// reach the PG however many nodes receive it. A session value is one read
+// of that state.
 type session struct {
 	id        string
 	csrf      string
@@ -34,25 +36,90 @@ type session struct {
 	createdAt time.Time
 	expiresAt time.Time
 
-	// Guarded by sessions.mu.
-	state    sessionState
-	attempts int
-	result   *rsp
-	done     chan struct{} // closed when state becomes stateDone
+	state      store.CheckoutState
+	attempts   int
+	result     *rsp
+	leaseUntil time.Time
 }
 
-// sessions keeps windows in memory. A window lives minutes, and its
-// outcome that matters (payment, key, webhook) is in the store, so losing a
-// session to a restart only means the customer opens the window again.
-// Behind a load balancer, route /v1/checkout/ with session affinity.
+// sessionParams is what a window is opened with, as stored.
+type sessionParams struct {
+	Channel        core.Channel    `json:"channel"`
+	PGName         string          `json:"pg_name"`
+	Req            request         `json:"req"`
+	CustomDataJSON json.RawMessage `json:"custom_data_json,omitempty"`
+	Redirect       bool            `json:"redirect"`
+	Origin         string          `json:"origin"`
+}
+
+// sessions keeps windows in the store.
 type sessions struct {
-	mu    sync.Mutex
-	m     map[string]*session
-	max   int
-	added int
+	st  *store.Store
+	mer *merchant.Service
+	// lease is how long a submission may stay at the PG before the window
+	// is presumed orphaned by a dead node (WindowPay gives up after 2 min).
+	lease time.Duration
 }
 
-func newSessions(max int) *sessions { return &sessions{m: map[string]*session{}, max: max} }
+func (ss *sessions) add(ctx context.Context, s *session) error {
+	params, err := json.Marshal(sessionParams{Channel: s.channel, PGName: s.pgName, Req: s.req, CustomDataJSON: s.req.customDataJSON,
+		Redirect: s.redirect, Origin: s.origin})
+	if err != nil {
+		return fmt.Errorf("encode checkout session: %w", err)
+	}
+	return ss.st.CreateCheckoutSession(ctx, &store.CheckoutSession{ID: s.id, MerchantID: s.merchant.ID, CSRF: s.csrf, Params: params,
+		CreatedAt: s.createdAt, ExpiresAt: s.expiresAt})
+}
+
+// get reads a window; nil when there is none.
+func (ss *sessions) get(ctx context.Context, id string) (*session, error) {
+	if id == "" {
+		return nil, nil
+	}
+	cs, err := ss.st.CheckoutSession(ctx, id)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var p sessionParams
+	if err := json.Unmarshal(cs.Params, &p); err != nil {
+		return nil, fmt.Errorf("decode checkout session %s: %w", id, err)
+	}
+	m, err := ss.mer.ByID(ctx, cs.MerchantID)
+	if err != nil {
+		return nil, fmt.Errorf("checkout session %s: %w", id, err)
+	}
+	p.Req.customDataJSON = p.CustomDataJSON
+	s := &session{id: cs.ID, csrf: cs.CSRF, merchant: m, channel: p.Channel, pgName: p.PGName, req: p.Req, redirect: p.Redirect,
+		origin: p.Origin, createdAt: cs.CreatedAt, expiresAt: cs.ExpiresAt, state: cs.State, attempts: cs.Attempts, leaseUntil: cs.LeaseUntil}
+	if len(cs.Result) > 0 {
+		s.result = new(rsp)
+		if err := json.Unmarshal(cs.Result, s.result); err != nil {
+			return nil, fmt.Errorf("decode checkout result %s: %w", id, err)
+		}
+	}
+	return s, nil
+}
+
+// finish makes out the window's result unless it has one (the first one
+// wins, whichever node wrote it), optionally only from the given states,
+// and returns the window as it now is.
+func (ss *sessions) finish(ctx context.Context, s *session, out *rsp, from ...store.CheckoutState) (*session, error) {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return s, err
+	}
+	if _, err := ss.st.FinishCheckoutSession(ctx, s.id, b, from...); err != nil {
+		return s, err
+	}
+	cur, err := ss.get(ctx, s.id)
+	if err != nil || cur == nil {
+		return s, err
+	}
+	return cur, nil
+}
 
 func randToken() string {
 	var b [24]byte
@@ -60,34 +127,6 @@ func randToken() string {
 		panic(err) // the OS RNG failing is not recoverable
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// add stores s. Every 1,000 additions, and whenever it is full, it drops
-// windows expired for a while (a late close or reload of one just gets "not
-// found"); it refuses when still full, so that a flood of session creations
-// cannot exhaust memory.
-func (ss *sessions) add(s *session, now time.Time) bool {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	ss.added++
-	if len(ss.m) >= ss.max || ss.added%1000 == 0 {
-		for id, o := range ss.m {
-			if now.After(o.expiresAt.Add(10 * time.Minute)) {
-				delete(ss.m, id)
-			}
-		}
-		if len(ss.m) >= ss.max {
-			return false
-		}
-	}
-	ss.m[s.id] = s
-	return true
-}
-
-func (ss *sessions) get(id string) *session {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return ss.m[id]
 }
 
 // limiter counts events per key in fixed one-minute windows.
