@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/merchant"
 )
 
@@ -66,7 +67,7 @@ func (h *handler) getToken(w http.ResponseWriter, r *http.Request) {
 	writeOK(w, http.StatusOK, tokenView{
 		AccessToken: tok.Token,
 		Now:         h.clock.Now().Unix(),
-		ExpiredAt:   unix(tok.ExpiresAt),
+		ExpiredAt:   view.Unix(tok.ExpiresAt),
 	})
 }
 
