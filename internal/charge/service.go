@@ -66,7 +66,7 @@ func (s *Service) IssueBillingKey(ctx context.Context, merchantID int64, in Issu
 
 // issueKey calls the PG and stores the key; extra runs in the storing transaction.
 func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInput, card pg.Card, ch core.Channel, extra func(*store.Tx) error) (*core.BillingKey, error) {
-	target := pg.Target{Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox}
+	target := pg.Target{MerchantID: ch.MerchantID, Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox}
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	res, err := s.pg.IssueBillingKey(pgctx, pg.IssueKeyRequest{Target: target, IdempotencyKey: NewID("bk_"), CustomerUID: in.CustomerUID, Card: card, FirstCharge: in.FirstCharge})
 	cancel()
@@ -166,7 +166,7 @@ func (s *Service) DeleteBillingKey(ctx context.Context, merchantID int64, custom
 	// revoking it at the PG is hygiene, and a failure there is only logged.
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	defer cancel()
-	if err := s.pg.DeleteBillingKey(pgctx, pg.Target{Provider: k.PGProvider, MID: k.PGID, Sandbox: k.Sandbox}, k.PGBillingKey); err != nil {
+	if err := s.pg.DeleteBillingKey(pgctx, pg.Target{MerchantID: k.MerchantID, Provider: k.PGProvider, MID: k.PGID, Sandbox: k.Sandbox}, k.PGBillingKey); err != nil {
 		s.log.Warn("revoke billing key at PG failed", "customer_uid", customerUID, "pg", k.PGProvider, "err", err)
 	}
 	return k, nil
@@ -420,7 +420,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 	case err != nil:
 		return nil, err
 	}
-	target := pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
+	target := pg.Target{MerchantID: p.MerchantID, Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	res, err := s.pg.Cancel(pgctx, pg.CancelRequest{Target: target, ChargeKey: p.ImpUID, IdempotencyKey: c.ID, Amount: c.Amount, Reason: c.Reason})
 	cancel()

@@ -177,7 +177,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	// The key's idempotency key is derived from the attempt, so the PG can
 	// tell a repeat of this exact issuance from a new one.
 	req := pg.IssueKeyRequest{
-		Target:         pg.Target{Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox},
+		Target:         pg.Target{MerchantID: ch.MerchantID, Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox},
 		IdempotencyKey: "win_" + p.ImpUID, CustomerUID: in.CustomerUID, Card: card,
 		FirstCharge: in.Amount, BuyerTel: in.Buyer.Tel, BuyerEmail: in.Buyer.Email,
 	}
