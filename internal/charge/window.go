@@ -164,6 +164,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if in.CustomerUID != "" {
 		usage = core.UsageIssue
 	}
+	in.Dialect = s.windowDialect(ctx, merchantID, in.MerchantUID)
 	p := s.newAttempt(merchantID, in.PayInput, ch, usage)
 	p.PayMethod = in.PayMethod
 	if card.Number != "" {
