@@ -3,6 +3,7 @@ package iamport
 import (
 	"context"
 	"errors"
+	"github.com/billkey/billkey/internal/api/iamport/view"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -46,7 +47,7 @@ type channelSettingView struct {
 
 func newChannelSettingView(c *core.Channel) channelSettingView {
 	return channelSettingView{channelView: newChannelView(c), ID: c.ID, PG: c.Provider + "." + c.MID,
-		IsDefault: c.IsDefault, Processor: c.HasCredentials, APIURL: nstr(c.APIURL)}
+		IsDefault: c.IsDefault, Processor: c.HasCredentials, APIURL: view.Str(c.APIURL)}
 }
 
 func (h *handler) listChannelSettings(w http.ResponseWriter, r *http.Request) {
