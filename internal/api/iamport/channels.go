@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/router"
