@@ -73,27 +73,31 @@ func NormalizeEmail(e string) (string, error) {
 
 // AddUser creates a console account for the merchant with that code and
 // returns the path of its one-time password-set link (relative to the
-// server's base URL).
+// server's base URL). The CLI calls it.
 func (h *Handler) AddUser(ctx context.Context, merchantCode, email string, role core.OperatorRole) (string, error) {
 	m, err := h.o.Merchants.ByCode(ctx, merchantCode)
 	if err != nil {
 		return "", fmt.Errorf("merchant %q: %w", merchantCode, err)
 	}
+	return h.addUser(ctx, by(m.ID, 0, "cli"), email, role)
+}
+
+func (h *Handler) addUser(ctx context.Context, who actor, email string, role core.OperatorRole) (string, error) {
 	if !role.Valid() {
 		return "", fmt.Errorf("role %q: want owner, operator or viewer", role)
 	}
-	email, err = NormalizeEmail(email)
+	email, err := NormalizeEmail(email)
 	if err != nil {
 		return "", err
 	}
 	now := h.wall()
 	token := randToken()
-	u := &store.ConsoleUser{MerchantID: m.ID, Email: email, Role: role, SetupTokenHash: hashToken(token),
+	u := &store.ConsoleUser{MerchantID: who.merchantID, Email: email, Role: role, SetupTokenHash: hashToken(token),
 		SetupExpires: now.Add(SetupTTL), CreatedAt: now, UpdatedAt: now}
 	if err := h.o.Store.CreateConsoleUser(ctx, u); err != nil {
 		return "", err
 	}
-	h.audit(ctx, by(m.ID, 0, "cli"), "user_add", email, string(role))
+	h.audit(ctx, who, "user_add", email, string(role))
 	return setupPath(token), nil
 }
 

@@ -107,8 +107,11 @@ type CreateInput struct {
 	StartDate   string // YYYY-MM-DD; empty = today
 	// Exactly one of Card (PCI), CustomerUID (an existing v1 billing key,
 	// Billkey's extension) or neither (OneShot: the hosted page asks).
-	Card            *pg.Card
-	CustomerUID     string
+	Card        *pg.Card
+	CustomerUID string
+	// HolderName is the card's holder as sent (credit_card.holder_name);
+	// deposits report it as card_detail.card_holder.
+	HolderName      string
 	NotificationURL string
 	BackURL         string
 	SuccessURL      string
@@ -228,8 +231,14 @@ func (e *Engine) Create(ctx context.Context, merchantID int64, in CreateInput) (
 		// The key comes first: a refused card leaves no subscription behind,
 		// as D24 answers a declined create.
 		sub.CustomerUID = charge.NewID("d24_")
+		customer := buyerOf(in.Payer)
+		if h := strings.TrimSpace(in.HolderName); h != "" {
+			// The key's customer is the card's holder, as a V1 key's
+			// customer_name is.
+			customer.Name = h
+		}
 		_, err := e.svc.IssueBillingKey(ctx, merchantID, charge.IssueKeyInput{CustomerUID: sub.CustomerUID, Card: *in.Card,
-			CustomerID: in.InvoiceID, Customer: buyerOf(in.Payer)})
+			CustomerID: in.InvoiceID, Customer: customer})
 		if err != nil {
 			var inv *charge.InvalidCardError
 			var refused *charge.PGRefusedError
@@ -418,11 +427,22 @@ func (e *Engine) depositEvent(sub *core.Subscription, d *core.Deposit) core.Even
 // Effective is the status as of now: a term that ended without renewal
 // reads TERMINATED.
 func (e *Engine) Effective(sub *core.Subscription) core.SubscriptionStatus {
+	if Abandoned(sub, e.clock.Now()) {
+		return core.SubCancelled
+	}
 	if (sub.Status == core.SubActive || sub.Status == core.SubPending) && !sub.AutoRenewal &&
 		sub.PeriodsPaid > 0 && sub.PeriodsPaid%sub.PlanUnit == 0 && !e.clock.Now().Before(sub.EndAt) {
 		return core.SubTerminated
 	}
 	return sub.Status
+}
+
+// Abandoned reports a OneShot subscription whose customer never completed
+// the hosted page before its link expired (expiration_date): it reads
+// CANCELLED from then on, and no charge is ever made for it.
+func Abandoned(sub *core.Subscription, now time.Time) bool {
+	return sub.Flow == core.FlowOneShot && sub.Status == core.SubPending && sub.CustomerUID == "" &&
+		!sub.CheckoutExpires.IsZero() && !now.Before(sub.CheckoutExpires)
 }
 
 // Get returns a subscription with its effective status.

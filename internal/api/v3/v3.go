@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,6 +31,7 @@ import (
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/subscription"
+	"github.com/billkey/billkey/internal/vault"
 )
 
 // SecretOpener unseals a stored D24 signature secret (the vault).
@@ -365,6 +367,7 @@ func (req *createReq) input() (subscription.CreateInput, error) {
 			month = "0" + month
 		}
 		in.Card = &pg.Card{Number: c.CardNumber, Expiry: year + "-" + month, CVC: c.CVV}
+		in.HolderName = c.HolderName
 	}
 	return in, nil
 }
@@ -407,7 +410,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"subscription_id": sub.ID,
 		"redirect_url":    baseURL(r) + "/v3/checkout/" + sub.CheckoutToken + "?subscriptionId=" + strconv.FormatInt(sub.ID, 10),
-		"expiration_date": sub.CheckoutExpires.UTC().Format("2006-01-02 15:04:05"),
+		"expiration_date": inZone(sub.CheckoutExpires, sub.TimeZone).Format("2006-01-02 15:04:05"),
 		"payment_amount":  money(sub.Amount, sub.Currency),
 		"redirect":        true,
 	})
@@ -442,12 +445,20 @@ func pathID(r *http.Request) (int64, bool) {
 }
 
 // localTime formats an instant as D24 does: local, no zone.
+// Every v3 timestamp is the subscription's local time (its time zone,
+// Asia/Seoul unless the merchant set another), without a zone as the docs
+// show them: creation_date and last_modified_date as 2006-01-02T15:04:05,
+// expiration_date as 2006-01-02 15:04:05.
 func localTime(t time.Time, zone string) string {
+	return inZone(t, zone).Format("2006-01-02T15:04:05")
+}
+
+func inZone(t time.Time, zone string) time.Time {
 	loc, err := period.LoadLocation(zone)
 	if err != nil {
 		loc = time.UTC
 	}
-	return t.In(loc).Format("2006-01-02T15:04:05.000000")
+	return t.In(loc)
 }
 
 func (h *Handler) subscriptionView(sub *core.Subscription) map[string]any {
@@ -460,11 +471,21 @@ func (h *Handler) subscriptionView(sub *core.Subscription) map[string]any {
 			end = d.String()
 		}
 	}
+	// A status reached by time alone (a term that ended, an abandoned
+	// OneShot link) changed when that time came.
+	modified := sub.UpdatedAt
+	switch {
+	case sub.Status == core.SubTerminated && sub.EndAt.After(modified):
+		modified = sub.EndAt
+	case sub.Status == core.SubCancelled && sub.Flow == core.FlowOneShot && sub.CustomerUID == "" &&
+		sub.CancelledAt.IsZero() && sub.CheckoutExpires.After(modified):
+		modified = sub.CheckoutExpires
+	}
 	return map[string]any{
 		"id": sub.ID, "status": sub.Status, "start_date": sub.StartDate, "end_date": end,
 		"creation_date": localTime(sub.CreatedAt, sub.TimeZone), "subscription_plan": sub.Plan,
 		"amount": money(sub.Amount, sub.Currency), "auto_renewal": sub.AutoRenewal,
-		"last_modified_date": localTime(sub.UpdatedAt, sub.TimeZone),
+		"last_modified_date": localTime(modified, sub.TimeZone),
 	}
 }
 
@@ -547,17 +568,69 @@ func (h *Handler) deposit(w http.ResponseWriter, r *http.Request) {
 	if payer["first_name"] == nil {
 		holder = ""
 	}
+	var expiration any
+	if k, err := h.opts.Service.GetBillingKey(r.Context(), merchantID(r), sub.CustomerUID); err == nil {
+		if k.Customer.Name != "" {
+			holder = k.Customer.Name // holder_name as sent
+		}
+		if h.opts.Vault != nil {
+			// Only the expiry leaves the vault; the number stays sealed.
+			if pan, err := h.opts.Vault.OpenString(k.CardCipher, k.CardKeyID, string(vault.CardAAD(k.MerchantID, k.CustomerUID))); err == nil {
+				if _, exp, ok := strings.Cut(pan, "|"); ok && exp != "" {
+					expiration = exp
+				}
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user_id": userID, "deposit_id": d.ID, "subscription_id": d.SubscriptionID, "invoice_id": sub.InvoiceID,
 		"country": sub.Country, "currency": p.Currency, "local_amount": money(p.Amount, p.Currency),
-		"amount": money(p.Amount, p.Currency), "usd_amount": nil,
+		"amount": money(p.Amount, p.Currency), "usd_amount": usdAmount(p.Amount, p.Currency),
+		"bonus_amount": json.Number("0.00"), "bonus_relative": "false",
 		"payment_method": b.code, "payment_type": "CREDIT_CARD", "status": d.Status, "payer": payer,
-		"refunded": p.CancelAmount > 0, "fee_amount": 0, "fee_currency": p.Currency,
+		"refunded": p.CancelAmount > 0, "fee_amount": json.Number("0.00"), "fee_currency": p.Currency,
+		"bank_account": nil,
 		"card_detail": map[string]any{
-			"card_holder": holder, "brand": b.brand, "masked_card": p.CardNumber, "card_type": cardType,
-			"transaction_result": result,
+			"card_holder": holder, "brand": b.brand, "masked_card": spacedMask(p.CardNumber), "expiration": expiration,
+			"card_type": cardType, "transaction_result": result,
 		},
 	})
+}
+
+// spacedMask writes a masked number as the D24 docs do, in groups of four:
+// "424242******4242" → "4242 42** **** 4242".
+func spacedMask(masked string) string {
+	var b strings.Builder
+	for i, r := range masked {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// sandboxUSDRates are fixed reference rates (units of the currency per US
+// dollar) that fill usd_amount, since the sandbox has no FX feed: the
+// amounts are indicative, not a quote.
+var sandboxUSDRates = map[string]float64{
+	"KRW": 1350, "BRL": 5.0, "MXN": 17.0, "COP": 4000, "CLP": 900, "PEN": 3.7, "ARS": 900, "UYU": 39,
+	"JPY": 150, "EUR": 0.92, "GBP": 0.79, "INR": 83, "CNY": 7.2, "IDR": 15600, "THB": 36, "VND": 24500, "PHP": 56,
+}
+
+// usdAmount is the deposit's value in US dollars: the amount itself for
+// USD, the sandbox reference rate otherwise; null for a currency without one.
+func usdAmount(minor int64, currency string) any {
+	if strings.EqualFold(currency, "USD") {
+		return money(minor, "USD")
+	}
+	rate, ok := sandboxUSDRates[strings.ToUpper(currency)]
+	scale, err := core.CurrencyScale(currency)
+	if !ok || err != nil {
+		return nil
+	}
+	major := float64(minor) / math.Pow10(scale)
+	return money(int64(math.Round(major/rate*100)), "USD")
 }
 
 func firstDigit(s string) string {

@@ -105,7 +105,7 @@ func TestPCISubscriptionOverHTTP(t *testing.T) {
 		st, dep := call(t, e, "GET", fmt.Sprintf("/v3/deposits/%d", ds[0].ID), nil, nil)
 		detail, _ := dep["card_detail"].(map[string]any)
 		if st != 200 || num(dep["deposit_id"]) != ds[0].ID || num(dep["subscription_id"]) != id || dep["status"] != "COMPLETED" ||
-			dep["invoice_id"] != "INV-1" || dep["local_amount"] != 19.9 || dep["user_id"] != "PAYER123" || detail["masked_card"] != "424242******4242" || detail["brand"] != "Visa" {
+			dep["invoice_id"] != "INV-1" || dep["local_amount"] != 19.9 || dep["user_id"] != "PAYER123" || detail["masked_card"] != "4242 42** **** 4242" || detail["brand"] != "Visa" {
 			t.Fatalf("deposit: %d %v", st, dep)
 		}
 		if st, out := call(t, e, "DELETE", fmt.Sprintf("/v3/subscriptions/%d", id), map[string]any{}, nil); st != 200 || len(out) != 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/openapi/openapitest"
 	"github.com/billkey/billkey/internal/testenv"
 	"github.com/billkey/billkey/internal/vault"
 )
@@ -91,7 +92,10 @@ func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
 	t.Cleanup(func() { a.Close() })
 	e := &Env{T: t, App: a, Clock: clk, Wall: wall, Logs: logs, Config: cfg}
 	e.Cred, e.Merchant = e.NewMerchant("Test Merchant")
-	e.Server = httptest.NewUnstartedServer(a.Handler)
+	// Every response of every end-to-end test is checked against the
+	// OpenAPI documents.
+	checked, _ := openapitest.Validate(t, a.Handler)
+	e.Server = httptest.NewUnstartedServer(checked)
 	e.Server.Listener.Close()
 	e.Server.Listener = ln
 	e.Server.Start()
@@ -111,7 +115,8 @@ func (e *Env) Node() (*app.App, *httptest.Server) {
 		e.T.Fatalf("start another node: %v", err)
 	}
 	e.T.Cleanup(func() { a.Close() })
-	srv := httptest.NewServer(a.Handler)
+	checked, _ := openapitest.Validate(e.T, a.Handler)
+	srv := httptest.NewServer(checked)
 	e.T.Cleanup(srv.Close)
 	return a, srv
 }
