@@ -90,7 +90,7 @@ func (s *Service) CheckPrepared(ctx context.Context, merchantID int64, merchantU
 }
 
 func (s *Service) validateWindow(in *WindowInput) error {
-	if err := validateOrder(in.MerchantUID, &in.Currency); err != nil {
+	if err := validateOrderID("", in.MerchantUID, &in.Currency); err != nil {
 		return err
 	}
 	switch {
@@ -105,7 +105,7 @@ func (s *Service) validateWindow(in *WindowInput) error {
 		return &ValidationError{Field: "name", Reason: fmt.Sprintf("longer than %d characters", MaxNameLength)}
 	}
 	if in.CustomerUID != "" {
-		if err := validateUID("customer_uid", in.CustomerUID, 80); err != nil {
+		if err := ValidateUID("customer_uid", in.CustomerUID, 80); err != nil {
 			return err
 		}
 	}
@@ -164,6 +164,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if in.CustomerUID != "" {
 		usage = core.UsageIssue
 	}
+	in.Dialect = s.windowDialect(ctx, merchantID, in.MerchantUID)
 	p := s.newAttempt(merchantID, in.PayInput, ch, usage)
 	p.PayMethod = in.PayMethod
 	if card.Number != "" {
@@ -176,7 +177,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	// The key's idempotency key is derived from the attempt, so the PG can
 	// tell a repeat of this exact issuance from a new one.
 	req := pg.IssueKeyRequest{
-		Target:         pg.Target{Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox},
+		Target:         pg.Target{MerchantID: ch.MerchantID, Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox},
 		IdempotencyKey: "win_" + p.ImpUID, CustomerUID: in.CustomerUID, Card: card,
 		FirstCharge: in.Amount, BuyerTel: in.Buyer.Tel, BuyerEmail: in.Buyer.Email,
 	}

@@ -33,6 +33,11 @@ type Store interface {
 	PutD24Credential(ctx context.Context, c store.D24Credential) error
 	SetImpSecretHash(ctx context.Context, merchantID int64, hash []byte) error
 	D24Login(ctx context.Context, merchantID int64) (string, error)
+	AddChannel(ctx context.Context, c *core.Channel, creds *store.SealedCredentials, now time.Time) error
+	RemoveChannel(ctx context.Context, merchantID, channelID int64) error
+	SetDefaultChannel(ctx context.Context, merchantID, channelID int64, now time.Time) error
+	ChannelCredentials(ctx context.Context, merchantID int64, provider, mid string) (core.Channel, store.SealedCredentials, int64, error)
+	MarkDemo(ctx context.Context, merchantID int64) error
 }
 
 // Sealer encrypts the secrets that must stay usable (the D24 signing

@@ -114,7 +114,6 @@ func TestResolveChannel(t *testing.T) {
 		{value: "jtnet.tpaytest2m", want: "jtnet.tpaytest2m"},    // an explicit mid wins
 		{value: "kcp_billing", window: true, want: "kcp_billing.T0001"},
 		{value: "html5_inicis.INIBillTst", want: "html5_inicis.INIBillTst"},
-		{value: "nosuchpg", want: "nice.nictest04m"}, // falls back to the default, as i'mport does
 		{value: "kicc", window: true, want: "kicc.T5102001"},
 	}
 	for _, c := range cases {

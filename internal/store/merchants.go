@@ -10,15 +10,17 @@ import (
 	"github.com/billkey/billkey/internal/core"
 )
 
-const merchantCols = `id, code, name, imp_key, imp_secret_hash, webhook_url, webhook_format, time_zone, created_at, checkout_origins`
+const merchantCols = `id, code, name, imp_key, imp_secret_hash, webhook_url, webhook_format, time_zone, created_at, checkout_origins, demo`
 
 func scanMerchant(row interface{ Scan(...any) error }) (*core.Merchant, error) {
 	var m core.Merchant
 	var created int64
 	var origins string
-	if err := row.Scan(&m.ID, &m.Code, &m.Name, &m.ImpKey, &m.ImpSecretHash, &m.WebhookURL, &m.WebhookFormat, &m.TimeZone, &created, &origins); err != nil {
+	var demo int64
+	if err := row.Scan(&m.ID, &m.Code, &m.Name, &m.ImpKey, &m.ImpSecretHash, &m.WebhookURL, &m.WebhookFormat, &m.TimeZone, &created, &origins, &demo); err != nil {
 		return nil, err
 	}
+	m.Demo = demo != 0
 	m.CreatedAt = tm(created)
 	if origins != "" {
 		m.CheckoutOrigins = strings.Split(origins, ",")
@@ -134,7 +136,8 @@ func (s *Store) AllCheckoutOrigins(ctx context.Context) ([]string, error) {
 
 // Channels lists a merchant's PG channels, default first.
 func (s *Store) Channels(ctx context.Context, merchantID int64) ([]core.Channel, error) {
-	rows, err := s.query(ctx, `SELECT id, merchant_id, provider, mid, sandbox, type, name, channel_key, is_default
+	rows, err := s.query(ctx, `SELECT id, merchant_id, provider, mid, sandbox, type, name, channel_key, is_default,
+		api_url, credentials IS NOT NULL
 		FROM channels WHERE merchant_id = ? ORDER BY is_default DESC, id`, merchantID)
 	if err != nil {
 		return nil, fmt.Errorf("channels: %w", err)
@@ -144,10 +147,11 @@ func (s *Store) Channels(ctx context.Context, merchantID int64) ([]core.Channel,
 	for rows.Next() {
 		var c core.Channel
 		var sandbox, def int64
-		if err := rows.Scan(&c.ID, &c.MerchantID, &c.Provider, &c.MID, &sandbox, &c.Type, &c.Name, &c.Key, &def); err != nil {
+		var creds bool
+		if err := rows.Scan(&c.ID, &c.MerchantID, &c.Provider, &c.MID, &sandbox, &c.Type, &c.Name, &c.Key, &def, &c.APIURL, &creds); err != nil {
 			return nil, err
 		}
-		c.Sandbox, c.IsDefault = sandbox != 0, def != 0
+		c.Sandbox, c.IsDefault, c.HasCredentials = sandbox != 0, def != 0, creds
 		out = append(out, c)
 	}
 	return out, rows.Err()

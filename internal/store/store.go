@@ -207,7 +207,9 @@ func (s *Store) Migrate(ctx context.Context, options ...MigrateOption) error {
 		return err
 	}
 	gd := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	// Migration numbers are handed out ahead of time, so a lower number can
+	// arrive after a higher one was applied: apply it then, in order.
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	if s.dialect == Postgres {
 		gd = goose.DialectPostgres
 		// The advisory lock is per schema, so that separate databases on one

@@ -112,6 +112,7 @@ func newHandler(svc service, mer merchants, opts Options) http.Handler {
 		// priority.
 		for _, area := range []func(chi.Router){
 			h.userRoutes,
+			h.channelRoutes,
 			h.customerRoutes,
 			h.subscribeRoutes,
 			h.paymentRoutes,
