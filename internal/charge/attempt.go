@@ -40,6 +40,23 @@ type Outcome struct {
 // statement, and once for real when it cannot (see store.SettleAttempt).
 type SettleHook func(ctx context.Context, tx *store.Tx, p *core.Payment, o Outcome) error
 
+// OrderOwner tells whether a dialect other than V1 owns an order a payment
+// window is paying (the v3 OneShot page opens Billkey's window for its
+// billing key), so that the window's payment is notified by that dialect.
+type OrderOwner func(ctx context.Context, merchantID int64, merchantUID string) (core.Dialect, bool)
+
+// OnWindowOrder registers an OrderOwner; register before serving.
+func (s *Service) OnWindowOrder(o OrderOwner) { s.orderOwners = append(s.orderOwners, o) }
+
+func (s *Service) windowDialect(ctx context.Context, merchantID int64, merchantUID string) core.Dialect {
+	for _, o := range s.orderOwners {
+		if d, ok := o(ctx, merchantID, merchantUID); ok {
+			return d
+		}
+	}
+	return core.DialectV1
+}
+
 // OnSettled subscribes h to every settled outcome. Hooks run in the order
 // they were registered; register before serving.
 func (s *Service) OnSettled(h SettleHook) { s.settleHooks = append(s.settleHooks, h) }

@@ -90,7 +90,7 @@ func (s *Service) CheckPrepared(ctx context.Context, merchantID int64, merchantU
 }
 
 func (s *Service) validateWindow(in *WindowInput) error {
-	if err := validateOrder(in.MerchantUID, &in.Currency); err != nil {
+	if err := validateOrderID("", in.MerchantUID, &in.Currency); err != nil {
 		return err
 	}
 	switch {
@@ -105,7 +105,7 @@ func (s *Service) validateWindow(in *WindowInput) error {
 		return &ValidationError{Field: "name", Reason: fmt.Sprintf("longer than %d characters", MaxNameLength)}
 	}
 	if in.CustomerUID != "" {
-		if err := validateUID("customer_uid", in.CustomerUID, 80); err != nil {
+		if err := ValidateUID("customer_uid", in.CustomerUID, 80); err != nil {
 			return err
 		}
 	}
@@ -164,6 +164,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if in.CustomerUID != "" {
 		usage = core.UsageIssue
 	}
+	in.Dialect = s.windowDialect(ctx, merchantID, in.MerchantUID)
 	p := s.newAttempt(merchantID, in.PayInput, ch, usage)
 	p.PayMethod = in.PayMethod
 	if card.Number != "" {

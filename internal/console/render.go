@@ -225,7 +225,9 @@ func formatAmount(minor int64, currency string) string {
 	if neg {
 		s = "-" + s
 	}
-	if hasFrac {
+	if scale, err := core.CurrencyScale(currency); err == nil && scale > 0 {
+		s += "." + frac + strings.Repeat("0", scale-len(frac))
+	} else if hasFrac {
 		s += "." + frac
 	}
 	if currency == "KRW" || currency == "" {

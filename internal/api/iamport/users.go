@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/billkey/billkey/internal/api/iamport/view"
 )
 
 func (h *handler) userRoutes(r chi.Router) {
@@ -37,7 +39,7 @@ func (h *handler) getToken(w http.ResponseWriter, r *http.Request) {
 	writeOK(w, http.StatusOK, tokenView{
 		AccessToken: tok.Token,
 		Now:         h.clock.Now().Unix(),
-		ExpiredAt:   unix(tok.ExpiresAt),
+		ExpiredAt:   view.Unix(tok.ExpiresAt),
 	})
 }
 

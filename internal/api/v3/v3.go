@@ -657,12 +657,48 @@ func (h *Handler) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		h.page.Execute(w, map[string]any{"Expired": true})
 		return
 	}
-	h.page.Execute(w, map[string]any{
-		"MerchantCode": m.Code, "PG": h.opts.WindowPG, "MerchantUID": fmt.Sprintf("v3s%d-key", sub.ID),
+	data := map[string]any{
+		"MerchantCode": m.Code, "MerchantName": m.Name, "PG": h.opts.WindowPG, "MerchantUID": subscription.KeyOrderUID(sub.ID),
 		"CustomerUID": subscription.CheckoutCustomerUID(sub), "Name": sub.Description,
 		"Amount": core.FormatAmount(sub.Amount, sub.Currency), "Currency": sub.Currency, "Plan": sub.Plan,
 		"Redirect": baseURL(r) + "/v3/checkout/" + token + "/complete",
-	})
+	}
+	for k, v := range oneShotTerms(sub, h.opts.Clock.Now()) {
+		data[k] = v
+	}
+	h.page.Execute(w, data)
+}
+
+var planWords = map[string][2]string{
+	"DAILY": {"매일", "every day"}, "WEEKLY": {"매주", "every week"}, "MONTHLY": {"매월", "every month"},
+	"ANNUALLY": {"매년", "every year"}, "TEST": {"매분(테스트)", "every minute (test)"},
+}
+
+// oneShotTerms is what the hosted page tells the customer before any card
+// is entered, as Korean e-commerce rules require for recurring payments: what
+// is charged now (or on the start date), the recurring amount and period, the
+// next charge date, and how long it lasts.
+func oneShotTerms(sub *core.Subscription, now time.Time) map[string]any {
+	loc, err := period.LoadLocation(sub.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	today := period.DateOf(now.In(loc)).String()
+	words, ok := planWords[sub.Plan]
+	if !ok {
+		words = [2]string{sub.Plan, sub.Plan}
+	}
+	out := map[string]any{
+		"FirstNow": sub.StartDate <= today, "StartDate": sub.StartDate, "PlanKo": words[0], "PlanEn": words[1],
+		"Periods": sub.PlanUnit, "AutoRenewal": sub.AutoRenewal,
+	}
+	start, err1 := period.ParseDate(sub.StartDate)
+	plan, err2 := period.ParsePlan(sub.Plan)
+	at := period.TimeOfDay{Hour: sub.ChargeTime / 3600, Minute: sub.ChargeTime / 60 % 60, Second: sub.ChargeTime % 60}
+	if sched, err := period.NewSchedule(plan, start, at, loc); err1 == nil && err2 == nil && err == nil {
+		out["NextDate"] = sched.NthDate(1).String()
+	}
+	return out
 }
 
 func (h *Handler) checkoutComplete(w http.ResponseWriter, r *http.Request) {
