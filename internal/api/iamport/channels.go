@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/router"
@@ -46,7 +47,7 @@ type channelSettingView struct {
 
 func newChannelSettingView(c *core.Channel) channelSettingView {
 	return channelSettingView{channelView: newChannelView(c), ID: c.ID, PG: c.Provider + "." + c.MID,
-		IsDefault: c.IsDefault, Processor: c.HasCredentials, APIURL: nstr(c.APIURL)}
+		IsDefault: c.IsDefault, Processor: c.HasCredentials, APIURL: view.Str(c.APIURL)}
 }
 
 func (h *handler) listChannelSettings(w http.ResponseWriter, r *http.Request) {
