@@ -28,8 +28,8 @@ type Store interface {
 	SetCheckoutOrigins(ctx context.Context, merchantID int64, origins []string) error
 	AllCheckoutOrigins(ctx context.Context) ([]string, error)
 	Channels(ctx context.Context, merchantID int64) ([]core.Channel, error)
-	IssueToken(ctx context.Context, merchantID int64, newToken string, now time.Time, ttl, extendWithin, extendBy time.Duration) (core.Token, error)
-	LookupToken(ctx context.Context, token string, now time.Time) (core.Token, error)
+	IssueToken(ctx context.Context, merchantID int64, fresh store.TokenRow, now time.Time, ttl, extendWithin, extendBy time.Duration) (store.TokenRow, error)
+	LookupToken(ctx context.Context, hash []byte, now time.Time) (store.TokenRow, error)
 	PutD24Credential(ctx context.Context, c store.D24Credential) error
 	SetImpSecretHash(ctx context.Context, merchantID int64, hash []byte) error
 	D24Login(ctx context.Context, merchantID int64) (string, error)

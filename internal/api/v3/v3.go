@@ -393,7 +393,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		d24.WriteError(w, validation("%s %s", ve.Field, ve.Reason))
 		return
 	case errors.As(err, &ce):
-		d24.WriteError(w, d24.ErrUnprocessable("Credit card rejected: "+cardReason(ce)))
+		d24.WriteError(w, d24.ErrUnprocessable("Credit card rejected: "+declineText(cardReason(ce), in.Country)))
 		return
 	case errors.Is(err, subscription.ErrInvoiceExists):
 		d24.WriteError(w, d24.ErrUnprocessable("A subscription with this invoice_id already exists."))
@@ -426,6 +426,58 @@ func cardReason(ce *subscription.CardError) string {
 		return "invalid " + inv.Reason
 	}
 	return "declined"
+}
+
+// declineKind is what a PG's refusal says, whatever its wording: the PG
+// personalities keep these words in their texts.
+type declineKind int
+
+const (
+	declineGeneric declineKind = iota
+	declineFunds
+	declineExpired
+	declineNumber
+)
+
+func kindOf(reason string) declineKind {
+	switch {
+	case strings.Contains(reason, "잔액부족") || strings.Contains(reason, "한도초과"):
+		return declineFunds
+	case strings.Contains(reason, "유효기간"):
+		return declineExpired
+	case strings.Contains(reason, "카드번호") || strings.HasPrefix(reason, "invalid number"):
+		return declineNumber
+	}
+	return declineGeneric
+}
+
+// declineTexts word a decline for the subscription's country: D24 serves
+// Latin America in Portuguese and Spanish, and a Korean PG's own text only
+// makes sense to a Korean payer.
+var declineTexts = map[string][4]string{
+	"en": {"Transaction declined by the card issuer", "Insufficient funds", "Expired card", "Invalid card number"},
+	"pt": {"Transação recusada pelo emissor do cartão", "Saldo insuficiente", "Cartão vencido", "Número do cartão inválido"},
+	"es": {"Transacción rechazada por el emisor de la tarjeta", "Fondos insuficientes", "Tarjeta vencida", "Número de tarjeta inválido"},
+}
+
+var countryLanguage = map[string]string{
+	"BR": "pt", "PT": "pt", "MX": "es", "CO": "es", "CL": "es", "PE": "es", "AR": "es", "UY": "es", "EC": "es",
+	"BO": "es", "PY": "es", "CR": "es", "PA": "es", "GT": "es", "SV": "es", "DO": "es", "ES": "es",
+}
+
+// declineText is reason (the PG's own text) in the words of the
+// subscription's country: the PG's text itself for Korea, Portuguese or
+// Spanish for D24's Latin American countries, English elsewhere.
+func declineText(reason, country string) string {
+	country = strings.ToUpper(strings.TrimSpace(country))
+	if country == "KR" || reason == "" {
+		return reason
+	}
+	lang, ok := countryLanguage[country]
+	if !ok {
+		lang = "en"
+	}
+	return declineTexts[lang][kindOf(reason)]
 }
 
 // baseURL is how the client reached us, for links it will follow.
@@ -562,7 +614,7 @@ func (h *Handler) deposit(w http.ResponseWriter, r *http.Request) {
 	}
 	result := "Transaction Approved"
 	if d.Status != core.DepositCompleted {
-		result = p.FailReason
+		result = declineText(p.FailReason, sub.Country)
 	}
 	holder := strings.TrimSpace(fmt.Sprint(payer["first_name"], " ", payer["last_name"]))
 	if payer["first_name"] == nil {

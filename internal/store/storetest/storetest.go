@@ -122,24 +122,28 @@ func merchants(t *testing.T, s *store.Store) {
 func tokens(t *testing.T, s *store.Store) {
 	m := Merchant(t, s, "imp00000001")
 	ttl, within, by := 30*time.Minute, time.Minute, 5*time.Minute
-	a, err := s.IssueToken(ctx, m.ID, "tok-a", T0, ttl, within, by)
+	fresh := func(n string) store.TokenRow { return store.TokenRow{Hash: []byte("hash-" + n), Nonce: "nonce-" + n} }
+	a, err := s.IssueToken(ctx, m.ID, fresh("a"), T0, ttl, within, by)
 	must(t, err)
-	b, err := s.IssueToken(ctx, m.ID, "tok-b", T0.Add(10*time.Minute), ttl, within, by)
-	if err != nil || b.Token != a.Token || !b.ExpiresAt.Equal(a.ExpiresAt) {
+	if string(a.Hash) != "hash-a" || a.Nonce != "nonce-a" || !a.ExpiresAt.Equal(T0.Add(ttl)) {
+		t.Fatalf("first token: %+v", a)
+	}
+	b, err := s.IssueToken(ctx, m.ID, fresh("b"), T0.Add(10*time.Minute), ttl, within, by)
+	if err != nil || b.Nonce != a.Nonce || string(b.Hash) != string(a.Hash) || !b.ExpiresAt.Equal(a.ExpiresAt) {
 		t.Fatalf("a live token is reused: %+v %+v %v", a, b, err)
 	}
-	c, err := s.IssueToken(ctx, m.ID, "tok-c", a.ExpiresAt.Add(-30*time.Second), ttl, within, by)
-	if err != nil || c.Token != a.Token || !c.ExpiresAt.Equal(a.ExpiresAt.Add(by)) {
+	c, err := s.IssueToken(ctx, m.ID, fresh("c"), a.ExpiresAt.Add(-30*time.Second), ttl, within, by)
+	if err != nil || c.Nonce != a.Nonce || !c.ExpiresAt.Equal(a.ExpiresAt.Add(by)) {
 		t.Fatalf("in its last minute a token is extended: %+v %v", c, err)
 	}
-	if got, err := s.LookupToken(ctx, a.Token, T0.Add(time.Minute)); err != nil || got.MerchantID != m.ID {
+	if got, err := s.LookupToken(ctx, a.Hash, T0.Add(time.Minute)); err != nil || got.MerchantID != m.ID || got.Nonce != a.Nonce {
 		t.Errorf("lookup live token: %+v %v", got, err)
 	}
-	if _, err := s.LookupToken(ctx, a.Token, c.ExpiresAt.Add(time.Second)); !errors.Is(err, core.ErrNotFound) {
+	if _, err := s.LookupToken(ctx, a.Hash, c.ExpiresAt.Add(time.Second)); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("lookup expired token: %v, want ErrNotFound", err)
 	}
-	d, err := s.IssueToken(ctx, m.ID, "tok-d", c.ExpiresAt.Add(time.Second), ttl, within, by)
-	if err != nil || d.Token != "tok-d" {
+	d, err := s.IssueToken(ctx, m.ID, fresh("d"), c.ExpiresAt.Add(time.Second), ttl, within, by)
+	if err != nil || d.Nonce != "nonce-d" {
 		t.Errorf("after expiry a new token: %+v %v", d, err)
 	}
 }
