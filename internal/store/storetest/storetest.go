@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ScheduleBooking", scheduleBooking},
 		{"ScheduleQueue", scheduleQueue},
 		{"ScheduleRearm", scheduleRearm},
+		{"Outbox", outbox},
+		{"VaultKeys", vaultKeys},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -616,5 +618,73 @@ func scheduleRearm(t *testing.T, s *store.Store) {
 	}))
 	if sc, _ := s.GetSchedule(ctx, m.ID, "s1"); !ok || sc.Status != core.ScheduleExecuted || sc.PaymentStatus != core.StatusFailed {
 		t.Fatalf("adopted: %v %+v", ok, sc)
+	}
+}
+
+func outbox(t *testing.T, s *store.Store) {
+	m := Merchant(t, s, "imp00000001")
+	p := Payment(m, "imp_1", "o1")
+	must(t, s.BeginAttempt(ctx, p))
+	e1, e2 := event(m, p, "payment.paid"), event(m, p, "second")
+	e2.Body, e2.BodyFormat, e2.Profile = `{"deposit_id":7}`, "json", "d24"
+	if _, err := s.SettleAttempt(ctx, paid(p, T0), func(tx *store.Tx) error {
+		return tx.InsertEvents(ctx, []core.Event{e1, e2})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Events(ctx, m.ID, p.ImpUID)
+	if err != nil || len(stored) != 2 || stored[1].Body != `{"deposit_id":7}` || stored[1].Profile != "d24" || stored[0].Payload["imp_uid"] != "imp_1" {
+		t.Fatalf("stored events: %+v %v", stored, err)
+	}
+	now := T0.Add(time.Second)
+	due, err := s.DueEvents(ctx, now, nil, 10)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due: %+v %v", due, err)
+	}
+	if due, _ := s.DueEvents(ctx, now, []int64{m.ID}, 10); len(due) != 0 {
+		t.Fatalf("an excluded merchant's events: %+v", due)
+	}
+	lease := now.Add(time.Minute)
+	claimed, err := s.ClaimEvents(ctx, []string{e1.ID}, now, lease)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != e1.ID || !claimed[0].LeasedUntil.Equal(lease) {
+		t.Fatalf("claim: %+v %v", claimed, err)
+	}
+	if again, _ := s.ClaimEvents(ctx, []string{e1.ID}, now, lease); len(again) != 0 {
+		t.Fatalf("a claimed event is leased: %+v", again)
+	}
+	attempt := store.WebhookAttempt{EventID: e1.ID, MerchantID: m.ID, AttemptNo: 1, URL: "https://shop.example.com", StatusCode: 200, CreatedAt: now}
+	stale := store.DeliveryResult{EventID: e1.ID, MerchantID: m.ID, ClaimedAttempts: 0, LeasedUntil: now, Status: store.EventDelivered,
+		DeliveredAt: now, Attempt: attempt}
+	if ok, err := s.FinishDelivery(ctx, stale); err != nil || ok {
+		t.Fatalf("a lost lease does not finish the event: %v %v", ok, err)
+	}
+	done := stale
+	done.LeasedUntil = lease
+	if ok, err := s.FinishDelivery(ctx, done); err != nil || !ok {
+		t.Fatalf("finish delivery: %v %v", ok, err)
+	}
+	ev, err := s.OutboxEvent(ctx, m.ID, e1.ID)
+	if err != nil || ev.Status != store.EventDelivered || ev.Attempts != 1 || !ev.DeliveredAt.Equal(now) {
+		t.Fatalf("delivered event: %+v %v", ev, err)
+	}
+	if attempts, err := s.WebhookAttempts(ctx, m.ID, e1.ID); err != nil || len(attempts) != 2 {
+		t.Fatalf("both attempts are logged: %+v %v", attempts, err)
+	}
+	list, err := s.OutboxEvents(ctx, m.ID, store.EventFilter{ImpUID: p.ImpUID})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("outbox events: %+v %v", list, err)
+	}
+	if depth, err := s.WebhookQueueDepth(ctx); err != nil || depth[store.EventPending] != 1 {
+		t.Fatalf("queue depth %v %v", depth, err)
+	}
+}
+
+func vaultKeys(t *testing.T, s *store.Store) {
+	for i, id := range []string{"k1", "k2"} {
+		must(t, s.AddVaultKey(ctx, store.VaultKey{ID: id, Wrapped: []byte(id), CreatedAt: T0.Add(time.Duration(i) * time.Hour)}))
+	}
+	keys, err := s.VaultKeys(ctx)
+	if err != nil || len(keys) != 2 || string(keys[1].Wrapped) != keys[1].ID {
+		t.Fatalf("vault keys %+v %v", keys, err)
 	}
 }
