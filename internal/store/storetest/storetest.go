@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ScheduleRearm", scheduleRearm},
 		{"Outbox", outbox},
 		{"VaultKeys", vaultKeys},
+		{"Subscriptions", subscriptions},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -686,5 +687,67 @@ func vaultKeys(t *testing.T, s *store.Store) {
 	keys, err := s.VaultKeys(ctx)
 	if err != nil || len(keys) != 2 || string(keys[1].Wrapped) != keys[1].ID {
 		t.Fatalf("vault keys %+v %v", keys, err)
+	}
+}
+
+func subscriptions(t *testing.T, s *store.Store) {
+	m := Merchant(t, s, "imp00000001")
+	sub := &core.Subscription{MerchantID: m.ID, InvoiceID: "inv-1", Flow: core.FlowKey, Status: core.SubPending, Amount: 9900,
+		Currency: "KRW", Country: "KR", Payer: "{}", Plan: "MONTHLY", PlanUnit: 1, AutoRenewal: true, StartDate: "2026-01-01",
+		TimeZone: "Asia/Seoul", CustomerUID: "c1", CreatedAt: T0, UpdatedAt: T0}
+	renewal := schedule(m, "v3s-p0", T0)
+	err := s.CreateSubscription(ctx, sub, func(tx *store.Tx) error {
+		renewal.SubscriptionID = sub.ID
+		return tx.BookRenewal(ctx, renewal)
+	})
+	must(t, err)
+	dup := *sub
+	if err := s.CreateSubscription(ctx, &dup, nil); !errors.Is(err, store.ErrInvoiceExists) {
+		t.Fatalf("the same invoice twice: %v", err)
+	}
+	sc, err := s.GetSchedule(ctx, m.ID, "v3s-p0")
+	if err != nil || sc.SubscriptionID != sub.ID || sc.Dialect() != core.DialectV3 {
+		t.Fatalf("renewal row: %+v %v", sc, err)
+	}
+	p := Payment(m, "imp_1", "v3s-p0")
+	must(t, s.BeginAttempt(ctx, p))
+	d := &core.Deposit{MerchantID: m.ID, SubscriptionID: sub.ID, Period: 0, Try: 1, ImpUID: p.ImpUID, Status: core.DepositCompleted,
+		CreatedAt: T0, UpdatedAt: T0}
+	var changed, again bool
+	must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockSubscription(ctx, m.ID, sub.ID)
+		if err != nil {
+			return err
+		}
+		if changed, err = tx.UpsertDeposit(ctx, d); err != nil {
+			return err
+		}
+		if again, err = tx.UpsertDeposit(ctx, d); err != nil {
+			return err
+		}
+		cur.Status, cur.PeriodsPaid, cur.UpdatedAt = core.SubActive, 1, T0.Add(time.Second)
+		if err := tx.UpdateSubscription(ctx, cur); err != nil {
+			return err
+		}
+		return tx.RevokeSubscriptionSchedules(ctx, m.ID, sub.ID, T0)
+	}))
+	if !changed || again {
+		t.Fatalf("a deposit is new once: %v %v", changed, again)
+	}
+	got, err := s.GetSubscription(ctx, m.ID, sub.ID)
+	if err != nil || got.Status != core.SubActive || got.PeriodsPaid != 1 {
+		t.Fatalf("subscription: %+v %v", got, err)
+	}
+	if ds, err := s.Deposits(ctx, m.ID, sub.ID); err != nil || len(ds) != 1 || ds[0].Status != core.DepositCompleted {
+		t.Fatalf("deposits %+v %v", ds, err)
+	}
+	if dd, err := s.GetDeposit(ctx, m.ID, d.ID); err != nil || dd.ImpUID != "imp_1" {
+		t.Fatalf("deposit %+v %v", dd, err)
+	}
+	if sc, _ := s.GetSchedule(ctx, m.ID, "v3s-p0"); sc.Status != core.ScheduleRevoked {
+		t.Fatalf("revoked renewal: %+v", sc)
+	}
+	if _, err := s.GetSubscription(ctx, m.ID+1, sub.ID); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("another merchant's subscription: %v", err)
 	}
 }
