@@ -3,7 +3,6 @@ package iamport
 import (
 	"context"
 	"errors"
-	"github.com/billkey/billkey/internal/api/iamport/view"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
