@@ -392,9 +392,9 @@ func (h *Handler) cancelSubscription(w http.ResponseWriter, q *req) {
 type settingsData struct {
 	Channels   []core.Channel
 	Processors []string
-	Users    []store.ConsoleUser
-	Now      time.Time
-	Origins  string
+	Users      []store.ConsoleUser
+	Now        time.Time
+	Origins    string
 	// NewSecret is a rotated credential, shown once in the answer to the rotation.
 	NewSecret *newSecret
 }
