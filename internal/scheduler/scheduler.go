@@ -7,21 +7,23 @@
 //
 //  1. Claim: lease a batch of due rows (FOR UPDATE SKIP LOCKED on Postgres,
 //     the write lock on SQLite), stamping them with a claim token.
-//  2. Start: in ONE transaction, move the row to "executing" with the new
-//     attempt's imp_uid — only if it is still waiting and still carries our
-//     token — and record the payment attempt. A revoke, a move, or another
-//     node that re-claimed the row after our lease ran out makes the
-//     condition fail and we charge nothing. The payments table's unique
-//     index on held merchant_uids backs this up.
-//  3. Charge through the charge engine, whose outcome transaction also marks
-//     the schedule executed.
+//  2. Start: the charge protocol records the batch's attempts in ONE
+//     transaction (charge.StartBatch), each bound to its row: the row moves
+//     to "executing" with the attempt's imp_uid only if it is still waiting
+//     and still carries our token. A revoke, a move, or another node that
+//     re-claimed the row after our lease ran out unbinds it and the attempt
+//     is discarded unstarted. The payments table's unique index on held
+//     merchant_uids backs this up.
+//  3. Execute through the charge protocol. The scheduler subscribes to
+//     settled outcomes (charge.OnSettled): the settling transaction marks the
+//     schedule executed.
 //
-// A crash after 2 leaves an executing row whose attempt the charge engine's
-// reconciler resolves by looking it up at the PG (never by charging again);
-// its resolve hook marks the schedule executed in the same transaction — or
-// puts it back to waiting when the attempt provably never reached the PG. A
-// crash before 2 only leaves a lease that runs out. So every entry runs at
-// most once, and none is lost.
+// A crash after 2 leaves an executing row whose attempt the reconciler
+// settles by looking it up at the PG (never by charging again); the same
+// subscription marks the schedule executed in that transaction — or puts
+// it back to waiting when the outcome says the attempt never reached the
+// PG. A crash before 2 only leaves a lease that runs out. So every entry
+// runs at most once, and none is lost.
 package scheduler
 
 import (
