@@ -145,8 +145,16 @@ func (h *Handler) Routes() []Route {
 }
 
 // RefuseMalformed answers a request holding NUL or invalid UTF-8 (see
-// internal/wellformed) in the v3 envelope.
-func RefuseMalformed(w http.ResponseWriter, _ *http.Request) {
+// internal/wellformed): in the v3 envelope, or as a page for the OneShot
+// pages and their script, which a browser opens.
+func RefuseMalformed(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/v3/checkout") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `<!doctype html><html lang="ko"><meta charset="utf-8"><title>잘못된 요청 (Bad request)</title>`+
+			`<p>요청에 사용할 수 없는 문자가 포함되어 있습니다. (The request contains NUL or invalid UTF-8.)</p></html>`)
+		return
+	}
 	d24.WriteError(w, d24.ErrValidation("request contains NUL or invalid UTF-8"))
 }
 
