@@ -36,6 +36,8 @@ const (
 	MethodCard  = "card"
 	MethodTrans = "trans"
 	MethodPhone = "phone"
+	// MethodPoint is a wallet's own money (KakaoMoney).
+	MethodPoint = "point"
 )
 
 // WindowInput is one submitted payment window.
@@ -112,9 +114,9 @@ func (s *Service) validateWindow(in *WindowInput) error {
 	switch in.PayMethod {
 	case "":
 		in.PayMethod = MethodCard
-	case MethodCard, MethodTrans, MethodPhone:
+	case MethodCard, MethodTrans, MethodPhone, MethodPoint:
 	default:
-		return &ValidationError{Field: "pay_method", Reason: "must be card, trans or phone"}
+		return &ValidationError{Field: "pay_method", Reason: "must be card, trans, phone or point"}
 	}
 	if in.PayMethod == MethodCard && in.Card == nil {
 		return &ValidationError{Field: "card_number", Reason: "required"}
