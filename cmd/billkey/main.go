@@ -64,6 +64,7 @@ func root() *command {
 			}},
 			{name: "set", synopsis: "webhooks set --merchant CODE [--url U] [--format json|form] [--profile P]", summary: "a merchant's webhook settings", scope: db, setup: webhooksSetCmd},
 		}},
+		channelCommands(),
 		{name: "pgsim", synopsis: "pgsim [flags]", summary: "run the sandbox PG simulator standalone", setup: pgsimCmd},
 		{name: "version", synopsis: "version", summary: "print the version, commit and build date", setup: func(*flag.FlagSet) func(context.Context, *runEnv) error {
 			return func(_ context.Context, e *runEnv) error { _, err := fmt.Fprintln(e.out, buildinfo.Get()); return err }
@@ -164,6 +165,13 @@ func announceDemo(ctx context.Context, a *app.App, base string, e *runEnv) error
 	case created:
 		cred, err = a.Merchants.Create(ctx, "Billkey Demo")
 		if err != nil {
+			return err
+		}
+		m, err := a.Store.MerchantByCode(ctx, cred.MerchantCode)
+		if err != nil {
+			return err
+		}
+		if err := a.Merchants.MarkDemo(ctx, m.ID); err != nil {
 			return err
 		}
 		b, _ := json.MarshalIndent(cred, "", "  ")

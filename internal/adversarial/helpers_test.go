@@ -25,6 +25,7 @@ import (
 // object.
 type reply struct {
 	status int
+	header http.Header
 	raw    []byte
 	json   map[string]any
 }
@@ -49,7 +50,7 @@ func send(t testing.TB, base, method, path string, hdr http.Header, body []byte)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, raw: raw}
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
 	json.Unmarshal(raw, &r.json)
 	return r
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/billkey/billkey/internal/notice"
 	"github.com/billkey/billkey/internal/openapi"
 	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/pg/router"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
 	"github.com/billkey/billkey/internal/receipt"
@@ -171,7 +172,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.PGURL = url
 		a.Config.PGURL = url
 	}
-	a.PG = pg.Instrument(simclient.New(cfg.PGURL, cfg.PGTimeout), a.registry)
+	// Sandbox channels go to the simulator, processor channels to the
+	// connector their sealed credentials build; live ones refuse a clock
+	// that can be moved.
+	_, testClock := cfg.Clock.(*clock.Test)
+	a.PG = pg.Instrument(router.New(simclient.New(cfg.PGURL, cfg.PGTimeout), a.Merchants,
+		router.Options{TestClock: testClock, Timeout: cfg.PGTimeout}), a.registry)
 	a.Service = charge.New(charge.Config{
 		Store: a.Store, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants, ReceiptBase: cfg.PublicURL,

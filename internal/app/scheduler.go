@@ -25,7 +25,7 @@ func (a *App) setupScheduler(ctx context.Context) error {
 	cfg := a.Config.Scheduler
 	cfg.Logger = a.Log.With("component", "scheduler")
 	cfg.Registerer = a.registry
-	cfg.FailReasons = scheduler.FailReasons{NoKey: notice.ScheduleNoKey, Duplicate: notice.ScheduleDuplicate}
+	cfg.Texts = notice.ScheduleTexts
 	s := scheduler.New(a.Service, a.Store, cfg)
 	s.Attach()
 	a.scheduler = s

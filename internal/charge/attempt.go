@@ -40,6 +40,23 @@ type Outcome struct {
 // statement, and once for real when it cannot (see store.SettleAttempt).
 type SettleHook func(ctx context.Context, tx *store.Tx, p *core.Payment, o Outcome) error
 
+// OrderOwner tells whether a dialect other than V1 owns an order a payment
+// window is paying (the v3 OneShot page opens Billkey's window for its
+// billing key), so that the window's payment is notified by that dialect.
+type OrderOwner func(ctx context.Context, merchantID int64, merchantUID string) (core.Dialect, bool)
+
+// OnWindowOrder registers an OrderOwner; register before serving.
+func (s *Service) OnWindowOrder(o OrderOwner) { s.orderOwners = append(s.orderOwners, o) }
+
+func (s *Service) windowDialect(ctx context.Context, merchantID int64, merchantUID string) core.Dialect {
+	for _, o := range s.orderOwners {
+		if d, ok := o(ctx, merchantID, merchantUID); ok {
+			return d
+		}
+	}
+	return core.DialectV1
+}
+
 // OnSettled subscribes h to every settled outcome. Hooks run in the order
 // they were registered; register before serving.
 func (s *Service) OnSettled(h SettleHook) { s.settleHooks = append(s.settleHooks, h) }
@@ -180,7 +197,7 @@ func (s *Service) Execute(ctx context.Context, p *core.Payment, req pg.ChargeReq
 func (s *Service) execute(ctx context.Context, p *core.Payment, req pg.ChargeRequest, also func(*store.Tx) error) (*core.Payment, error) {
 	req.IdempotencyKey = p.ImpUID
 	req.Amount, req.Currency, req.OrderName, req.CardQuota = p.Amount, p.Currency, p.Name, p.CardQuota
-	req.Target = pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
+	req.Target = pg.Target{MerchantID: p.MerchantID, Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
 	// A merchant hanging up must not abort a charge half-way: that would only
 	// turn a known outcome into an unknown one.
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)

@@ -84,6 +84,7 @@ type Service struct {
 	keyDeleteHooks []BeforeKeyDelete
 	eventHooks     []func()
 	settleHooks    []SettleHook
+	orderOwners    []OrderOwner
 }
 
 // New builds the service.

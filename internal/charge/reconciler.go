@@ -39,7 +39,7 @@ func (s *Service) claimLease() time.Duration { return 2*s.pgTimeout + 5*time.Sec
 // resolve asks the PG about one unresolved attempt and stores the answer.
 // It returns the payment as it now stands (possibly still unresolved).
 func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, error) {
-	target := pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
+	target := pg.Target{MerchantID: p.MerchantID, Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	res, err := s.pg.LookupCharge(pgctx, target, p.ImpUID)
 	cancel()
@@ -109,7 +109,7 @@ func (s *Service) reconcileCancels(ctx context.Context, now time.Time) (int, err
 		}
 		c := pc.Cancel
 		pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
-		res, err := s.pg.LookupCancel(pgctx, pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}, p.ImpUID, c.ID)
+		res, err := s.pg.LookupCancel(pgctx, pg.Target{MerchantID: p.MerchantID, Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}, p.ImpUID, c.ID)
 		cancel()
 		switch {
 		case err == nil:

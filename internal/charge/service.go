@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/vault"
-	"github.com/billkey/billkey/internal/wellformed"
 )
 
 // --- Billing keys ---
@@ -33,24 +31,10 @@ func (s *Service) validateCard(c pg.Card) (pg.Card, error) {
 	return c, nil
 }
 
-func validateUID(field, v string, maxLen int) error {
-	if strings.TrimSpace(v) == "" {
-		return &ValidationError{Field: field, Reason: "required"}
-	}
-	if len([]rune(v)) > maxLen {
-		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", maxLen)}
-	}
-	var ie *wellformed.IdentifierError
-	if err := wellformed.Identifier(field, v, maxLen); errors.As(err, &ie) {
-		return &ValidationError{Field: field, Reason: ie.Reason}
-	}
-	return nil
-}
-
 // IssueBillingKey stores a card at the PG and keeps its billing key under
 // customer_uid, replacing any earlier card for that customer_uid.
 func (s *Service) IssueBillingKey(ctx context.Context, merchantID int64, in IssueKeyInput) (*core.BillingKey, error) {
-	if err := validateUID("customer_uid", in.CustomerUID, 80); err != nil {
+	if err := ValidateUID("customer_uid", in.CustomerUID, 80); err != nil {
 		return nil, err
 	}
 	card, err := s.validateCard(in.Card)
@@ -66,7 +50,7 @@ func (s *Service) IssueBillingKey(ctx context.Context, merchantID int64, in Issu
 
 // issueKey calls the PG and stores the key; extra runs in the storing transaction.
 func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInput, card pg.Card, ch core.Channel, extra func(*store.Tx) error) (*core.BillingKey, error) {
-	target := pg.Target{Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox}
+	target := pg.Target{MerchantID: ch.MerchantID, Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox}
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	res, err := s.pg.IssueBillingKey(pgctx, pg.IssueKeyRequest{Target: target, IdempotencyKey: NewID("bk_"), CustomerUID: in.CustomerUID, Card: card, FirstCharge: in.FirstCharge})
 	cancel()
@@ -166,7 +150,7 @@ func (s *Service) DeleteBillingKey(ctx context.Context, merchantID int64, custom
 	// revoking it at the PG is hygiene, and a failure there is only logged.
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	defer cancel()
-	if err := s.pg.DeleteBillingKey(pgctx, pg.Target{Provider: k.PGProvider, MID: k.PGID, Sandbox: k.Sandbox}, k.PGBillingKey); err != nil {
+	if err := s.pg.DeleteBillingKey(pgctx, pg.Target{MerchantID: k.MerchantID, Provider: k.PGProvider, MID: k.PGID, Sandbox: k.Sandbox}, k.PGBillingKey); err != nil {
 		s.log.Warn("revoke billing key at PG failed", "customer_uid", customerUID, "pg", k.PGProvider, "err", err)
 	}
 	return k, nil
@@ -174,35 +158,8 @@ func (s *Service) DeleteBillingKey(ctx context.Context, merchantID int64, custom
 
 // --- Payments ---
 
-// validateOrder checks what every charge needs: a merchant_uid and a known
-// currency (KRW when absent, as i'mport defaults).
-func validateOrder(merchantUID string, currency *string) error {
-	if err := validateUID("merchant_uid", merchantUID, 40); err != nil {
-		return err
-	}
-	if *currency == "" {
-		*currency = "KRW"
-	}
-	if _, err := core.CurrencyScale(*currency); err != nil {
-		return &ValidationError{Field: "currency", Reason: "unknown currency"}
-	}
-	return nil
-}
-
 func (s *Service) validatePay(in *PayInput) error {
-	if err := validateOrder(in.MerchantUID, &in.Currency); err != nil {
-		return err
-	}
-	if in.Amount <= 0 {
-		return &ValidationError{Field: "amount", Reason: "must be greater than 0"}
-	}
-	if in.TaxFree < 0 || in.TaxFree > in.Amount {
-		return &ValidationError{Field: "tax_free", Reason: "must be between 0 and amount"}
-	}
-	if len([]rune(in.Name)) > MaxNameLength {
-		return &ValidationError{Field: "name", Reason: fmt.Sprintf("longer than %d characters", MaxNameLength)}
-	}
-	return nil
+	return ValidateOrder("", in.MerchantUID, in.Amount, in.TaxFree, &in.Currency, in.Name)
 }
 
 // Onetime charges card data (key-in), storing it as a billing key when
@@ -230,7 +187,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 		}
 		return s.execute(ctx, p, pg.ChargeRequest{Card: &card}, nil)
 	}
-	if err := validateUID("customer_uid", in.CustomerUID, 80); err != nil {
+	if err := ValidateUID("customer_uid", in.CustomerUID, 80); err != nil {
 		return nil, err
 	}
 	// Hold the order first so that a duplicate merchant_uid neither charges
@@ -264,7 +221,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 // Again charges a stored billing key. A decline returns the failed payment and
 // nil error; an unknown outcome returns the payment in StatusUnknown.
 func (s *Service) Again(ctx context.Context, merchantID int64, in PayInput) (*core.Payment, error) {
-	if err := validateUID("customer_uid", in.CustomerUID, 80); err != nil {
+	if err := ValidateUID("customer_uid", in.CustomerUID, 80); err != nil {
 		return nil, err
 	}
 	if err := s.validatePay(&in); err != nil {
@@ -420,7 +377,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 	case err != nil:
 		return nil, err
 	}
-	target := pg.Target{Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
+	target := pg.Target{MerchantID: p.MerchantID, Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	res, err := s.pg.Cancel(pgctx, pg.CancelRequest{Target: target, ChargeKey: p.ImpUID, IdempotencyKey: c.ID, Amount: c.Amount, Reason: c.Reason})
 	cancel()
@@ -454,7 +411,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 // Prepare registers (update=false) or changes (update=true) the amount a
 // payment-window payment for merchantUID must have.
 func (s *Service) Prepare(ctx context.Context, merchantID int64, merchantUID string, amount int64, currency string, update bool) (*core.Prepared, error) {
-	if err := validateUID("merchant_uid", merchantUID, 40); err != nil {
+	if err := ValidateUID("merchant_uid", merchantUID, 40); err != nil {
 		return nil, err
 	}
 	if currency == "" {

@@ -36,6 +36,8 @@ const (
 	MethodCard  = "card"
 	MethodTrans = "trans"
 	MethodPhone = "phone"
+	// MethodPoint is a wallet's own money (KakaoMoney).
+	MethodPoint = "point"
 )
 
 // WindowInput is one submitted payment window.
@@ -90,7 +92,7 @@ func (s *Service) CheckPrepared(ctx context.Context, merchantID int64, merchantU
 }
 
 func (s *Service) validateWindow(in *WindowInput) error {
-	if err := validateOrder(in.MerchantUID, &in.Currency); err != nil {
+	if err := validateOrderID("", in.MerchantUID, &in.Currency); err != nil {
 		return err
 	}
 	switch {
@@ -105,16 +107,16 @@ func (s *Service) validateWindow(in *WindowInput) error {
 		return &ValidationError{Field: "name", Reason: fmt.Sprintf("longer than %d characters", MaxNameLength)}
 	}
 	if in.CustomerUID != "" {
-		if err := validateUID("customer_uid", in.CustomerUID, 80); err != nil {
+		if err := ValidateUID("customer_uid", in.CustomerUID, 80); err != nil {
 			return err
 		}
 	}
 	switch in.PayMethod {
 	case "":
 		in.PayMethod = MethodCard
-	case MethodCard, MethodTrans, MethodPhone:
+	case MethodCard, MethodTrans, MethodPhone, MethodPoint:
 	default:
-		return &ValidationError{Field: "pay_method", Reason: "must be card, trans or phone"}
+		return &ValidationError{Field: "pay_method", Reason: "must be card, trans, phone or point"}
 	}
 	if in.PayMethod == MethodCard && in.Card == nil {
 		return &ValidationError{Field: "card_number", Reason: "required"}
@@ -164,6 +166,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if in.CustomerUID != "" {
 		usage = core.UsageIssue
 	}
+	in.Dialect = s.windowDialect(ctx, merchantID, in.MerchantUID)
 	p := s.newAttempt(merchantID, in.PayInput, ch, usage)
 	p.PayMethod = in.PayMethod
 	if card.Number != "" {
@@ -176,7 +179,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	// The key's idempotency key is derived from the attempt, so the PG can
 	// tell a repeat of this exact issuance from a new one.
 	req := pg.IssueKeyRequest{
-		Target:         pg.Target{Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox},
+		Target:         pg.Target{MerchantID: ch.MerchantID, Provider: ch.Provider, MID: ch.MID, Sandbox: ch.Sandbox},
 		IdempotencyKey: "win_" + p.ImpUID, CustomerUID: in.CustomerUID, Card: card,
 		FirstCharge: in.Amount, BuyerTel: in.Buyer.Tel, BuyerEmail: in.Buyer.Email,
 	}

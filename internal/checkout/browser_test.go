@@ -356,7 +356,7 @@ func TestBrowserCancelledWindow(t *testing.T) {
 			return chromedp.Click(chromedp.CSS("#imp-billkey-close"))
 		}},
 		{"escape key", func(in *chromedp.Node) chromedp.Action[chromedp.Void] {
-			return chromedp.SendKeys(chromedp.CSS("#card_number"), "\x1b", chromedp.FromNode(in))
+			return chromedp.SendKeys(chromedp.CSS("#wallet_phone"), "\x1b", chromedp.FromNode(in))
 		}},
 	}
 	for i, c := range cases {
@@ -584,5 +584,64 @@ func TestBrowserLayoutAndConsole(t *testing.T) {
 	defer mu.Unlock()
 	for _, m := range errors {
 		t.Errorf("console error: %s", m)
+	}
+}
+
+// TestBrowserWalletWindows: Kakao Pay and Naver Pay open as wallets — sign
+// in with phone number and payment password, pick a means — not as a card
+// form. KakaoMoney keys charge as pay_method "point"; Naver Pay's amount is
+// only displayed, so its window charges nothing.
+func TestBrowserWalletWindows(t *testing.T) {
+	ctx := browserCtx(t)
+	e := apptest.New(t, testenv.SQLite(t))
+	tok := e.Token(e.Cred)
+	shop := merchantSite(t, e)
+	cases := []struct {
+		name, pg, means, method string
+		amount                  int64
+		title                   string
+	}{
+		{"kakaopay money", "kakaopay", "point", "point", 0, "정기결제 수단 등록"},
+		{"naverpay card, amount displayed", "naverpay", "card_ok", "card", 9900, "정기결제 수단 등록"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cuid := "wallet_" + c.pg
+			openPay(t, ctx, shop.URL, fmt.Sprintf(`{pg: %q, pay_method: "card", merchant_uid: "w_%d", customer_uid: %q, amount: %d, buyer_tel: "010-1234-5678"}`,
+				c.pg, i, cuid, c.amount))
+			in := frame(t, ctx, "#wallet_phone")
+			from := chromedp.FromNode(in)
+			if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#imp-billkey-frame").length`)); n != 1 {
+				t.Fatal("no window")
+			}
+			if title, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#title"), from)); !strings.Contains(title, c.title) {
+				t.Errorf("window title %q", title)
+			}
+			if err := chromedp.Do(ctx,
+				chromedp.SendKeys(chromedp.CSS("#wallet_pin"), "123456", from),
+				chromedp.SetValue(chromedp.CSS("#wallet_means"), c.means, from),
+			); err != nil {
+				t.Fatal(err)
+			}
+			shot(t, ctx, "wallet")
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#submit"), from)); err != nil {
+				t.Fatal(err)
+			}
+			res := callbackRsp(t, ctx)
+			if !res.Success || res.PGProvider != c.pg || res.PayMethod != c.method {
+				t.Fatalf("rsp %+v code=%s msg=%s", res, str(res.ErrorCode), str(res.ErrorMsg))
+			}
+			var pay paymentView
+			e.Do("GET", "/payments/"+*res.ImpUID, tok, nil, &pay)
+			if pay.Response.Amount != 0 || pay.Response.PayMethod != c.method {
+				t.Fatalf("window payment: %+v (a wallet key window approves nothing here)", pay.Response)
+			}
+			var again paymentView
+			e.Do("POST", "/subscribe/payments/again", tok, map[string]any{
+				"customer_uid": cuid, "merchant_uid": fmt.Sprintf("w_%d_again", i), "amount": 9900, "name": "정기결제"}, &again)
+			if again.Response.Status != "paid" || again.Response.PayMethod != c.method {
+				t.Fatalf("again reports %+v, want pay_method %q", again.Response, c.method)
+			}
+		})
 	}
 }

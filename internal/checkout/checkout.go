@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -662,6 +663,9 @@ func (h *Handler) windowInput(s *session, r *http.Request) (charge.WindowInput, 
 		Buyer: q.Buyer, CustomData: q.CustomData, NoticeURL: q.NoticeURL, PG: s.channel.Provider + "." + s.channel.MID,
 		CustomerUID: q.CustomerUID, Channel: channel,
 	}}
+	if p, ok := sim.Lookup(s.channel.Provider); ok && p.Wallet {
+		return walletInput(in, f, p)
+	}
 	switch q.PayMethod {
 	case charge.MethodCard:
 		num := f.Get("card_number")
@@ -775,4 +779,55 @@ func (h *Handler) abandon(ctx context.Context, s *session, msg string) *session 
 		h.log.Info("checkout: window cancelled", "merchant", s.merchant.Code, "merchant_uid", s.req.MerchantUID)
 	}
 	return s
+}
+
+// walletMeans are what a sandbox wallet holds: cards already registered in
+// it (the sandbox test cards, by behaviour) and, for Kakao Pay, its money.
+// The form names a means, never a card number.
+var walletMeans = []struct {
+	value, label, number string
+	points               bool
+}{
+	{"card_ok", "신한카드 ****4242 (승인 approves)", "4242424242424242", false},
+	{"card_funds", "KB국민카드 ****9995 (잔액부족 insufficient funds)", "4000000000009995", false},
+	{"card_decline", "KB국민카드 ****0002 (거절 declined)", "4000000000000002", false},
+	{"point", "카카오머니 KakaoMoney", "", true},
+}
+
+func walletOptions(p sim.Personality) []option {
+	var out []option
+	for _, m := range walletMeans {
+		if m.points && !p.SupportsWindowMethod(sim.MethodPoint) {
+			continue
+		}
+		out = append(out, option{Value: m.value, Label: m.label})
+	}
+	return out
+}
+
+// walletInput reads a wallet window (Naver Pay, Kakao Pay, PAYCO): the
+// buyer signs in with phone number and 6-digit payment password and picks
+// one of the wallet's means; the pay_method the merchant sent does not
+// matter, the means does.
+func walletInput(in charge.WindowInput, f url.Values, p sim.Personality) (charge.WindowInput, string) {
+	tel := strings.NewReplacer("-", "", " ", "").Replace(f.Get("wallet_phone"))
+	if !(digits(tel, 10) || digits(tel, 11)) || !strings.HasPrefix(tel, "01") {
+		return in, "휴대폰 번호를 확인해 주세요. (Check the mobile number.)"
+	}
+	if !digits(strings.TrimSpace(f.Get("wallet_pin")), 6) {
+		return in, "결제 비밀번호 6자리를 입력해 주세요. (Enter your 6-digit payment password.)"
+	}
+	for _, m := range walletMeans {
+		if m.value != f.Get("wallet_means") || (m.points && !p.SupportsWindowMethod(sim.MethodPoint)) {
+			continue
+		}
+		if m.points {
+			in.PayMethod, in.Card = charge.MethodPoint, nil
+			return in, ""
+		}
+		in.PayMethod = charge.MethodCard
+		in.Card = &pg.Card{Number: m.number, Expiry: "2030-12"}
+		return in, ""
+	}
+	return in, "결제수단을 선택해 주세요. (Choose how to pay.)"
 }

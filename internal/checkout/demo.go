@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg/sim"
 )
@@ -117,7 +118,7 @@ func (h *Handler) demoResult(w http.ResponseWriter, r *http.Request) {
 		Payment  demoPayment   `json:"payment"`
 		Customer *demoCustomer `json:"customer"`
 	}{Payment: demoPayment{
-		ImpUID: p.ImpUID, MerchantUID: p.MerchantUID, Status: v1Status(p.Status), Amount: core.FormatAmount(p.Amount, p.Currency),
+		ImpUID: p.ImpUID, MerchantUID: p.MerchantUID, Status: view.Status(p.Status), Amount: core.FormatAmount(p.Amount, p.Currency),
 		Currency: p.Currency, PayMethod: p.PayMethod, Channel: p.Channel, PGProvider: p.PGProvider, CardName: p.CardName,
 		CardNumber: p.CardNumber, CustomerUID: p.CustomerUID, CustomerUIDUsage: p.CustomerUIDUsage, FailReason: p.FailReason,
 	}}
@@ -131,12 +132,4 @@ func (h *Handler) demoResult(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func v1Status(s core.PaymentStatus) string {
-	switch s {
-	case core.StatusPending, core.StatusUnknown:
-		return "ready"
-	}
-	return string(s)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/pg/sim"
 )
 
 type option struct{ Value, Label string }
@@ -53,6 +54,8 @@ type formData struct {
 	Banks, Carriers            []option
 	TestCards                  []testCard
 	OTP                        string
+	Wallet                     bool
+	WalletMeans                []option
 }
 
 type resultData struct {
@@ -90,6 +93,16 @@ func (h *Handler) renderForm(w http.ResponseWriter, s *session, status int, errT
 		KeyOnly: s.req.CustomerUID != "" && s.req.Amount == 0, Sandbox: s.channel.Sandbox, Redirect: s.redirect,
 		CustomerUID: s.req.CustomerUID, Error: errText, Phone: s.req.Buyer.Tel,
 		Banks: banks, Carriers: carriers, TestCards: testCards, OTP: SandboxOTP,
+	}
+	if p, ok := sim.Lookup(s.channel.Provider); ok {
+		d.Wallet = p.Wallet
+		if d.Wallet {
+			d.WalletMeans = walletOptions(p)
+		}
+		// A window that only displays its amount charges nothing now.
+		if s.req.CustomerUID != "" && p.WindowAmount == sim.AmountDisplayOnly {
+			d.KeyOnly = true
+		}
 	}
 	if prev != nil {
 		if v := prev.Get("phone"); v != "" {

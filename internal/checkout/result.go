@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 
+	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/core"
 )
@@ -60,13 +61,6 @@ type rsp struct {
 	ErrorMsg      *string         `json:"error_msg"`
 }
 
-func nstr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // baseRsp fills what is known before any payment exists.
 func baseRsp(r request, pgProvider string) *rsp {
 	cd := r.customDataJSON
@@ -74,10 +68,10 @@ func baseRsp(r request, pgProvider string) *rsp {
 		cd = json.RawMessage("null")
 	}
 	return &rsp{
-		MerchantUID: r.MerchantUID, PayMethod: r.PayMethod, PaidAmount: "0", Name: nstr(r.Name),
-		PGProvider: pgProvider, PGType: "payment", BuyerName: nstr(r.Buyer.Name), BuyerEmail: nstr(r.Buyer.Email),
-		BuyerTel: nstr(r.Buyer.Tel), BuyerAddr: nstr(r.Buyer.Addr), BuyerPostcode: nstr(r.Buyer.Postcode),
-		CustomData: cd, Currency: r.Currency, CustomerUID: nstr(r.CustomerUID),
+		MerchantUID: r.MerchantUID, PayMethod: r.PayMethod, PaidAmount: "0", Name: view.Str(r.Name),
+		PGProvider: pgProvider, PGType: "payment", BuyerName: view.Str(r.Buyer.Name), BuyerEmail: view.Str(r.Buyer.Email),
+		BuyerTel: view.Str(r.Buyer.Tel), BuyerAddr: view.Str(r.Buyer.Addr), BuyerPostcode: view.Str(r.Buyer.Postcode),
+		CustomData: cd, Currency: r.Currency, CustomerUID: view.Str(r.CustomerUID),
 	}
 }
 
@@ -103,8 +97,8 @@ func paymentRsp(r request, p *core.Payment) *rsp {
 	out.MerchantUID = p.MerchantUID
 	out.PayMethod = p.PayMethod
 	out.Currency = p.Currency
-	out.PGTID, out.ApplyNum, out.ReceiptURL = nstr(p.PGTID), nstr(p.ApplyNum), nstr(p.ReceiptURL)
-	out.CardName, out.CardNumber, out.CardQuota = nstr(p.CardName), nstr(p.CardNumber), p.CardQuota
+	out.PGTID, out.ApplyNum, out.ReceiptURL = view.Str(p.PGTID), view.Str(p.ApplyNum), view.Str(p.ReceiptURL)
+	out.CardName, out.CardNumber, out.CardQuota = view.Str(p.CardName), view.Str(p.CardNumber), p.CardQuota
 	status := "ready" // pending / unknown outcome: the v1 view of it
 	switch p.Status {
 	case core.StatusPaid:

@@ -38,6 +38,22 @@ const (
 // here, paid only at sign-in.
 var hashParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
+// hashing bounds concurrent argon2id runs: each takes 19 MiB, and sign-in
+// attempts from many addresses must not add up to all of the memory.
+var hashing = make(chan struct{}, 4)
+
+func compareHash(password, hash string) (bool, error) {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2id.ComparePasswordAndHash(password, hash)
+}
+
+func createHash(password string) (string, error) {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2id.CreateHash(password, hashParams)
+}
+
 // dummyHash is verified against when an e-mail has no account, so that the
 // answer takes as long as for a wrong password.
 var dummyHash = func() string {
@@ -73,27 +89,31 @@ func NormalizeEmail(e string) (string, error) {
 
 // AddUser creates a console account for the merchant with that code and
 // returns the path of its one-time password-set link (relative to the
-// server's base URL).
+// server's base URL). The CLI calls it.
 func (h *Handler) AddUser(ctx context.Context, merchantCode, email string, role core.OperatorRole) (string, error) {
 	m, err := h.o.Merchants.ByCode(ctx, merchantCode)
 	if err != nil {
 		return "", fmt.Errorf("merchant %q: %w", merchantCode, err)
 	}
+	return h.addUser(ctx, by(m.ID, 0, "cli"), email, role)
+}
+
+func (h *Handler) addUser(ctx context.Context, who actor, email string, role core.OperatorRole) (string, error) {
 	if !role.Valid() {
 		return "", fmt.Errorf("role %q: want owner, operator or viewer", role)
 	}
-	email, err = NormalizeEmail(email)
+	email, err := NormalizeEmail(email)
 	if err != nil {
 		return "", err
 	}
 	now := h.wall()
 	token := randToken()
-	u := &store.ConsoleUser{MerchantID: m.ID, Email: email, Role: role, SetupTokenHash: hashToken(token),
+	u := &store.ConsoleUser{MerchantID: who.merchantID, Email: email, Role: role, SetupTokenHash: hashToken(token),
 		SetupExpires: now.Add(SetupTTL), CreatedAt: now, UpdatedAt: now}
 	if err := h.o.Store.CreateConsoleUser(ctx, u); err != nil {
 		return "", err
 	}
-	h.audit(ctx, by(m.ID, 0, "cli"), "user_add", email, string(role))
+	h.audit(ctx, who, "user_add", email, string(role))
 	return setupPath(token), nil
 }
 
@@ -315,7 +335,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	match, err := argon2id.ComparePasswordAndHash(r.PostFormValue("password"), hash)
+	match, err := compareHash(r.PostFormValue("password"), hash)
 	if err != nil || !match || u == nil || u.PasswordHash == "" {
 		h.throttle.fail(email, ip)
 		if u != nil {
@@ -414,7 +434,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, "password", &page{Title: "비밀번호 설정", TitleEn: "Set your password", Data: d})
 		return
 	}
-	hash, err := argon2id.CreateHash(pw, hashParams)
+	hash, err := createHash(pw)
 	if err != nil {
 		h.serverError(w, r, err)
 		return

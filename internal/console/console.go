@@ -38,6 +38,7 @@ type Store interface {
 	ConsoleSessionByID(ctx context.Context, idHash []byte, now time.Time) (*store.ConsoleSession, error)
 	DeleteConsoleSession(ctx context.Context, idHash []byte) error
 	DeleteConsoleSessions(ctx context.Context, merchantID, userID int64) (int, error)
+	DeleteConsoleUser(ctx context.Context, merchantID, userID int64) error
 	AddAudit(ctx context.Context, e store.AuditEntry) error
 	AuditLog(ctx context.Context, merchantID, before int64, limit int) ([]store.AuditEntry, error)
 
@@ -172,6 +173,8 @@ func (h *Handler) routes() *http.ServeMux {
 	authed("POST /console/settings/origins", canAdminister, h.setOrigins)
 	authed("POST /console/settings/rotate-imp-secret", canAdminister, h.rotateImpSecret)
 	authed("POST /console/settings/rotate-api-signature", canAdminister, h.rotateAPISignature)
+	authed("POST /console/users", canAdminister, h.inviteUser)
+	authed("POST /console/users/{id}/delete", canAdminister, h.removeUser)
 	authed("GET /console/audit", canAdminister, h.auditPage)
 	return mux
 }

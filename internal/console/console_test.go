@@ -363,8 +363,33 @@ func TestEveryPageAndItsForms(t *testing.T) {
 		if !strings.Contains(body, e.Cred.XLogin) || strings.Contains(body, e.Cred.APISignature) {
 			t.Fatalf("api_signature rotation page:\n%s", body)
 		}
+		// Owners invite and remove accounts from the console.
+		owner.get("/console/settings")
+		_, body = owner.post("/console/users", url.Values{"csrf": {owner.csrf()}, "email": {"new@example.com"}, "role": {"operator"}})
+		inv := regexp.MustCompile(`http://[^<"]+/console/password\?token=[A-Za-z0-9_-]+`).FindString(body)
+		if inv == "" {
+			t.Fatalf("no invitation link on the page:\n%s", body)
+		}
+		invited := newClient(t, e)
+		if st, _ := invited.get(strings.TrimPrefix(inv, e.Server.URL)); st != 200 {
+			t.Fatalf("invitation link: HTTP %d", st)
+		}
+		if _, body := owner.post("/console/users", url.Values{"csrf": {owner.csrf()}, "email": {"new@example.com"}, "role": {"viewer"}}); !strings.Contains(body, "이미 계정이 있는 이메일") {
+			t.Fatal("a second account for the same e-mail was not refused")
+		}
+		u, err := e.App.Store.ConsoleUserByEmail(context.Background(), "new@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner.get("/console/settings")
+		if _, body := owner.post("/console/users/"+strconv.FormatInt(u.ID, 10)+"/delete", url.Values{"csrf": {owner.csrf()}}); !strings.Contains(body, "계정을 삭제했습니다") {
+			t.Fatalf("remove account:\n%s", body)
+		}
+		if st, _ := invited.get(strings.TrimPrefix(inv, e.Server.URL)); st != http.StatusNotFound {
+			t.Fatalf("link of a removed account: HTTP %d, want 404", st)
+		}
 		_, body = owner.get("/console/audit")
-		for _, want := range []string{"reschedule", "checkout_origins", "key_delete", "imp_secret_rotate", "api_signature_rotate"} {
+		for _, want := range []string{"reschedule", "checkout_origins", "key_delete", "imp_secret_rotate", "api_signature_rotate", "user_add", "user_remove"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("audit log lacks %s", want)
 			}

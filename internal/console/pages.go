@@ -398,6 +398,7 @@ type settingsData struct {
 
 type newSecret struct {
 	Name, Login, Value string
+	Link               bool // Value is a one-time link, not a secret
 }
 
 func (h *Handler) settings(w http.ResponseWriter, q *req) {
@@ -484,6 +485,41 @@ func (h *Handler) rotateAPISignature(w http.ResponseWriter, q *req) {
 	}
 	h.audit(q.Context(), q.actor(), "api_signature_rotate", login, "")
 	h.renderSettings(w, q, &newSecret{Name: "api_signature", Login: login, Value: secret})
+}
+
+// inviteUser adds an account and shows its one-time password-set link once.
+func (h *Handler) inviteUser(w http.ResponseWriter, q *req) {
+	role := core.OperatorRole(q.PostFormValue("role"))
+	link, err := h.addUser(q.Context(), q.actor(), q.PostFormValue("email"), role)
+	if err != nil {
+		code := "invalid"
+		if errors.Is(err, store.ErrEmailTaken) {
+			code = "email_taken"
+		}
+		http.Redirect(w, q.Request, "/console/settings?err="+code+"#users", http.StatusSeeOther)
+		return
+	}
+	scheme := "https"
+	if !secureCookies(q.Request) {
+		scheme = "http"
+	}
+	h.renderSettings(w, q, &newSecret{Name: "link", Login: strings.ToLower(strings.TrimSpace(q.PostFormValue("email"))),
+		Value: scheme + "://" + q.Host + link, Link: true})
+}
+
+func (h *Handler) removeUser(w http.ResponseWriter, q *req) {
+	id, err := strconv.ParseInt(q.PathValue("id"), 10, 64)
+	if err != nil || id == q.sess.UserID {
+		// Owners do not remove themselves: a merchant must keep one.
+		http.Redirect(w, q.Request, "/console/settings?err=invalid#users", http.StatusSeeOther)
+		return
+	}
+	if err := h.o.Store.DeleteConsoleUser(q.Context(), q.merchant.ID, id); err != nil {
+		http.Redirect(w, q.Request, "/console/settings?err=not_found#users", http.StatusSeeOther)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "user_remove", strconv.FormatInt(id, 10), "")
+	http.Redirect(w, q.Request, "/console/settings?ok=user_removed#users", http.StatusSeeOther)
 }
 
 func defaultStr(v, def string) string {

@@ -173,6 +173,8 @@ var notices = map[string]string{
 	"clock":          "샌드박스 시계를 옮겼습니다. · Sandbox clock advanced.",
 	"key_deleted":    "빌링키를 삭제했습니다. 대기 중인 예약도 취소되었습니다. · Billing key deleted; its waiting schedules were revoked.",
 	"moved":          "예약 시각을 바꿨습니다. · Schedule moved.",
+	"email_taken":    "이미 계정이 있는 이메일입니다. · That e-mail already has an account.",
+	"user_removed":   "계정을 삭제했습니다. · Account removed; its sessions ended.",
 	"nothing":        "취소할 예약이 없습니다. · Nothing to revoke.",
 	"invalid_amount": "금액을 확인해주세요. · Check the amount.",
 	"no_reason":      "환불 사유를 입력해주세요. · Give a reason for the refund.",
@@ -223,7 +225,9 @@ func formatAmount(minor int64, currency string) string {
 	if neg {
 		s = "-" + s
 	}
-	if hasFrac {
+	if scale, err := core.CurrencyScale(currency); err == nil && scale > 0 {
+		s += "." + frac + strings.Repeat("0", scale-len(frac))
+	} else if hasFrac {
 		s += "." + frac
 	}
 	if currency == "KRW" || currency == "" {

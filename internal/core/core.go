@@ -21,6 +21,8 @@ type Merchant struct {
 	// payment window (CSP-style patterns such as https://shop.example.com).
 	CheckoutOrigins []string
 	CreatedAt       time.Time
+	// Demo marks the sandbox demo merchant: it never holds live credentials.
+	Demo bool
 }
 
 // Channel is one PG contract ("pg" in the v1 API: provider or provider.mid).
@@ -34,6 +36,12 @@ type Channel struct {
 	Name       string
 	Key        string // channel_key
 	IsDefault  bool
+	// APIURL is where a processor channel is reached ("" = the
+	// processor's production host); sandbox PGs leave it empty.
+	APIURL string
+	// HasCredentials marks a real processor channel: its credentials are
+	// sealed in the store and only the PG router ever opens them.
+	HasCredentials bool
 }
 
 // Buyer is the customer data attached to a payment.

@@ -38,8 +38,10 @@ func (s *Service) Channels(ctx context.Context, merchantID int64) ([]core.Channe
 }
 
 // ResolveChannel picks the merchant's channel for a V1 pg value: "provider"
-// or "provider.mid", preferring a REST (api_payment) contract; anything
-// unmatched falls back to the default channel as i'mport does.
+// or "provider.mid" (CHAI: chai.{public_key}), preferring a REST
+// (api_payment) contract; no pg means the default channel. A pg matching no
+// channel is an error: falling back would send money through a PG the
+// merchant did not name.
 func (s *Service) ResolveChannel(ctx context.Context, merchantID int64, pgValue string) (core.Channel, error) {
 	chans, err := s.Channels(ctx, merchantID)
 	if err != nil {
@@ -63,6 +65,7 @@ func (s *Service) ResolveChannel(ctx context.Context, merchantID int64, pgValue 
 		if match != nil {
 			return *match, nil
 		}
+		return core.Channel{}, &UnknownPGError{PG: pgValue}
 	}
 	for _, c := range chans {
 		if c.IsDefault {

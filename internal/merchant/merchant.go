@@ -28,11 +28,16 @@ type Store interface {
 	SetCheckoutOrigins(ctx context.Context, merchantID int64, origins []string) error
 	AllCheckoutOrigins(ctx context.Context) ([]string, error)
 	Channels(ctx context.Context, merchantID int64) ([]core.Channel, error)
-	IssueToken(ctx context.Context, merchantID int64, newToken string, now time.Time, ttl, extendWithin, extendBy time.Duration) (core.Token, error)
-	LookupToken(ctx context.Context, token string, now time.Time) (core.Token, error)
+	IssueToken(ctx context.Context, merchantID int64, fresh store.TokenRow, now time.Time, ttl, extendWithin, extendBy time.Duration) (store.TokenRow, error)
+	LookupToken(ctx context.Context, hash []byte, now time.Time) (store.TokenRow, error)
 	PutD24Credential(ctx context.Context, c store.D24Credential) error
 	SetImpSecretHash(ctx context.Context, merchantID int64, hash []byte) error
 	D24Login(ctx context.Context, merchantID int64) (string, error)
+	AddChannel(ctx context.Context, c *core.Channel, creds *store.SealedCredentials, now time.Time) error
+	RemoveChannel(ctx context.Context, merchantID, channelID int64) error
+	SetDefaultChannel(ctx context.Context, merchantID, channelID int64, now time.Time) error
+	ChannelCredentials(ctx context.Context, merchantID int64, provider, mid string) (core.Channel, store.SealedCredentials, int64, error)
+	MarkDemo(ctx context.Context, merchantID int64) error
 }
 
 // Sealer encrypts the secrets that must stay usable (the D24 signing

@@ -3,6 +3,7 @@ package merchant_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,7 +115,6 @@ func TestResolveChannel(t *testing.T) {
 		{value: "jtnet.tpaytest2m", want: "jtnet.tpaytest2m"},    // an explicit mid wins
 		{value: "kcp_billing", window: true, want: "kcp_billing.T0001"},
 		{value: "html5_inicis.INIBillTst", want: "html5_inicis.INIBillTst"},
-		{value: "nosuchpg", want: "nice.nictest04m"}, // falls back to the default, as i'mport does
 		{value: "kicc", window: true, want: "kicc.T5102001"},
 	}
 	for _, c := range cases {
@@ -150,4 +150,64 @@ func TestSetCheckoutOrigins(t *testing.T) {
 	if err != nil || !all.Match("https://www.brand.kr") || all.Match("https://evil.example.com") {
 		t.Fatalf("all origins %v %v", all, err)
 	}
+}
+
+// Access tokens are stored hashed: the database holds neither the token nor
+// anything it can be computed from without the imp_secret.
+func TestAccessTokensStoredHashed(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		e := setup(t, b)
+		ctx := context.Background()
+		tok, err := e.svc.IssueToken(ctx, e.cred.ImpKey, e.cred.ImpSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := e.store.DB().QueryContext(ctx, `SELECT * FROM tokens`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		n := 0
+		for rows.Next() {
+			n++
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				var s string
+				switch v := v.(type) {
+				case string:
+					s = v
+				case []byte:
+					s = string(v)
+				}
+				if s != "" && (strings.Contains(s, tok.Token) || strings.Contains(tok.Token, s) && len(s) >= 8) {
+					t.Fatalf("column %s holds the access token in clear: %q", cols[i], s)
+				}
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d token rows", n)
+		}
+		// The same token comes back while it lives, and authenticates.
+		again, err := e.svc.IssueToken(ctx, e.cred.ImpKey, e.cred.ImpSecret)
+		if err != nil || again.Token != tok.Token {
+			t.Fatalf("reuse: %q vs %q (%v)", again.Token, tok.Token, err)
+		}
+		// A fresh service (another node, cold cache) authenticates it from the store.
+		other := merchant.New(merchant.Config{Store: e.store, Clock: e.clock})
+		if m, err := other.Authenticate(ctx, tok.Token); err != nil || m.Code != e.cred.MerchantCode {
+			t.Fatalf("cold authenticate: %v %v", m, err)
+		}
+		if _, err := other.Authenticate(ctx, tok.Token[:39]+"0"); !errors.Is(err, merchant.ErrUnauthorized) {
+			t.Fatalf("altered token: %v", err)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package merchant
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/store"
 )
 
 // V1 token lifetime rules.
@@ -25,6 +27,23 @@ const (
 // for clients that call it before every request.
 func HashSecret(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// deriveToken computes a token from its stored nonce and the merchant's
+// imp_secret. The store keeps only the nonce and the token's hash; the
+// secret is stored only hashed, so neither a copy of the database nor a log
+// of it yields a usable token, yet every getToken within the token's life
+// returns the same token, as V1 requires.
+func deriveToken(impSecret, nonce string) string {
+	mac := hmac.New(sha256.New, []byte(impSecret))
+	mac.Write([]byte("billkey-v1-access-token:" + nonce))
+	return hex.EncodeToString(mac.Sum(nil))[:40]
+}
+
+// hashToken is how a token is looked up.
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
 	return h[:]
 }
 
@@ -43,14 +62,17 @@ func (s *Service) IssueToken(ctx context.Context, impKey, impSecret string) (cor
 	if subtle.ConstantTimeCompare(HashSecret(impSecret), m.ImpSecretHash) != 1 {
 		return core.Token{}, ErrBadCredentials
 	}
-	var raw [20]byte
+	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return core.Token{}, err
 	}
-	tok, err := s.store.IssueToken(ctx, m.ID, hex.EncodeToString(raw[:]), s.clock.Now(), TokenTTL, TokenExtendWithin, TokenExtendBy)
+	nonce := hex.EncodeToString(raw[:])
+	fresh := store.TokenRow{Hash: hashToken(deriveToken(impSecret, nonce)), Nonce: nonce}
+	row, err := s.store.IssueToken(ctx, m.ID, fresh, s.clock.Now(), TokenTTL, TokenExtendWithin, TokenExtendBy)
 	if err != nil {
 		return core.Token{}, fmt.Errorf("get token: %w", err)
 	}
+	tok := core.Token{Token: deriveToken(impSecret, row.Nonce), MerchantID: m.ID, IssuedAt: row.IssuedAt, ExpiresAt: row.ExpiresAt}
 	s.mu.Lock()
 	s.tokens[tok.Token] = tok
 	s.merchants[m.ID] = m
@@ -70,7 +92,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*core.Merchan
 	if !ok || !now.Before(tok.ExpiresAt) {
 		// Not cached, or the cached expiry passed: another node may have
 		// issued or extended it, so ask the store.
-		t, err := s.store.LookupToken(ctx, token, now)
+		row, err := s.store.LookupToken(ctx, hashToken(token), now)
 		if errors.Is(err, core.ErrNotFound) {
 			s.mu.Lock()
 			delete(s.tokens, token)
@@ -80,7 +102,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*core.Merchan
 		if err != nil {
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
-		tok = t
+		tok = core.Token{Token: token, MerchantID: row.MerchantID, IssuedAt: row.IssuedAt, ExpiresAt: row.ExpiresAt}
 		s.mu.Lock()
 		if len(s.tokens) > 100_000 {
 			s.tokens = map[string]core.Token{} // bound memory; the store is the truth

@@ -14,15 +14,20 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/scheduler"
 	"github.com/billkey/billkey/internal/store"
 )
 
-// V1 texts stored as a schedule's fail_reason when it ends without a
-// payment attempt: what `again` answers in the same situations.
-const (
-	ScheduleNoKey     = "등록되지 않은 구매자입니다."
-	ScheduleDuplicate = "이미 주문이 이루어진 건입니다. (동일한 merchant_uid로 결제 또는 취소된 기록이 있습니다)"
-)
+// ScheduleTexts are the scheduler's words in V1: the fail reasons of entries
+// that end without a payment attempt are what `again` answers in the same
+// situations.
+var ScheduleTexts = scheduler.Texts{
+	NoKey:        "등록되지 않은 구매자입니다.",
+	Duplicate:    "이미 주문이 이루어진 건입니다. (동일한 merchant_uid로 결제 또는 취소된 기록이 있습니다)",
+	CheckName:    "카드 유효성 확인",
+	CheckRefund:  "checking_amount 자동취소",
+	CheckUnknown: "카드사 응답을 확인하지 못했습니다. 잠시 후 다시 시도해주세요.",
+}
 
 // Notifier writes V1 webhook events.
 type Notifier struct {

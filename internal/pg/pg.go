@@ -20,11 +20,13 @@ type Card struct {
 	CVC       string
 }
 
-// Target names the PG contract a call goes to.
+// Target names the PG contract a call goes to: the merchant's channel of
+// that provider and MID (a processor channel holds its own credentials).
 type Target struct {
-	Provider string
-	MID      string
-	Sandbox  bool
+	MerchantID int64
+	Provider   string
+	MID        string
+	Sandbox    bool
 }
 
 // CardInfo is what a PG tells about a card.

@@ -241,7 +241,7 @@ func payInput(sc *core.Schedule) charge.PayInput {
 // way there is nothing to charge.
 func (s *Scheduler) failNoKey(ctx context.Context, sc *core.Schedule, token string, now time.Time) string {
 	log := s.log.With("merchant_uid", sc.MerchantUID, "customer_uid", sc.CustomerUID)
-	if ok, err := s.st.FailClaimedSchedule(ctx, sc, token, s.cfg.FailReasons.NoKey, now); err != nil || !ok {
+	if ok, err := s.st.FailClaimedSchedule(ctx, sc, token, s.cfg.Texts.NoKey, now); err != nil || !ok {
 		return s.claimTrouble(ctx, sc, token, err, log)
 	}
 	log.Warn("schedule failed: billing key not found")
@@ -289,7 +289,7 @@ func (s *Scheduler) adopt(ctx context.Context, sc *core.Schedule, token string, 
 		log.Info("schedule follows its earlier attempt", "imp_uid", existing.ImpUID, "status", existing.Status)
 		return "adopted"
 	}
-	ok, err := s.st.FailClaimedSchedule(ctx, sc, token, s.cfg.FailReasons.Duplicate, now)
+	ok, err := s.st.FailClaimedSchedule(ctx, sc, token, s.cfg.Texts.Duplicate, now)
 	if err != nil || !ok {
 		return s.claimTrouble(ctx, sc, token, err, log)
 	}

@@ -7,21 +7,23 @@
 //
 //  1. Claim: lease a batch of due rows (FOR UPDATE SKIP LOCKED on Postgres,
 //     the write lock on SQLite), stamping them with a claim token.
-//  2. Start: in ONE transaction, move the row to "executing" with the new
-//     attempt's imp_uid — only if it is still waiting and still carries our
-//     token — and record the payment attempt. A revoke, a move, or another
-//     node that re-claimed the row after our lease ran out makes the
-//     condition fail and we charge nothing. The payments table's unique
-//     index on held merchant_uids backs this up.
-//  3. Charge through the charge engine, whose outcome transaction also marks
-//     the schedule executed.
+//  2. Start: the charge protocol records the batch's attempts in ONE
+//     transaction (charge.StartBatch), each bound to its row: the row moves
+//     to "executing" with the attempt's imp_uid only if it is still waiting
+//     and still carries our token. A revoke, a move, or another node that
+//     re-claimed the row after our lease ran out unbinds it and the attempt
+//     is discarded unstarted. The payments table's unique index on held
+//     merchant_uids backs this up.
+//  3. Execute through the charge protocol. The scheduler subscribes to
+//     settled outcomes (charge.OnSettled): the settling transaction marks the
+//     schedule executed.
 //
-// A crash after 2 leaves an executing row whose attempt the charge engine's
-// reconciler resolves by looking it up at the PG (never by charging again);
-// its resolve hook marks the schedule executed in the same transaction — or
-// puts it back to waiting when the attempt provably never reached the PG. A
-// crash before 2 only leaves a lease that runs out. So every entry runs at
-// most once, and none is lost.
+// A crash after 2 leaves an executing row whose attempt the reconciler
+// settles by looking it up at the PG (never by charging again); the same
+// subscription marks the schedule executed in that transaction — or puts
+// it back to waiting when the outcome says the attempt never reached the
+// PG. A crash before 2 only leaves a lease that runs out. So every entry
+// runs at most once, and none is lost.
 package scheduler
 
 import (
@@ -33,7 +35,6 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -60,26 +61,38 @@ type Config struct {
 	Lease time.Duration
 	// RetryDelay is how long a row waits after a transient error (default 30s).
 	RetryDelay time.Duration
-	// FailReasons are stored when an entry cannot even be attempted; the
-	// dialect that shows schedules supplies its texts.
-	FailReasons FailReasons
-	Logger      *slog.Logger
-	Registerer  prometheus.Registerer
+	// Texts are the words the scheduler stores and answers with; the
+	// dialect that shows schedules supplies its own.
+	Texts      Texts
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
-// FailReasons are the fail_reason texts of entries that end without a
-// payment attempt.
-type FailReasons struct {
-	NoKey     string // the customer's billing key is gone
-	Duplicate string // the merchant_uid was paid by another request
+// Texts are what the scheduler writes in words: fail reasons of entries
+// that end without a payment attempt, and the card check of a booking.
+type Texts struct {
+	NoKey     string // fail_reason: the customer's billing key is gone
+	Duplicate string // fail_reason: the merchant_uid was paid by another request
+	// CheckName, CheckRefund: the order name and refund reason of a
+	// checking_amount approval; CheckUnknown: a booking refused because
+	// the check's outcome is not known.
+	CheckName, CheckRefund, CheckUnknown string
 }
 
 func (c *Config) defaults() {
-	if c.FailReasons.NoKey == "" {
-		c.FailReasons.NoKey = "billing key not found"
-	}
-	if c.FailReasons.Duplicate == "" {
-		c.FailReasons.Duplicate = "merchant_uid already paid by another payment"
+	for _, d := range []struct {
+		dst *string
+		v   string
+	}{
+		{&c.Texts.NoKey, "billing key not found"},
+		{&c.Texts.Duplicate, "merchant_uid already paid by another payment"},
+		{&c.Texts.CheckName, "card check"},
+		{&c.Texts.CheckRefund, "card check refund"},
+		{&c.Texts.CheckUnknown, "the card check's outcome is not known yet; try again later"},
+	} {
+		if *d.dst == "" {
+			*d.dst = d.v
+		}
 	}
 	if c.Poll <= 0 {
 		c.Poll = time.Second
@@ -263,18 +276,8 @@ func (s *Scheduler) checkTime(field string, at time.Time) error {
 	return nil
 }
 
-func validateUID(field, v string, max int) error {
-	if v == "" {
-		return &charge.ValidationError{Field: field, Reason: "required"}
-	}
-	if utf8.RuneCountInString(v) > max {
-		return &charge.ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", max)}
-	}
-	return nil
-}
-
 func (s *Scheduler) validate(b *Booking) error {
-	if err := validateUID("customer_uid", b.CustomerUID, 80); err != nil {
+	if err := charge.ValidateUID("customer_uid", b.CustomerUID, 80); err != nil {
 		return err
 	}
 	if len(b.Entries) == 0 {
@@ -287,7 +290,7 @@ func (s *Scheduler) validate(b *Booking) error {
 	for i := range b.Entries {
 		e := &b.Entries[i]
 		f := func(name string) string { return fmt.Sprintf("schedules[%d].%s", i, name) }
-		if err := validateUID(f("merchant_uid"), e.MerchantUID, 40); err != nil {
+		if err := charge.ValidateUID(f("merchant_uid"), e.MerchantUID, 40); err != nil {
 			return err
 		}
 		if seen[e.MerchantUID] {
@@ -297,20 +300,8 @@ func (s *Scheduler) validate(b *Booking) error {
 		if err := s.checkTime(f("schedule_at"), e.ScheduleAt); err != nil {
 			return err
 		}
-		if e.Currency == "" {
-			e.Currency = "KRW"
-		}
-		if _, err := core.CurrencyScale(e.Currency); err != nil {
-			return &charge.ValidationError{Field: f("currency"), Reason: "unknown currency"}
-		}
-		if e.Amount <= 0 {
-			return &charge.ValidationError{Field: f("amount"), Reason: "must be greater than 0"}
-		}
-		if e.TaxFree < 0 || e.TaxFree > e.Amount {
-			return &charge.ValidationError{Field: f("tax_free"), Reason: "must be between 0 and amount"}
-		}
-		if utf8.RuneCountInString(e.Name) > charge.MaxNameLength {
-			return &charge.ValidationError{Field: f("name"), Reason: fmt.Sprintf("longer than %d characters", charge.MaxNameLength)}
+		if err := charge.ValidateOrder(f(""), e.MerchantUID, e.Amount, e.TaxFree, &e.Currency, e.Name); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -403,7 +394,7 @@ func (s *Scheduler) Schedule(ctx context.Context, merchantID int64, b Booking) (
 // checkCard approves amount on the customer's key and refunds it at once.
 func (s *Scheduler) checkCard(ctx context.Context, merchantID int64, customerUID string, amount int64) error {
 	p, err := s.svc.Again(ctx, merchantID, charge.PayInput{
-		CustomerUID: customerUID, MerchantUID: newOrderUID("chk_"), Amount: amount, Currency: "KRW", Name: "카드 유효성 확인",
+		CustomerUID: customerUID, MerchantUID: newOrderUID("chk_"), Amount: amount, Currency: "KRW", Name: s.cfg.Texts.CheckName,
 	})
 	var refused *charge.PGRefusedError
 	switch {
@@ -416,9 +407,9 @@ func (s *Scheduler) checkCard(ctx context.Context, merchantID int64, customerUID
 	case p.Status != core.StatusPaid:
 		// Unknown outcome: the reconciler settles the payment; the booking
 		// is refused because the card was not proven.
-		return &CheckFailedError{Reason: "카드사 응답을 확인하지 못했습니다. 잠시 후 다시 시도해주세요."}
+		return &CheckFailedError{Reason: s.cfg.Texts.CheckUnknown}
 	}
-	if _, err := s.svc.Cancel(ctx, merchantID, charge.CancelInput{ImpUID: p.ImpUID, Reason: "checking_amount 자동취소"}); err != nil {
+	if _, err := s.svc.Cancel(ctx, merchantID, charge.CancelInput{ImpUID: p.ImpUID, Reason: s.cfg.Texts.CheckRefund}); err != nil {
 		// The check passed; a refund the PG did not confirm is settled by the
 		// reconciler (ErrCancelUnknown) or needs an operator.
 		s.log.Error("refund of checking_amount failed", "imp_uid", p.ImpUID, "err", err)

@@ -518,3 +518,21 @@ func (s *Store) D24Login(ctx context.Context, merchantID int64) (string, error) 
 	}
 	return login, nil
 }
+
+// DeleteConsoleUser removes an account of the merchant and its sessions
+// (its audit entries stay, with its e-mail address).
+func (s *Store) DeleteConsoleUser(ctx context.Context, merchantID, userID int64) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `DELETE FROM console_sessions WHERE merchant_id = ? AND user_id = ?`, merchantID, userID); err != nil {
+			return fmt.Errorf("delete sessions of console user %d: %w", userID, err)
+		}
+		res, err := tx.exec(ctx, `DELETE FROM console_users WHERE merchant_id = ? AND id = ?`, merchantID, userID)
+		if err != nil {
+			return fmt.Errorf("delete console user %d: %w", userID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("console user %d: %w", userID, core.ErrNotFound)
+		}
+		return nil
+	})
+}

@@ -10,15 +10,17 @@ import (
 	"github.com/billkey/billkey/internal/core"
 )
 
-const merchantCols = `id, code, name, imp_key, imp_secret_hash, webhook_url, webhook_format, time_zone, created_at, checkout_origins`
+const merchantCols = `id, code, name, imp_key, imp_secret_hash, webhook_url, webhook_format, time_zone, created_at, checkout_origins, demo`
 
 func scanMerchant(row interface{ Scan(...any) error }) (*core.Merchant, error) {
 	var m core.Merchant
 	var created int64
 	var origins string
-	if err := row.Scan(&m.ID, &m.Code, &m.Name, &m.ImpKey, &m.ImpSecretHash, &m.WebhookURL, &m.WebhookFormat, &m.TimeZone, &created, &origins); err != nil {
+	var demo int64
+	if err := row.Scan(&m.ID, &m.Code, &m.Name, &m.ImpKey, &m.ImpSecretHash, &m.WebhookURL, &m.WebhookFormat, &m.TimeZone, &created, &origins, &demo); err != nil {
 		return nil, err
 	}
+	m.Demo = demo != 0
 	m.CreatedAt = tm(created)
 	if origins != "" {
 		m.CheckoutOrigins = strings.Split(origins, ",")
@@ -134,7 +136,8 @@ func (s *Store) AllCheckoutOrigins(ctx context.Context) ([]string, error) {
 
 // Channels lists a merchant's PG channels, default first.
 func (s *Store) Channels(ctx context.Context, merchantID int64) ([]core.Channel, error) {
-	rows, err := s.query(ctx, `SELECT id, merchant_id, provider, mid, sandbox, type, name, channel_key, is_default
+	rows, err := s.query(ctx, `SELECT id, merchant_id, provider, mid, sandbox, type, name, channel_key, is_default,
+		api_url, credentials IS NOT NULL
 		FROM channels WHERE merchant_id = ? ORDER BY is_default DESC, id`, merchantID)
 	if err != nil {
 		return nil, fmt.Errorf("channels: %w", err)
@@ -144,20 +147,32 @@ func (s *Store) Channels(ctx context.Context, merchantID int64) ([]core.Channel,
 	for rows.Next() {
 		var c core.Channel
 		var sandbox, def int64
-		if err := rows.Scan(&c.ID, &c.MerchantID, &c.Provider, &c.MID, &sandbox, &c.Type, &c.Name, &c.Key, &def); err != nil {
+		var creds bool
+		if err := rows.Scan(&c.ID, &c.MerchantID, &c.Provider, &c.MID, &sandbox, &c.Type, &c.Name, &c.Key, &def, &c.APIURL, &creds); err != nil {
 			return nil, err
 		}
-		c.Sandbox, c.IsDefault = sandbox != 0, def != 0
+		c.Sandbox, c.IsDefault, c.HasCredentials = sandbox != 0, def != 0, creds
 		out = append(out, c)
 	}
 	return out, rows.Err()
 }
 
+// TokenRow is a V1 access token as stored: never the token itself, only
+// its SHA-256 and the nonce the token is derived from (with the merchant's
+// imp_secret, which is stored only hashed too).
+type TokenRow struct {
+	Hash       []byte
+	Nonce      string
+	MerchantID int64
+	IssuedAt   time.Time
+	ExpiresAt  time.Time
+}
+
 // IssueToken applies the v1 token reuse rule atomically: the merchant's live
 // token is returned as is; in its last extendWithin it is extended by
-// extendBy; otherwise newToken is stored with ttl.
-func (s *Store) IssueToken(ctx context.Context, merchantID int64, newToken string, now time.Time, ttl, extendWithin, extendBy time.Duration) (core.Token, error) {
-	var tok core.Token
+// extendBy; otherwise fresh (Hash, Nonce) is stored with ttl.
+func (s *Store) IssueToken(ctx context.Context, merchantID int64, fresh TokenRow, now time.Time, ttl, extendWithin, extendBy time.Duration) (TokenRow, error) {
+	var tok TokenRow
 	err := s.InTx(ctx, func(tx *Tx) error {
 		// Locking the merchant row serializes racing getToken calls of the
 		// many web servers of one merchant so that they all get one token.
@@ -166,14 +181,14 @@ func (s *Store) IssueToken(ctx context.Context, merchantID int64, newToken strin
 			return notFound(err, "merchant")
 		}
 		var issued, expires int64
-		err := tx.queryRow(ctx, `SELECT token, issued_at, expires_at FROM tokens
-			WHERE merchant_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1`, merchantID, us(now)).Scan(&tok.Token, &issued, &expires)
+		err := tx.queryRow(ctx, `SELECT token_hash, nonce, issued_at, expires_at FROM tokens
+			WHERE merchant_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1`, merchantID, us(now)).Scan(&tok.Hash, &tok.Nonce, &issued, &expires)
 		switch {
 		case err == nil:
 			tok.MerchantID, tok.IssuedAt, tok.ExpiresAt = merchantID, tm(issued), tm(expires)
 			if tok.ExpiresAt.Sub(now) <= extendWithin {
 				tok.ExpiresAt = tok.ExpiresAt.Add(extendBy)
-				if _, err := tx.exec(ctx, `UPDATE tokens SET expires_at = ? WHERE token = ?`, us(tok.ExpiresAt), tok.Token); err != nil {
+				if _, err := tx.exec(ctx, `UPDATE tokens SET expires_at = ? WHERE token_hash = ?`, us(tok.ExpiresAt), tok.Hash); err != nil {
 					return fmt.Errorf("extend token: %w", err)
 				}
 			}
@@ -181,9 +196,9 @@ func (s *Store) IssueToken(ctx context.Context, merchantID int64, newToken strin
 		case err != sql.ErrNoRows:
 			return fmt.Errorf("current token: %w", err)
 		}
-		tok = core.Token{Token: newToken, MerchantID: merchantID, IssuedAt: now, ExpiresAt: now.Add(ttl)}
-		if _, err := tx.exec(ctx, `INSERT INTO tokens (token, merchant_id, issued_at, expires_at) VALUES (?, ?, ?, ?)`,
-			tok.Token, merchantID, us(now), us(tok.ExpiresAt)); err != nil {
+		tok = TokenRow{Hash: fresh.Hash, Nonce: fresh.Nonce, MerchantID: merchantID, IssuedAt: now, ExpiresAt: now.Add(ttl)}
+		if _, err := tx.exec(ctx, `INSERT INTO tokens (token_hash, nonce, merchant_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			tok.Hash, tok.Nonce, merchantID, us(now), us(tok.ExpiresAt)); err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
 		// Expired tokens are useless; sweep this merchant's on the way.
@@ -193,12 +208,12 @@ func (s *Store) IssueToken(ctx context.Context, merchantID int64, newToken strin
 	return tok, err
 }
 
-// LookupToken returns the token if it is live at now.
-func (s *Store) LookupToken(ctx context.Context, token string, now time.Time) (core.Token, error) {
-	var t core.Token
+// LookupToken returns the token with this hash if it is live at now.
+func (s *Store) LookupToken(ctx context.Context, hash []byte, now time.Time) (TokenRow, error) {
+	t := TokenRow{Hash: hash}
 	var issued, expires int64
-	err := s.queryRow(ctx, `SELECT token, merchant_id, issued_at, expires_at FROM tokens WHERE token = ? AND expires_at > ?`,
-		token, us(now)).Scan(&t.Token, &t.MerchantID, &issued, &expires)
+	err := s.queryRow(ctx, `SELECT nonce, merchant_id, issued_at, expires_at FROM tokens WHERE token_hash = ? AND expires_at > ?`,
+		hash, us(now)).Scan(&t.Nonce, &t.MerchantID, &issued, &expires)
 	if err != nil {
 		return t, notFound(err, "token")
 	}

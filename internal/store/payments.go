@@ -119,24 +119,11 @@ func (s *Store) MarkUnknown(ctx context.Context, merchantID int64, impUID string
 // next_check_at moves to leaseUntil so another node does not take them too.
 // It spans merchants: it is the reconciler's work queue.
 func (s *Store) ClaimUnresolved(ctx context.Context, now, leaseUntil time.Time, limit int) ([]core.Payment, error) {
-	q := `UPDATE payments SET next_check_at = ?
-		WHERE imp_uid IN (SELECT imp_uid FROM payments WHERE status IN ('pending', 'unknown') AND next_check_at <= ?
-			ORDER BY next_check_at LIMIT ?)
-		AND status IN ('pending', 'unknown')
-		RETURNING ` + paymentCols
-	args := []any{us(leaseUntil), us(now), limit}
-	if s.dialect == Postgres {
-		// A MATERIALIZED CTE: inside "IN (SELECT ... LIMIT n FOR UPDATE SKIP
-		// LOCKED)" the planner may rescan the subquery per outer row, each
-		// rescan skipping the rows locked so far, and LIMIT stops bounding
-		// the claim (see ClaimDueSchedules).
-		cols := "p." + strings.ReplaceAll(strings.Join(strings.Fields(paymentCols), " "), ", ", ", p.")
-		q = `WITH due AS MATERIALIZED (SELECT imp_uid FROM payments WHERE status IN ('pending', 'unknown') AND next_check_at <= ?
-			ORDER BY next_check_at LIMIT ?` + s.skipLocked() + `)
-			UPDATE payments p SET next_check_at = ? FROM due WHERE p.imp_uid = due.imp_uid AND p.status IN ('pending', 'unknown')
-			RETURNING ` + cols
-		args = []any{us(now), limit, us(leaseUntil)}
-	}
+	q, args := s.claimSQL(claim{
+		table: "payments", key: "imp_uid", still: `status IN ('pending', 'unknown')`,
+		due: `next_check_at <= ?`, dueArgs: []any{us(now)}, order: "next_check_at", limit: limit,
+		set: `next_check_at = ?`, setArgs: []any{us(leaseUntil)}, returning: paymentCols,
+	})
 	var out []core.Payment
 	err := s.InTx(ctx, func(tx *Tx) error {
 		rows, err := tx.query(ctx, q, args...)

@@ -279,25 +279,11 @@ func (s *Store) MoveSchedule(ctx context.Context, merchantID int64, merchantUID 
 // reserves the row: the charge starts with StartScheduleAttempt, which
 // checks the token again.
 func (s *Store) ClaimDueSchedules(ctx context.Context, now, leaseUntil time.Time, token string, limit int) ([]core.Schedule, error) {
-	// On Postgres the candidate rows are locked in a MATERIALIZED CTE: in
-	// "WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)" the planner
-	// may rescan the subquery once per outer row, and each rescan skips the
-	// rows locked so far and returns new ones, so LIMIT stops bounding the
-	// claim (observed: LIMIT 2 claimed 400). SQLite evaluates the IN list
-	// once, and its write lock serializes claims.
-	q := `UPDATE schedules SET lease_until = ?, claimed_by = ?
-		WHERE id IN (SELECT id FROM schedules WHERE status = 'scheduled' AND schedule_at <= ? AND lease_until <= ?
-			ORDER BY schedule_at LIMIT ?)
-		AND status = 'scheduled'
-		RETURNING ` + scheduleCols("")
-	args := []any{us(leaseUntil), token, us(now), us(now), limit}
-	if s.dialect == Postgres {
-		q = `WITH due AS MATERIALIZED (SELECT id FROM schedules WHERE status = 'scheduled' AND schedule_at <= ? AND lease_until <= ?
-			ORDER BY schedule_at LIMIT ?` + s.skipLocked() + `)
-		UPDATE schedules s SET lease_until = ?, claimed_by = ? FROM due WHERE s.id = due.id
-		RETURNING ` + scheduleCols("s")
-		args = []any{us(now), us(now), limit, us(leaseUntil), token}
-	}
+	q, args := s.claimSQL(claim{
+		table: "schedules", key: "id", still: `status = 'scheduled'`,
+		due: `schedule_at <= ? AND lease_until <= ?`, dueArgs: []any{us(now), us(now)}, order: "schedule_at", limit: limit,
+		set: `lease_until = ?, claimed_by = ?`, setArgs: []any{us(leaseUntil), token}, returning: scheduleCols(""),
+	})
 	var out []core.Schedule
 	err := s.InTx(ctx, func(tx *Tx) error {
 		rows, err := tx.query(ctx, q, args...)

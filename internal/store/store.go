@@ -207,7 +207,9 @@ func (s *Store) Migrate(ctx context.Context, options ...MigrateOption) error {
 		return err
 	}
 	gd := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	// Migration numbers are handed out ahead of time, so a lower number can
+	// arrive after a higher one was applied: apply it then, in order.
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	if s.dialect == Postgres {
 		gd = goose.DialectPostgres
 		// The advisory lock is per schema, so that separate databases on one
@@ -352,6 +354,37 @@ func (s *Store) skipLocked() string {
 		return " FOR UPDATE SKIP LOCKED"
 	}
 	return ""
+}
+
+// claim describes a work-queue claim: lease up to limit rows of table that
+// are still in a workable state and due, oldest (by order) first, setting
+// set on them and returning the returning columns.
+type claim struct {
+	table, key, still, due, order, set, returning string
+	dueArgs, setArgs                              []any
+	limit                                         int
+}
+
+// claimSQL writes a claim in the dialect's form. On Postgres the candidate
+// rows are locked in a MATERIALIZED CTE with SKIP LOCKED: in "WHERE id IN
+// (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)" the planner may rescan the
+// subquery once per outer row, each rescan skipping the rows locked so far
+// and returning new ones, so LIMIT stops bounding the claim (observed:
+// LIMIT 2 claimed 400). SQLite evaluates the IN list once, and its write
+// lock serializes claims.
+func (s *Store) claimSQL(c claim) (string, []any) {
+	pick := `SELECT ` + c.key + ` FROM ` + c.table + ` WHERE ` + c.still + ` AND ` + c.due + ` ORDER BY ` + c.order + ` LIMIT ?`
+	if s.dialect == Postgres {
+		cols := "c." + strings.Join(strings.Fields(strings.ReplaceAll(c.returning, ",", " ")), ", c.")
+		q := `WITH due AS MATERIALIZED (` + pick + s.skipLocked() + `)
+			UPDATE ` + c.table + ` c SET ` + c.set + ` FROM due WHERE c.` + c.key + ` = due.` + c.key + ` AND c.` + c.still + `
+			RETURNING ` + cols
+		args := append(append([]any{}, c.dueArgs...), c.limit)
+		return q, append(args, c.setArgs...)
+	}
+	q := `UPDATE ` + c.table + ` SET ` + c.set + ` WHERE ` + c.key + ` IN (` + pick + `) AND ` + c.still + ` RETURNING ` + c.returning
+	args := append(append([]any{}, c.setArgs...), c.dueArgs...)
+	return q, append(args, c.limit)
 }
 
 // InTx runs fn in a write transaction, committing when fn returns nil.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -259,11 +260,12 @@ func TestPreparedAndTokens(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				tok, err := s.IssueToken(ctx, m.ID, fmt.Sprintf("tok-%d", i), t0, 30*time.Minute, time.Minute, 5*time.Minute)
+				fresh := store.TokenRow{Hash: []byte(fmt.Sprintf("hash-%d", i)), Nonce: fmt.Sprintf("nonce-%d", i)}
+				tok, err := s.IssueToken(ctx, m.ID, fresh, t0, 30*time.Minute, time.Minute, 5*time.Minute)
 				if err != nil {
 					t.Error(err)
 				}
-				toks <- tok.Token
+				toks <- tok.Nonce + "/" + string(tok.Hash)
 			}()
 		}
 		wg.Wait()
@@ -276,7 +278,11 @@ func TestPreparedAndTokens(t *testing.T) {
 				t.Fatalf("racing getToken gave %s and %s", first, tok)
 			}
 		}
-		if _, err := s.LookupToken(ctx, first, t0.Add(31*time.Minute)); !errors.Is(err, core.ErrNotFound) {
+		nonce, hash, _ := strings.Cut(first, "/")
+		if got, err := s.LookupToken(ctx, []byte(hash), t0.Add(29*time.Minute)); err != nil || got.Nonce != nonce || got.MerchantID != m.ID {
+			t.Fatalf("live token by hash: %+v %v", got, err)
+		}
+		if _, err := s.LookupToken(ctx, []byte(hash), t0.Add(31*time.Minute)); !errors.Is(err, core.ErrNotFound) {
 			t.Fatalf("expired token found: %v", err)
 		}
 	})

@@ -70,7 +70,35 @@ func New(svc *charge.Service, st Store, runner Runner, cfg Config) *Engine {
 	}
 	e := &Engine{svc: svc, st: st, runner: runner, clock: svc.Clock(), cfg: cfg, log: cfg.Logger}
 	svc.OnSettled(e.settled)
+	svc.OnWindowOrder(e.ownsWindowOrder)
 	return e
+}
+
+// KeyOrderUID is the merchant_uid of the window that issues a OneShot
+// subscription's billing key.
+func KeyOrderUID(subID int64) string { return fmt.Sprintf("v3s%d-key", subID) }
+
+// ownsWindowOrder claims the key window of a OneShot subscription: v3 tells
+// the merchant about it with its own deposit notifications, so the window's
+// payment sends no V1 webhook.
+func (e *Engine) ownsWindowOrder(ctx context.Context, merchantID int64, merchantUID string) (core.Dialect, bool) {
+	rest, ok := strings.CutPrefix(merchantUID, "v3s")
+	if !ok {
+		return "", false
+	}
+	idText, ok := strings.CutSuffix(rest, "-key")
+	if !ok {
+		return "", false
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || KeyOrderUID(id) != merchantUID {
+		return "", false
+	}
+	sub, err := e.st.GetSubscription(ctx, merchantID, id)
+	if err != nil || sub.Flow != core.FlowOneShot {
+		return "", false
+	}
+	return core.DialectV3, true
 }
 
 // Errors the v3 dialect maps to its codes.

@@ -15,7 +15,7 @@ type metrics struct {
 	inFlight   prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
+func newMetrics(reg prometheus.Registerer, st Store) *metrics {
 	m := &metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "billkey_webhook_deliveries_total",
@@ -40,7 +40,7 @@ func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
 // queueDepth counts undelivered events when Prometheus scrapes, not on
 // every dispatch: dispatch runs after every charge, a scrape every few
 // seconds.
-type queueDepth struct{ st *store.Store }
+type queueDepth struct{ st Store }
 
 var queueDepthDesc = prometheus.NewDesc("billkey_webhook_queue_depth",
 	"Undelivered webhook events by status: pending (due or waiting to retry) and failed.", []string{"status"}, nil)

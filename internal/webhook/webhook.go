@@ -23,13 +23,12 @@ import (
 
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
-	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/vault"
 )
 
 // Options configure a Service. Zero values take the defaults shown.
 type Options struct {
-	Store *store.Store
+	Store Store
 	Vault *vault.Vault
 	Clock clock.Clock
 	// WallClock stamps and signs each delivery (webhook-timestamp):
@@ -62,7 +61,7 @@ type Options struct {
 
 // Service delivers webhooks and serves the operator view.
 type Service struct {
-	store        *store.Store
+	store        Store
 	vault        *vault.Vault
 	clock        clock.Clock
 	wall         clock.Clock

@@ -47,6 +47,7 @@ const (
 	msgUnauthorized     = "Unauthorized"
 	msgBadCredentials   = "imp_key, imp_secret 정보가 올바르지 않습니다."
 	msgMissingKeys      = "imp_key, imp_secret 파라메터가 누락되었습니다."
+	msgTooManyAttempts  = "인증 시도가 너무 많습니다. 잠시 후 다시 시도해주세요."
 	msgUnknownCustomer  = "등록되지 않은 구매자입니다."
 	msgCustomerNotFound = "요청하신 customer_uid(%s)로 등록된 정보를 찾을 수 없습니다."
 	msgPaymentNotFound  = "존재하지 않는 결제정보입니다."

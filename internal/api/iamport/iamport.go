@@ -26,6 +26,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// MaxBodyBytes caps request bodies (default 1 MiB); larger ones get 413.
 	MaxBodyBytes int64
+	// TokenThrottle limits failed getToken attempts; nil: the defaults
+	// (merchant.NewTokenThrottle) on the handler's clock.
+	TokenThrottle *merchant.TokenThrottle
 	// Schedules serves the scheduled-payment endpoints; nil leaves them out.
 	Schedules Schedules
 }
@@ -71,6 +74,7 @@ type handler struct {
 	clock   clock.Clock
 	maxBody int64
 	metrics *metrics
+	tokens  *merchant.TokenThrottle
 }
 
 // New returns the V1 API as an http.Handler rooted at "/".
@@ -90,6 +94,10 @@ func newHandler(svc service, mer merchants, opts Options) http.Handler {
 		h.maxBody = defaultMaxBody
 	}
 	h.metrics = newMetrics(opts.Registerer, h.log)
+	h.tokens = opts.TokenThrottle
+	if h.tokens == nil {
+		h.tokens = merchant.NewTokenThrottle(h.clock, 0, 0, 0)
+	}
 
 	r := chi.NewRouter()
 	// Metrics and recovery wrap everything so that panics are counted as
@@ -112,6 +120,7 @@ func newHandler(svc service, mer merchants, opts Options) http.Handler {
 		// priority.
 		for _, area := range []func(chi.Router){
 			h.userRoutes,
+			h.channelRoutes,
 			h.customerRoutes,
 			h.subscribeRoutes,
 			h.paymentRoutes,

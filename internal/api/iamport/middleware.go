@@ -20,7 +20,9 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	log      *slog.Logger
+	// throttled counts getToken calls refused for too many failures.
+	throttled *prometheus.CounterVec
+	log       *slog.Logger
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -35,9 +37,14 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 			Help:    "V1 API request latency by chi route pattern, method and HTTP status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, labels),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "billkey", Subsystem: "iamport", Name: "gettoken_throttled_total",
+			Help: "getToken calls refused with 429 after too many failed attempts, by what was limited (imp_key or address).",
+		}, []string{"by"}),
 		log: log,
 	}
 	if reg != nil {
+		m.throttled = register(reg, m.throttled)
 		// A second handler on the same registry (tests, two listeners)
 		// shares the first one's collectors instead of failing.
 		m.requests = register(reg, m.requests)

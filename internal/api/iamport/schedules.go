@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/billkey/billkey/internal/api/iamport/form"
+	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
@@ -187,13 +188,13 @@ func newScheduleView(sc *core.Schedule) scheduleView {
 		cur = "KRW"
 	}
 	v := scheduleView{
-		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, ImpUID: nstr(sc.ImpUID),
-		PGProvider: nstr(sc.PGProvider), PGID: nstr(sc.PGID), CustomerID: nstr(sc.CustomerID),
-		ScheduleAt: unix(sc.ScheduleAt), ExecutedAt: unix(sc.ExecutedAt), RevokedAt: unix(sc.RevokedAt),
-		Amount: amountJSON(sc.Amount, cur), Currency: cur, Name: nstr(sc.Name),
-		BuyerName: nstr(sc.Buyer.Name), BuyerEmail: nstr(sc.Buyer.Email), BuyerTel: nstr(sc.Buyer.Tel),
-		BuyerAddr: nstr(sc.Buyer.Addr), BuyerPostcode: nstr(sc.Buyer.Postcode), CustomData: sc.CustomData,
-		ScheduleStatus: string(sc.Status), FailReason: nstr(sc.FailReason), PromotionID: nstr(sc.PromotionID),
+		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, ImpUID: view.Str(sc.ImpUID),
+		PGProvider: view.Str(sc.PGProvider), PGID: view.Str(sc.PGID), CustomerID: view.Str(sc.CustomerID),
+		ScheduleAt: view.Unix(sc.ScheduleAt), ExecutedAt: view.Unix(sc.ExecutedAt), RevokedAt: view.Unix(sc.RevokedAt),
+		Amount: amountJSON(sc.Amount, cur), Currency: cur, Name: view.Str(sc.Name),
+		BuyerName: view.Str(sc.Buyer.Name), BuyerEmail: view.Str(sc.Buyer.Email), BuyerTel: view.Str(sc.Buyer.Tel),
+		BuyerAddr: view.Str(sc.Buyer.Addr), BuyerPostcode: view.Str(sc.Buyer.Postcode), CustomData: sc.CustomData,
+		ScheduleStatus: string(sc.Status), FailReason: view.Str(sc.FailReason), PromotionID: view.Str(sc.PromotionID),
 	}
 	switch sc.Status {
 	case core.ScheduleExecuting:
@@ -201,7 +202,7 @@ func newScheduleView(sc *core.Schedule) scheduleView {
 		// V1, with the attempt's imp_uid and no payment status yet.
 		v.ScheduleStatus = string(core.ScheduleScheduled)
 	case core.ScheduleExecuted:
-		v.PaymentStatus = nstr(string(sc.PaymentStatus))
+		v.PaymentStatus = view.Str(string(sc.PaymentStatus))
 	}
 	return v
 }

@@ -2,8 +2,8 @@ package iamport
 
 import (
 	"encoding/json"
-	"time"
 
+	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/core"
 )
 
@@ -79,36 +79,10 @@ type cancelView struct {
 	CancellationID *string         `json:"cancellation_id"`
 }
 
-// nstr renders V1's "absent string is null".
-func nstr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// unix renders V1's "timestamp that does not apply is 0".
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
-}
-
 // amountJSON renders minor units as a JSON number in the currency's
 // decimals: 1000 for KRW, 10.5 for USD 1050.
 func amountJSON(minor int64, currency string) json.RawMessage {
 	return json.RawMessage(core.FormatAmount(minor, currency))
-}
-
-// v1Status hides the internal in-flight states: to V1 a payment whose
-// outcome is not known yet is simply not paid yet.
-func v1Status(s core.PaymentStatus) string {
-	switch s {
-	case core.StatusPending, core.StatusUnknown, "":
-		return string(core.StatusReady)
-	}
-	return string(s)
 }
 
 func newPaymentView(p *core.Payment) paymentView {
@@ -119,44 +93,44 @@ func newPaymentView(p *core.Payment) paymentView {
 	v := paymentView{
 		ImpUID:            p.ImpUID,
 		MerchantUID:       p.MerchantUID,
-		PayMethod:         nstr(p.PayMethod),
-		Channel:           nstr(p.Channel),
-		PGProvider:        nstr(p.PGProvider),
-		PGTID:             nstr(p.PGTID),
-		PGID:              nstr(p.PGID),
+		PayMethod:         view.Str(p.PayMethod),
+		Channel:           view.Str(p.Channel),
+		PGProvider:        view.Str(p.PGProvider),
+		PGTID:             view.Str(p.PGTID),
+		PGID:              view.Str(p.PGID),
 		Sandbox:           p.Sandbox,
-		ApplyNum:          nstr(p.ApplyNum),
-		CardCode:          nstr(p.CardCode),
-		CardName:          nstr(p.CardName),
+		ApplyNum:          view.Str(p.ApplyNum),
+		CardCode:          view.Str(p.CardCode),
+		CardName:          view.Str(p.CardName),
 		CardQuota:         p.CardQuota,
-		CardNumber:        nstr(p.CardNumber),
+		CardNumber:        view.Str(p.CardNumber),
 		CardType:          p.CardType,
-		Name:              nstr(p.Name),
+		Name:              view.Str(p.Name),
 		Amount:            amountJSON(p.Amount, cur),
 		CancelAmount:      amountJSON(p.CancelAmount, cur),
 		Currency:          cur,
-		BuyerName:         nstr(p.Buyer.Name),
-		BuyerEmail:        nstr(p.Buyer.Email),
-		BuyerTel:          nstr(p.Buyer.Tel),
-		BuyerAddr:         nstr(p.Buyer.Addr),
-		BuyerPostcode:     nstr(p.Buyer.Postcode),
+		BuyerName:         view.Str(p.Buyer.Name),
+		BuyerEmail:        view.Str(p.Buyer.Email),
+		BuyerTel:          view.Str(p.Buyer.Tel),
+		BuyerAddr:         view.Str(p.Buyer.Addr),
+		BuyerPostcode:     view.Str(p.Buyer.Postcode),
 		CustomData:        p.CustomData,
-		Status:            v1Status(p.Status),
-		StartedAt:         unix(p.StartedAt),
-		PaidAt:            unix(p.PaidAt),
-		FailedAt:          unix(p.FailedAt),
-		CancelledAt:       unix(p.CancelledAt),
-		FailReason:        nstr(p.FailReason),
-		CancelReason:      nstr(p.CancelReason),
-		ReceiptURL:        nstr(p.ReceiptURL),
+		Status:            view.Status(p.Status),
+		StartedAt:         view.Unix(p.StartedAt),
+		PaidAt:            view.Unix(p.PaidAt),
+		FailedAt:          view.Unix(p.FailedAt),
+		CancelledAt:       view.Unix(p.CancelledAt),
+		FailReason:        view.Str(p.FailReason),
+		CancelReason:      view.Str(p.CancelReason),
+		ReceiptURL:        view.Str(p.ReceiptURL),
 		CancelHistory:     []cancelView{},
 		CancelReceiptURLs: []string{},
 		DepositHistory:    []json.RawMessage{},
-		CustomerUID:       nstr(p.CustomerUID),
-		CustomerUIDUsage:  nstr(p.CustomerUIDUsage),
+		CustomerUID:       view.Str(p.CustomerUID),
+		CustomerUIDUsage:  view.Str(p.CustomerUIDUsage),
 	}
 	if p.Channel == "api" {
-		v.UserAgent = nstr(apiUserAgent)
+		v.UserAgent = view.Str(apiUserAgent)
 	}
 	for _, c := range p.Cancels {
 		// Pending and failed refunds have not returned money; V1 only ever
@@ -165,12 +139,12 @@ func newPaymentView(p *core.Payment) paymentView {
 			continue
 		}
 		v.CancelHistory = append(v.CancelHistory, cancelView{
-			PGTID:          nstr(c.PGTID),
+			PGTID:          view.Str(c.PGTID),
 			Amount:         amountJSON(c.Amount, cur),
-			CancelledAt:    unix(c.CancelledAt),
-			Reason:         nstr(c.Reason),
-			ReceiptURL:     nstr(c.ReceiptURL),
-			CancellationID: nstr(c.ID),
+			CancelledAt:    view.Unix(c.CancelledAt),
+			Reason:         view.Str(c.Reason),
+			ReceiptURL:     view.Str(c.ReceiptURL),
+			CancellationID: view.Str(c.ID),
 		})
 		if c.ReceiptURL != "" {
 			v.CancelReceiptURLs = append(v.CancelReceiptURLs, c.ReceiptURL)
@@ -235,18 +209,18 @@ func newCustomerView(k *core.BillingKey) customerView {
 		PGProvider:       k.PGProvider,
 		PGID:             k.PGID,
 		Sandbox:          k.Sandbox,
-		CustomerID:       nstr(k.CustomerID),
-		CardName:         nstr(k.CardName),
-		CardCode:         nstr(k.CardCode),
-		CardNumber:       nstr(k.CardNumber),
+		CustomerID:       view.Str(k.CustomerID),
+		CardName:         view.Str(k.CardName),
+		CardCode:         view.Str(k.CardCode),
+		CardNumber:       view.Str(k.CardNumber),
 		CardType:         k.CardType,
-		CustomerName:     nstr(k.Customer.Name),
-		CustomerTel:      nstr(k.Customer.Tel),
-		CustomerEmail:    nstr(k.Customer.Email),
-		CustomerAddr:     nstr(k.Customer.Addr),
-		CustomerPostcode: nstr(k.Customer.Postcode),
-		Inserted:         unix(k.Inserted),
-		Updated:          unix(k.Updated),
+		CustomerName:     view.Str(k.Customer.Name),
+		CustomerTel:      view.Str(k.Customer.Tel),
+		CustomerEmail:    view.Str(k.Customer.Email),
+		CustomerAddr:     view.Str(k.Customer.Addr),
+		CustomerPostcode: view.Str(k.Customer.Postcode),
+		Inserted:         view.Unix(k.Inserted),
+		Updated:          view.Unix(k.Updated),
 	}
 }
 
@@ -286,5 +260,5 @@ func newChannelView(c *core.Channel) channelView {
 		typ = "api_payment"
 	}
 	return channelView{PGProvider: c.Provider, PGID: c.MID, Sandbox: c.Sandbox, Type: typ,
-		ChannelName: nstr(c.Name), ChannelKey: nstr(c.Key)}
+		ChannelName: view.Str(c.Name), ChannelKey: view.Str(c.Key)}
 }

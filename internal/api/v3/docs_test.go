@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +103,32 @@ func TestAbandonedOneShotExpires(t *testing.T) {
 	}
 	if st, out := call(t, e, "DELETE", fmt.Sprintf("/v3/subscriptions/%d", id), map[string]any{}, nil); st != 421 {
 		t.Fatalf("cancel of an expired OneShot: %d %v", st, out)
+	}
+}
+
+// TestDeclineTextsFollowCountry: a refused card is worded for the
+// subscription's country (Portuguese for BR, Spanish for MX, English for US,
+// the PG's own Korean for KR), never Korean PG text for a BRL subscription.
+func TestDeclineTextsFollowCountry(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	tests := []struct{ country, currency, want string }{
+		{"BR", "BRL", "Saldo insuficiente"},
+		{"MX", "MXN", "Fondos insuficientes"},
+		{"US", "USD", "Insufficient funds"},
+		{"KR", "KRW", "잔액부족"},
+	}
+	for i, tt := range tests {
+		body := pciBody(fmt.Sprintf("INV-DEC-%d", i))
+		body["country"], body["currency"] = tt.country, tt.currency
+		if tt.currency == "KRW" {
+			body["amount"] = 9900
+		}
+		body["credit_card"].(map[string]any)["card_number"] = "4000000000009995"
+		st, out := call(t, e, "POST", "/v3/subscriptions", body, nil)
+		desc := fmt.Sprint(out["description"])
+		if st != 422 || !strings.Contains(desc, tt.want) || (tt.country != "KR" && regexp.MustCompile(`[가-힣]`).MatchString(desc)) {
+			t.Errorf("%s/%s: %d %q, want %q", tt.country, tt.currency, st, desc, tt.want)
+		}
 	}
 }

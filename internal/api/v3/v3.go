@@ -145,8 +145,16 @@ func (h *Handler) Routes() []Route {
 }
 
 // RefuseMalformed answers a request holding NUL or invalid UTF-8 (see
-// internal/wellformed) in the v3 envelope.
-func RefuseMalformed(w http.ResponseWriter, _ *http.Request) {
+// internal/wellformed): in the v3 envelope, or as a page for the OneShot
+// pages and their script, which a browser opens.
+func RefuseMalformed(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/v3/checkout") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `<!doctype html><html lang="ko"><meta charset="utf-8"><title>잘못된 요청 (Bad request)</title>`+
+			`<p>요청에 사용할 수 없는 문자가 포함되어 있습니다. (The request contains NUL or invalid UTF-8.)</p></html>`)
+		return
+	}
 	d24.WriteError(w, d24.ErrValidation("request contains NUL or invalid UTF-8"))
 }
 
@@ -393,7 +401,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		d24.WriteError(w, validation("%s %s", ve.Field, ve.Reason))
 		return
 	case errors.As(err, &ce):
-		d24.WriteError(w, d24.ErrUnprocessable("Credit card rejected: "+cardReason(ce)))
+		d24.WriteError(w, d24.ErrUnprocessable("Credit card rejected: "+declineText(cardReason(ce), in.Country)))
 		return
 	case errors.Is(err, subscription.ErrInvoiceExists):
 		d24.WriteError(w, d24.ErrUnprocessable("A subscription with this invoice_id already exists."))
@@ -426,6 +434,58 @@ func cardReason(ce *subscription.CardError) string {
 		return "invalid " + inv.Reason
 	}
 	return "declined"
+}
+
+// declineKind is what a PG's refusal says, whatever its wording: the PG
+// personalities keep these words in their texts.
+type declineKind int
+
+const (
+	declineGeneric declineKind = iota
+	declineFunds
+	declineExpired
+	declineNumber
+)
+
+func kindOf(reason string) declineKind {
+	switch {
+	case strings.Contains(reason, "잔액부족") || strings.Contains(reason, "한도초과"):
+		return declineFunds
+	case strings.Contains(reason, "유효기간"):
+		return declineExpired
+	case strings.Contains(reason, "카드번호") || strings.HasPrefix(reason, "invalid number"):
+		return declineNumber
+	}
+	return declineGeneric
+}
+
+// declineTexts word a decline for the subscription's country: D24 serves
+// Latin America in Portuguese and Spanish, and a Korean PG's own text only
+// makes sense to a Korean payer.
+var declineTexts = map[string][4]string{
+	"en": {"Transaction declined by the card issuer", "Insufficient funds", "Expired card", "Invalid card number"},
+	"pt": {"Transação recusada pelo emissor do cartão", "Saldo insuficiente", "Cartão vencido", "Número do cartão inválido"},
+	"es": {"Transacción rechazada por el emisor de la tarjeta", "Fondos insuficientes", "Tarjeta vencida", "Número de tarjeta inválido"},
+}
+
+var countryLanguage = map[string]string{
+	"BR": "pt", "PT": "pt", "MX": "es", "CO": "es", "CL": "es", "PE": "es", "AR": "es", "UY": "es", "EC": "es",
+	"BO": "es", "PY": "es", "CR": "es", "PA": "es", "GT": "es", "SV": "es", "DO": "es", "ES": "es",
+}
+
+// declineText is reason (the PG's own text) in the words of the
+// subscription's country: the PG's text itself for Korea, Portuguese or
+// Spanish for D24's Latin American countries, English elsewhere.
+func declineText(reason, country string) string {
+	country = strings.ToUpper(strings.TrimSpace(country))
+	if country == "KR" || reason == "" {
+		return reason
+	}
+	lang, ok := countryLanguage[country]
+	if !ok {
+		lang = "en"
+	}
+	return declineTexts[lang][kindOf(reason)]
 }
 
 // baseURL is how the client reached us, for links it will follow.
@@ -562,7 +622,7 @@ func (h *Handler) deposit(w http.ResponseWriter, r *http.Request) {
 	}
 	result := "Transaction Approved"
 	if d.Status != core.DepositCompleted {
-		result = p.FailReason
+		result = declineText(p.FailReason, sub.Country)
 	}
 	holder := strings.TrimSpace(fmt.Sprint(payer["first_name"], " ", payer["last_name"]))
 	if payer["first_name"] == nil {
@@ -657,12 +717,48 @@ func (h *Handler) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		h.page.Execute(w, map[string]any{"Expired": true})
 		return
 	}
-	h.page.Execute(w, map[string]any{
-		"MerchantCode": m.Code, "PG": h.opts.WindowPG, "MerchantUID": fmt.Sprintf("v3s%d-key", sub.ID),
+	data := map[string]any{
+		"MerchantCode": m.Code, "MerchantName": m.Name, "PG": h.opts.WindowPG, "MerchantUID": subscription.KeyOrderUID(sub.ID),
 		"CustomerUID": subscription.CheckoutCustomerUID(sub), "Name": sub.Description,
 		"Amount": core.FormatAmount(sub.Amount, sub.Currency), "Currency": sub.Currency, "Plan": sub.Plan,
 		"Redirect": baseURL(r) + "/v3/checkout/" + token + "/complete",
-	})
+	}
+	for k, v := range oneShotTerms(sub, h.opts.Clock.Now()) {
+		data[k] = v
+	}
+	h.page.Execute(w, data)
+}
+
+var planWords = map[string][2]string{
+	"DAILY": {"매일", "every day"}, "WEEKLY": {"매주", "every week"}, "MONTHLY": {"매월", "every month"},
+	"ANNUALLY": {"매년", "every year"}, "TEST": {"매분(테스트)", "every minute (test)"},
+}
+
+// oneShotTerms is what the hosted page tells the customer before any card
+// is entered, as Korean e-commerce rules require for recurring payments: what
+// is charged now (or on the start date), the recurring amount and period, the
+// next charge date, and how long it lasts.
+func oneShotTerms(sub *core.Subscription, now time.Time) map[string]any {
+	loc, err := period.LoadLocation(sub.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	today := period.DateOf(now.In(loc)).String()
+	words, ok := planWords[sub.Plan]
+	if !ok {
+		words = [2]string{sub.Plan, sub.Plan}
+	}
+	out := map[string]any{
+		"FirstNow": sub.StartDate <= today, "StartDate": sub.StartDate, "PlanKo": words[0], "PlanEn": words[1],
+		"Periods": sub.PlanUnit, "AutoRenewal": sub.AutoRenewal,
+	}
+	start, err1 := period.ParseDate(sub.StartDate)
+	plan, err2 := period.ParsePlan(sub.Plan)
+	at := period.TimeOfDay{Hour: sub.ChargeTime / 3600, Minute: sub.ChargeTime / 60 % 60, Second: sub.ChargeTime % 60}
+	if sched, err := period.NewSchedule(plan, start, at, loc); err1 == nil && err2 == nil && err == nil {
+		out["NextDate"] = sched.NthDate(1).String()
+	}
+	return out
 }
 
 func (h *Handler) checkoutComplete(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 	"github.com/billkey/billkey/internal/api/v3/d24"
 	"github.com/billkey/billkey/internal/app/apptest"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/subscription"
 	"github.com/billkey/billkey/internal/testenv"
 	"github.com/billkey/billkey/internal/testenv/browser"
 )
@@ -232,7 +233,18 @@ func TestOneShotSubscriptionInBrowser(t *testing.T) {
 	if s, _ := e.App.Subscriptions().Get(context.Background(), e.Merchant.ID, id); s.Status != core.SubPending {
 		t.Fatalf("before the page: %s", s.Status)
 	}
-	if err := chromedp.Do(bctx, chromedp.Navigate(redirect), chromedp.WaitVisible(chromedp.CSS("#card_number"))); err != nil {
+	// The page states the terms before any card is asked for.
+	if err := chromedp.Do(bctx, chromedp.Navigate(redirect), chromedp.WaitVisible(chromedp.CSS("#terms"))); err != nil {
+		t.Fatalf("open hosted page: %v", err)
+	}
+	terms, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#terms")))
+	for _, want := range []string{"오늘 결제 금액", "Charged today", "19.9 USD", "매월", "every month", "다음 결제일", "2026-04-01", "3회", "해지"} {
+		if !strings.Contains(terms, want) {
+			t.Errorf("the OneShot page's terms lack %q: %s", want, terms)
+		}
+	}
+	browser.Shot(t, bctx, "0-terms")
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#start")), chromedp.WaitVisible(chromedp.CSS("#card_number"))); err != nil {
 		t.Fatalf("open hosted page: %v", err)
 	}
 	browser.Shot(t, bctx, "1-window")
@@ -262,5 +274,13 @@ func TestOneShotSubscriptionInBrowser(t *testing.T) {
 	}
 	if ds, _ := e.App.Store.Deposits(context.Background(), e.Merchant.ID, id); len(ds) != 1 || ds[0].Status != core.DepositCompleted {
 		t.Fatalf("first deposit: %+v", ds)
+	}
+	// The key window is v3's: no V1-shaped webhook for it.
+	key, err := e.App.Service.FindPayment(context.Background(), e.Merchant.ID, subscription.KeyOrderUID(id), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := e.App.Store.Events(context.Background(), e.Merchant.ID, key.ImpUID); len(evs) != 0 {
+		t.Errorf("OneShot key issuance queued V1 webhooks: %+v", evs)
 	}
 }

@@ -104,7 +104,7 @@ func TestDanalCardTestAuthorization(t *testing.T) {
 	t.Parallel()
 	s := New(Config{})
 	clk := &fakeNow{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	s.SetClock(clk.now)
+	s.setClock(clk.now)
 	c := simCall{t, s.Handler()}
 	var out WireIssueKeyResult
 	if st, we := c.do("/v1/billing-keys", WireIssueKey{Provider: "danal_tpay", MID: "m", Channel: ChannelWindow, Card: visa, IdempotencyKey: "k1"}, &out); st != 200 {
@@ -137,7 +137,7 @@ func TestPhoneBillingMonthlySameAmount(t *testing.T) {
 	for _, provider := range []string{"danal", "mobilians"} {
 		s := New(Config{})
 		clk := &fakeNow{t: time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)}
-		s.SetClock(clk.now)
+		s.setClock(clk.now)
 		c := simCall{t, s.Handler()}
 		var key WireIssueKeyResult
 		if st, we := c.do("/v1/billing-keys", WireIssueKey{Provider: provider, Channel: ChannelWindow, Method: MethodPhone, FirstCharge: 10000}, &key); st != 200 {

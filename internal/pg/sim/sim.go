@@ -195,9 +195,9 @@ func (s *Server) SetConfig(cfg Config) {
 // Config returns the current behaviour settings.
 func (s *Server) Config() Config { return *s.cfg.Load() }
 
-// SetClock makes the PG stamp approvals with another clock (the sandbox test
+// setClock makes the PG stamp approvals with another clock (the sandbox test
 // clock); nil restores the wall clock.
-func (s *Server) SetClock(now func() time.Time) {
+func (s *Server) setClock(now func() time.Time) {
 	if now == nil {
 		now = time.Now
 	}

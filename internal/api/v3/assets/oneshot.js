@@ -9,6 +9,6 @@
       amount: 0, name: d.name || "Subscription", m_redirect_url: d.redirect
     });
   }
+  // The customer reads the terms first; the window opens on their click.
   document.getElementById("start").addEventListener("click", start);
-  start();
 })();
