@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/billkey/billkey/internal/app/apptest"
@@ -80,4 +83,22 @@ func TestGuidePGCodesResolve(t *testing.T) {
 			t.Errorf("/users/pg does not list JTNet's window channel: %+v", list)
 		}
 	})
+}
+
+// TestDemoListsGuideWindows: the demo page offers the guides' window PGs
+// with their real methods, JTNet's window and Danal's two codes included.
+func TestDemoListsGuideWindows(t *testing.T) {
+	e := apptest.New(t, testenv.SQLite(t))
+	resp, err := http.Get(e.Server.URL + e.App.DemoPath(e.Cred.MerchantCode))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`value="jtnet.tpaytest2m|card"`, `value="danal_tpay.A010002002|card"`, `value="danal.9810030929|phone"`,
+		`value="kcp_billing.T0001|card"`, `value="chai.chai_test|trans"`, `value="kakaopay.TCSUBSCRIP|point"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("demo page lacks %s", want)
+		}
+	}
 }
