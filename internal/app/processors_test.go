@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -326,5 +327,31 @@ func TestChannelManagementRules(t *testing.T) {
 	}
 	if res := c.call("POST", "/channels", map[string]any{"pg": "stripe", "mid": "live2", "live": true, "secret_key": "sk_live_abc"}); res.Status != 403 {
 		t.Fatalf("live credentials on the demo merchant: %s", res.raw)
+	}
+}
+
+// A processor that cannot be reached answers at once, in the envelope,
+// with a clear message; nothing is stored.
+func TestProcessorOutageAnswersQuickly(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	c := &v1{t: t, e: e, token: e.Token(e.Cred)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	c.ok("POST", "/channels", map[string]any{"pg": "tosspayments", "mid": "down", "default": true, "secret_key": "test_sk_abc", "api_url": down})
+	start := time.Now()
+	res := c.call("POST", "/subscribe/customers/c1", map[string]any{"card_number": "4242424242424242", "expiry": "2030-12", "birth": "800101"})
+	if res.Code != -1 || !strings.Contains(res.msg(), "연결할 수 없습니다") {
+		t.Fatalf("outage: %s", res.raw)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("outage took %v to answer", d)
+	}
+	if res := c.call("GET", "/subscribe/customers/c1", nil); res.Code == 0 {
+		t.Fatalf("a key was stored during the outage: %s", res.raw)
 	}
 }
