@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,6 +82,10 @@ func OpenCore(ctx context.Context, cfg Config) (*Core, error) {
 		return nil, err
 	}
 	c.Vault = c.Keys.Vault()
+	if _, err := ConvertLegacyCards(ctx, st, c.Vault, cfg.Logger); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("convert stored cards: %w", err)
+	}
 	c.Merchants = merchant.New(merchant.Config{Store: st, Vault: c.Vault, Clock: cfg.Clock, Logger: cfg.Logger})
 	c.webhooks = webhook.New(webhook.Options{
 		Store:        st,
@@ -89,7 +94,6 @@ func OpenCore(ctx context.Context, cfg Config) (*Core, error) {
 		WallClock:    cfg.WallClock,
 		Logger:       cfg.Logger.With("component", "webhook"),
 		Registerer:   c.registry,
-		Authenticate: c.Merchants.Authenticate,
 		AllowPrivate: cfg.WebhookAllowPrivate,
 	})
 	return c, nil

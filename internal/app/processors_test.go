@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -242,5 +243,115 @@ func TestProcessorChannelEndToEnd(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// 20 identical concurrent again calls through an upstream i'mport channel
+// charge the upstream exactly once.
+func TestConcurrentDuplicateAgainThroughIAMPortChargesOnce(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		e := apptest.New(t, b)
+		up := apptest.New(t, testenv.SQLite(t))
+		c := &v1{t: t, e: e, token: e.Token(e.Cred)}
+		c.ok("POST", "/channels", map[string]any{"pg": "iamport", "mid": "up", "default": true,
+			"imp_key": up.Cred.ImpKey, "imp_secret": up.Cred.ImpSecret, "api_url": up.Server.URL})
+		c.ok("POST", "/subscribe/customers/c1", map[string]any{"card_number": "4242424242424242", "expiry": "2030-12", "birth": "800101", "pwd_2digit": "12"})
+		const n = 20
+		codes := make(chan int, n)
+		for range n {
+			go func() {
+				res := c.call("POST", "/subscribe/payments/again", map[string]any{"customer_uid": "c1", "merchant_uid": "dup-1", "amount": 1000})
+				codes <- res.Code
+			}()
+		}
+		ok := 0
+		for range n {
+			if <-codes == 0 {
+				ok++
+			}
+		}
+		if ok < 1 {
+			t.Fatal("no call succeeded")
+		}
+		if got := up.App.Sim.ChargeCount(false); got != 1 {
+			t.Fatalf("upstream PG ledger has %d charges for one merchant_uid", got)
+		}
+	})
+}
+
+// Channel management: errors in the envelope, the default cannot be removed
+// while others remain, live credentials are refused on the demo merchant
+// and, on a server with a test clock, refuse to charge.
+func TestChannelManagementRules(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	c := &v1{t: t, e: e, token: e.Token(e.Cred)}
+	toss := e.App.Config.PGURL + sim.TossPrefix
+
+	for _, bad := range []map[string]any{
+		{"pg": "nice", "secret_key": "x"},
+		{"pg": "tosspayments", "secret_key": "test_gsk_widget"},
+		{"pg": "stripe", "secret_key": "sk_live_abc"}, // a live key without live: true
+		{"pg": "iamport", "imp_key": "k"},
+	} {
+		if res := c.call("POST", "/channels", bad); res.Status != 400 || res.Code != -1 || res.msg() == "" {
+			t.Errorf("add %v: %d %s", bad["pg"], res.Status, res.raw)
+		}
+	}
+	c.ok("POST", "/channels", map[string]any{"pg": "tosspayments", "mid": "t1", "default": true, "secret_key": "test_sk_abc", "api_url": toss})
+	if res := c.call("POST", "/channels", map[string]any{"pg": "tosspayments", "mid": "t1", "secret_key": "test_sk_abc"}); res.Status != 400 {
+		t.Fatalf("duplicate channel: %s", res.raw)
+	}
+	if res := c.call("DELETE", "/channels/tosspayments.t1", nil); res.Status != 400 || !strings.Contains(res.msg(), "default") {
+		t.Fatalf("removing the default: %s", res.raw)
+	}
+	c.ok("POST", "/channels/nice.nictest04m/default", nil)
+	c.ok("DELETE", "/channels/tosspayments.t1", nil)
+	if res := c.call("DELETE", "/channels/tosspayments.t1", nil); res.Status != 404 {
+		t.Fatalf("removing twice: %s", res.raw)
+	}
+
+	// Live: the test clock (apptest runs on one) refuses to move real money.
+	c.ok("POST", "/channels", map[string]any{"pg": "tosspayments", "mid": "live1", "live": true, "secret_key": "live_sk_abc", "api_url": toss})
+	res := c.call("POST", "/subscribe/customers/c1", map[string]any{"pg": "tosspayments.live1", "card_number": "4242424242424242", "expiry": "2030-12", "birth": "800101"})
+	if res.Code == 0 || !strings.Contains(res.msg(), "test-clock") {
+		t.Fatalf("live channel under a test clock: %s", res.raw)
+	}
+	if e.App.Sim.Stats().IssuedKeys != 0 {
+		t.Fatal("a live channel reached the processor under a test clock")
+	}
+
+	if err := e.App.Merchants.MarkDemo(context.Background(), e.Merchant.ID); err != nil {
+		t.Fatal(err)
+	}
+	if res := c.call("POST", "/channels", map[string]any{"pg": "stripe", "mid": "live2", "live": true, "secret_key": "sk_live_abc"}); res.Status != 403 {
+		t.Fatalf("live credentials on the demo merchant: %s", res.raw)
+	}
+}
+
+// A processor that cannot be reached answers at once, in the envelope,
+// with a clear message; nothing is stored.
+func TestProcessorOutageAnswersQuickly(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	c := &v1{t: t, e: e, token: e.Token(e.Cred)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	c.ok("POST", "/channels", map[string]any{"pg": "tosspayments", "mid": "down", "default": true, "secret_key": "test_sk_abc", "api_url": down})
+	start := time.Now()
+	res := c.call("POST", "/subscribe/customers/c1", map[string]any{"card_number": "4242424242424242", "expiry": "2030-12", "birth": "800101"})
+	if res.Code != -1 || !strings.Contains(res.msg(), "연결할 수 없습니다") {
+		t.Fatalf("outage: %s", res.raw)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("outage took %v to answer", d)
+	}
+	if res := c.call("GET", "/subscribe/customers/c1", nil); res.Code == 0 {
+		t.Fatalf("a key was stored during the outage: %s", res.raw)
 	}
 }

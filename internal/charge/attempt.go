@@ -201,9 +201,18 @@ func (s *Service) execute(ctx context.Context, p *core.Payment, req pg.ChargeReq
 	req.Target = pg.Target{MerchantID: p.MerchantID, Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
 	// A merchant hanging up must not abort a charge half-way: that would only
 	// turn a known outcome into an unknown one.
-	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
-	res, err := s.pg.Charge(pgctx, req)
-	cancel()
+	var (
+		res *pg.ChargeResult
+		err error
+	)
+	if req.BillingKey == "" && req.Card == nil {
+		// The stored key could not be opened (see OpenKey): nothing to send.
+		err = &pg.Error{Provider: p.PGProvider, Code: "KEY_SEALED", Message: "저장된 빌링키를 열 수 없습니다 (" + errKeySealed.Error() + ")"}
+	} else {
+		pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
+		res, err = s.pg.Charge(pgctx, req)
+		cancel()
+	}
 	var pgErr *pg.Error
 	switch {
 	case err == nil:

@@ -63,25 +63,26 @@ func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInp
 		// key the PG may have made meanwhile is never referenced.
 		return nil, fmt.Errorf("issue billing key %s: %w", in.CustomerUID, err)
 	}
-	cipher, keyID, err := s.vault.Seal([]byte(card.Number+"|"+card.Expiry), vault.CardAAD(merchantID, in.CustomerUID))
-	if err != nil {
-		return nil, fmt.Errorf("seal card: %w", err)
-	}
 	now := s.clock.Now()
 	ct := res.Card.CardType
 	k := &core.BillingKey{
 		MerchantID: merchantID, CustomerUID: in.CustomerUID, CustomerID: in.CustomerID, PGProvider: ch.Provider, PGID: ch.MID,
 		Sandbox: ch.Sandbox, PGBillingKey: res.BillingKey, CardName: res.Card.CardName, CardCode: res.Card.CardCode,
-		CardNumber: res.Card.CardNumber, CardType: &ct, CardCipher: cipher, CardKeyID: keyID, Customer: in.Customer,
+		CardNumber: res.Card.CardNumber, CardType: &ct, Customer: in.Customer,
 		Inserted: now, Updated: now,
 	}
 	if k.CardNumber == "" {
 		k.CardNumber = vault.Mask(card.Number)
 	}
+	if err := s.sealKey(k, card.Expiry); err != nil {
+		return nil, err
+	}
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.PutBillingKey(ctx, k); err != nil {
+		row := storable(k)
+		if err := tx.PutBillingKey(ctx, row); err != nil {
 			return err
 		}
+		k.Inserted = row.Inserted
 		if extra != nil {
 			return extra(tx)
 		}
@@ -148,6 +149,10 @@ func (s *Service) DeleteBillingKey(ctx context.Context, merchantID int64, custom
 	}
 	// Our row is gone, so the key can never be charged through Billkey again;
 	// revoking it at the PG is hygiene, and a failure there is only logged.
+	if err := s.OpenKey(k); err != nil {
+		s.log.Warn("revoke billing key at PG skipped", "customer_uid", customerUID, "pg", k.PGProvider, "err", err)
+		return k, nil
+	}
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	defer cancel()
 	if err := s.pg.DeleteBillingKey(pgctx, pg.Target{MerchantID: k.MerchantID, Provider: k.PGProvider, MID: k.PGID, Sandbox: k.Sandbox}, k.PGBillingKey); err != nil {
@@ -261,6 +266,12 @@ func (s *Service) PrepareAgain(merchantID int64, in PayInput, k *core.BillingKey
 	p.CardName, p.CardCode, p.CardNumber, p.CardType = k.CardName, k.CardCode, k.CardNumber, k.CardType
 	if k.PayMethod != "" {
 		p.PayMethod = k.PayMethod // a phone, transfer or wallet-money key is not charged as a card
+	}
+	if err := s.OpenKey(k); err != nil {
+		// Execute fails the attempt without calling the PG: an empty key
+		// with no card is never sent.
+		s.log.Error("open billing key", "customer_uid", k.CustomerUID, "err", err)
+		return p, pg.ChargeRequest{}
 	}
 	return p, pg.ChargeRequest{BillingKey: k.PGBillingKey}
 }

@@ -246,7 +246,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 			if err := tx.SetWindowTerms(ctx, merchantID, p.ImpUID, p.Amount, p.PayMethod); err != nil {
 				return err
 			}
-			return tx.PutBillingKey(ctx, k)
+			return tx.PutBillingKey(ctx, storable(k))
 		})
 		if err != nil {
 			return nil, nil, err
@@ -254,7 +254,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 		s.charges.WithLabelValues("issued").Inc()
 		return p, k, nil
 	}
-	if err := s.store.PutBillingKey(ctx, k); err != nil {
+	if err := s.store.PutBillingKey(ctx, storable(k)); err != nil {
 		return nil, nil, err
 	}
 	p, err = s.execute(ctx, p, pg.ChargeRequest{BillingKey: k.PGBillingKey}, func(tx *store.Tx) error {
@@ -263,20 +263,19 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	return p, k, err
 }
 
-// windowKey builds the stored billing key for an issued window key. Trans
-// and phone keys have no card, but the cipher column is the card's, so they
-// seal an empty "PAN|expiry".
+// windowKey builds the stored billing key for an issued window key; like
+// every key it keeps the PG's key sealed and no card number (trans and
+// phone keys have none anyway).
 func (s *Service) windowKey(merchantID int64, in WindowInput, card pg.Card, ch core.Channel, res *pg.IssueKeyResult) (*core.BillingKey, error) {
-	cipher, keyID, err := s.vault.Seal([]byte(card.Number+"|"+card.Expiry), vault.CardAAD(merchantID, in.CustomerUID))
-	if err != nil {
-		return nil, fmt.Errorf("seal card: %w", err)
-	}
 	now := s.clock.Now()
 	k := &core.BillingKey{
 		MerchantID: merchantID, CustomerUID: in.CustomerUID, PGProvider: ch.Provider, PGID: ch.MID,
 		Sandbox: ch.Sandbox, PGBillingKey: res.BillingKey, CardName: res.Card.CardName, CardCode: res.Card.CardCode,
-		CardNumber: res.Card.CardNumber, CardCipher: cipher, CardKeyID: keyID, Customer: in.Buyer,
+		CardNumber: res.Card.CardNumber, Customer: in.Buyer,
 		PayMethod: in.PayMethod, Inserted: now, Updated: now,
+	}
+	if err := s.sealKey(k, card.Expiry); err != nil {
+		return nil, err
 	}
 	if res.Method != "" {
 		k.PayMethod = res.Method

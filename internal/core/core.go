@@ -49,20 +49,37 @@ type Buyer struct {
 	Name, Email, Tel, Addr, Postcode string
 }
 
+// KeyFormat says what a billing key's CardCipher holds.
+type KeyFormat int
+
+const (
+	// KeyLegacyPAN rows (written before migration 7) hold the sealed
+	// "PAN|YYYY-MM" and the PG's key in clear; the binary converts them at
+	// start.
+	KeyLegacyPAN KeyFormat = 0
+	// KeySealedPG rows hold the PG's billing key sealed, and no card number.
+	KeySealedPG KeyFormat = 1
+)
+
 // BillingKey is a saved card addressed by the merchant's customer_uid.
 type BillingKey struct {
-	MerchantID   int64
-	CustomerUID  string
-	CustomerID   string
-	PGProvider   string
-	PGID         string
-	Sandbox      bool
-	PGBillingKey string // the PG's token for the card
+	MerchantID  int64
+	CustomerUID string
+	CustomerID  string
+	PGProvider  string
+	PGID        string
+	Sandbox     bool
+	// PGBillingKey is the PG's token for the card, in memory only: it is
+	// stored sealed in CardCipher (KeySealedPG) and opened by the charge
+	// service when a charge needs it.
+	PGBillingKey string
 	CardName     string
 	CardCode     string
 	CardNumber   string // masked
 	CardType     *int
-	CardCipher   []byte // vault ciphertext of "PAN|YYYY-MM"
+	CardCipher   []byte // vault ciphertext of the PG's billing key (see KeyFormat)
+	CardExpiry   string // YYYY-MM; the full card number is never kept
+	KeyFormat    KeyFormat
 	CardKeyID    string
 	// PayMethod is what the key pays with, as i'mport's pay_method: card,
 	// trans, phone, or point (a wallet's balance). "" reads as card.

@@ -11,7 +11,8 @@ import (
 
 const billingKeyCols = `merchant_id, customer_uid, customer_id, pg_provider, pg_id, sandbox, pg_billing_key,
 	card_name, card_code, card_number, card_type, card_cipher, card_key_id,
-	customer_name, customer_tel, customer_email, customer_addr, customer_postcode, inserted_at, updated_at, pay_method`
+	customer_name, customer_tel, customer_email, customer_addr, customer_postcode, inserted_at, updated_at, pay_method,
+	card_expiry, key_format`
 
 func scanBillingKey(row interface{ Scan(...any) error }) (*core.BillingKey, error) {
 	var k core.BillingKey
@@ -19,7 +20,8 @@ func scanBillingKey(row interface{ Scan(...any) error }) (*core.BillingKey, erro
 	var cardType sql.NullInt64
 	err := row.Scan(&k.MerchantID, &k.CustomerUID, &k.CustomerID, &k.PGProvider, &k.PGID, &sandbox, &k.PGBillingKey,
 		&k.CardName, &k.CardCode, &k.CardNumber, &cardType, &k.CardCipher, &k.CardKeyID,
-		&k.Customer.Name, &k.Customer.Tel, &k.Customer.Email, &k.Customer.Addr, &k.Customer.Postcode, &inserted, &updated, &k.PayMethod)
+		&k.Customer.Name, &k.Customer.Tel, &k.Customer.Email, &k.Customer.Addr, &k.Customer.Postcode, &inserted, &updated, &k.PayMethod,
+		&k.CardExpiry, &k.KeyFormat)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +38,7 @@ func (s *Store) PutBillingKey(ctx context.Context, k *core.BillingKey) error {
 // PutBillingKey is PutBillingKey inside a transaction.
 func (tx *Tx) PutBillingKey(ctx context.Context, k *core.BillingKey) error {
 	err := tx.queryRow(ctx, `INSERT INTO billing_keys (`+billingKeyCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (merchant_id, customer_uid) DO UPDATE SET
 			customer_id = excluded.customer_id, pg_provider = excluded.pg_provider, pg_id = excluded.pg_id,
 			sandbox = excluded.sandbox, pg_billing_key = excluded.pg_billing_key, card_name = excluded.card_name,
@@ -45,11 +47,12 @@ func (tx *Tx) PutBillingKey(ctx context.Context, k *core.BillingKey) error {
 			customer_name = excluded.customer_name, customer_tel = excluded.customer_tel,
 			customer_email = excluded.customer_email, customer_addr = excluded.customer_addr,
 			customer_postcode = excluded.customer_postcode, updated_at = excluded.updated_at,
-			pay_method = excluded.pay_method
+			pay_method = excluded.pay_method, card_expiry = excluded.card_expiry, key_format = excluded.key_format
 		RETURNING inserted_at`,
 		k.MerchantID, k.CustomerUID, k.CustomerID, k.PGProvider, k.PGID, b2i(k.Sandbox), k.PGBillingKey,
 		k.CardName, k.CardCode, k.CardNumber, nullInt(k.CardType), k.CardCipher, k.CardKeyID,
-		k.Customer.Name, k.Customer.Tel, k.Customer.Email, k.Customer.Addr, k.Customer.Postcode, us(k.Inserted), us(k.Updated), payMethodOf(k))
+		k.Customer.Name, k.Customer.Tel, k.Customer.Email, k.Customer.Addr, k.Customer.Postcode, us(k.Inserted), us(k.Updated), payMethodOf(k),
+		k.CardExpiry, int(k.KeyFormat))
 	var inserted int64
 	if err := err.Scan(&inserted); err != nil {
 		return fmt.Errorf("put billing key %s: %w", k.CustomerUID, err)
@@ -151,6 +154,46 @@ func (s *Store) ReplaceCardCipher(ctx context.Context, c SealedCard, newCipher [
 		WHERE merchant_id = ? AND customer_uid = ? AND card_key_id = ?`, newCipher, newKeyID, c.MerchantID, c.CustomerUID, c.KeyID)
 	if err != nil {
 		return false, fmt.Errorf("rewrap card %s: %w", c.CustomerUID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// LegacyCard is a billing key still holding a sealed card number.
+type LegacyCard struct {
+	SealedCard
+	PGBillingKey string
+}
+
+// LegacyCards lists up to limit billing keys written before migration 7,
+// across merchants: an operator maintenance query.
+func (s *Store) LegacyCards(ctx context.Context, limit int) ([]LegacyCard, error) {
+	rows, err := s.query(ctx, `SELECT merchant_id, customer_uid, card_cipher, card_key_id, pg_billing_key FROM billing_keys
+		WHERE key_format = ? LIMIT ?`, int(core.KeyLegacyPAN), limit)
+	if err != nil {
+		return nil, fmt.Errorf("legacy cards: %w", err)
+	}
+	defer rows.Close()
+	var out []LegacyCard
+	for rows.Next() {
+		var c LegacyCard
+		if err := rows.Scan(&c.MerchantID, &c.CustomerUID, &c.Cipher, &c.KeyID, &c.PGBillingKey); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ConvertLegacyCard replaces a legacy row's sealed card number by the
+// sealed PG key and the expiry, and clears the key in clear, if the row is
+// still as read (a concurrent re-issue wins otherwise).
+func (s *Store) ConvertLegacyCard(ctx context.Context, c LegacyCard, sealedKey []byte, keyID, expiry string) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE billing_keys SET card_cipher = ?, card_key_id = ?, card_expiry = ?, pg_billing_key = '', key_format = ?
+		WHERE merchant_id = ? AND customer_uid = ? AND key_format = ? AND card_key_id = ? AND pg_billing_key = ?`,
+		sealedKey, keyID, expiry, int(core.KeySealedPG), c.MerchantID, c.CustomerUID, int(core.KeyLegacyPAN), c.KeyID, c.PGBillingKey)
+	if err != nil {
+		return false, fmt.Errorf("convert card %s: %w", c.CustomerUID, err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil

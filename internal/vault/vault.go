@@ -224,8 +224,8 @@ func (v *Vault) OpenString(ciphertext []byte, keyID, aad string) (string, error)
 	return string(b), nil
 }
 
-// SealCard validates and seals a card as "PAN|YYYY-MM", the format stored in
-// core.BillingKey.CardCipher. Validating here means nothing malformed is
+// SealCard validates and seals a card as "PAN|YYYY-MM", the format billing
+// keys kept before migration 7 (converted at start; see app.ConvertLegacyCards). Validating here means nothing malformed is
 // ever stored where it could only be discovered at charge time.
 func (v *Vault) SealCard(pan, expiry, aad string) ([]byte, string, error) {
 	p, err := NormalizeCardNumber(pan)

@@ -40,6 +40,9 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ScheduleBooking", scheduleBooking},
 		{"ScheduleQueue", scheduleQueue},
 		{"ScheduleRearm", scheduleRearm},
+		{"Outbox", outbox},
+		{"VaultKeys", vaultKeys},
+		{"Subscriptions", subscriptions},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -616,5 +619,135 @@ func scheduleRearm(t *testing.T, s *store.Store) {
 	}))
 	if sc, _ := s.GetSchedule(ctx, m.ID, "s1"); !ok || sc.Status != core.ScheduleExecuted || sc.PaymentStatus != core.StatusFailed {
 		t.Fatalf("adopted: %v %+v", ok, sc)
+	}
+}
+
+func outbox(t *testing.T, s *store.Store) {
+	m := Merchant(t, s, "imp00000001")
+	p := Payment(m, "imp_1", "o1")
+	must(t, s.BeginAttempt(ctx, p))
+	e1, e2 := event(m, p, "payment.paid"), event(m, p, "second")
+	e2.Body, e2.BodyFormat, e2.Profile = `{"deposit_id":7}`, "json", "d24"
+	if _, err := s.SettleAttempt(ctx, paid(p, T0), func(tx *store.Tx) error {
+		return tx.InsertEvents(ctx, []core.Event{e1, e2})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Events(ctx, m.ID, p.ImpUID)
+	if err != nil || len(stored) != 2 || stored[1].Body != `{"deposit_id":7}` || stored[1].Profile != "d24" || stored[0].Payload["imp_uid"] != "imp_1" {
+		t.Fatalf("stored events: %+v %v", stored, err)
+	}
+	now := T0.Add(time.Second)
+	due, err := s.DueEvents(ctx, now, nil, 10)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due: %+v %v", due, err)
+	}
+	if due, _ := s.DueEvents(ctx, now, []int64{m.ID}, 10); len(due) != 0 {
+		t.Fatalf("an excluded merchant's events: %+v", due)
+	}
+	lease := now.Add(time.Minute)
+	claimed, err := s.ClaimEvents(ctx, []string{e1.ID}, now, lease)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != e1.ID || !claimed[0].LeasedUntil.Equal(lease) {
+		t.Fatalf("claim: %+v %v", claimed, err)
+	}
+	if again, _ := s.ClaimEvents(ctx, []string{e1.ID}, now, lease); len(again) != 0 {
+		t.Fatalf("a claimed event is leased: %+v", again)
+	}
+	attempt := store.WebhookAttempt{EventID: e1.ID, MerchantID: m.ID, AttemptNo: 1, URL: "https://shop.example.com", StatusCode: 200, CreatedAt: now}
+	stale := store.DeliveryResult{EventID: e1.ID, MerchantID: m.ID, ClaimedAttempts: 0, LeasedUntil: now, Status: store.EventDelivered,
+		DeliveredAt: now, Attempt: attempt}
+	if ok, err := s.FinishDelivery(ctx, stale); err != nil || ok {
+		t.Fatalf("a lost lease does not finish the event: %v %v", ok, err)
+	}
+	done := stale
+	done.LeasedUntil = lease
+	if ok, err := s.FinishDelivery(ctx, done); err != nil || !ok {
+		t.Fatalf("finish delivery: %v %v", ok, err)
+	}
+	ev, err := s.OutboxEvent(ctx, m.ID, e1.ID)
+	if err != nil || ev.Status != store.EventDelivered || ev.Attempts != 1 || !ev.DeliveredAt.Equal(now) {
+		t.Fatalf("delivered event: %+v %v", ev, err)
+	}
+	if attempts, err := s.WebhookAttempts(ctx, m.ID, e1.ID); err != nil || len(attempts) != 2 {
+		t.Fatalf("both attempts are logged: %+v %v", attempts, err)
+	}
+	list, err := s.OutboxEvents(ctx, m.ID, store.EventFilter{ImpUID: p.ImpUID})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("outbox events: %+v %v", list, err)
+	}
+	if depth, err := s.WebhookQueueDepth(ctx); err != nil || depth[store.EventPending] != 1 {
+		t.Fatalf("queue depth %v %v", depth, err)
+	}
+}
+
+func vaultKeys(t *testing.T, s *store.Store) {
+	for i, id := range []string{"k1", "k2"} {
+		must(t, s.AddVaultKey(ctx, store.VaultKey{ID: id, Wrapped: []byte(id), CreatedAt: T0.Add(time.Duration(i) * time.Hour)}))
+	}
+	keys, err := s.VaultKeys(ctx)
+	if err != nil || len(keys) != 2 || string(keys[1].Wrapped) != keys[1].ID {
+		t.Fatalf("vault keys %+v %v", keys, err)
+	}
+}
+
+func subscriptions(t *testing.T, s *store.Store) {
+	m := Merchant(t, s, "imp00000001")
+	sub := &core.Subscription{MerchantID: m.ID, InvoiceID: "inv-1", Flow: core.FlowKey, Status: core.SubPending, Amount: 9900,
+		Currency: "KRW", Country: "KR", Payer: "{}", Plan: "MONTHLY", PlanUnit: 1, AutoRenewal: true, StartDate: "2026-01-01",
+		TimeZone: "Asia/Seoul", CustomerUID: "c1", CreatedAt: T0, UpdatedAt: T0}
+	renewal := schedule(m, "v3s-p0", T0)
+	err := s.CreateSubscription(ctx, sub, func(tx *store.Tx) error {
+		renewal.SubscriptionID = sub.ID
+		return tx.BookRenewal(ctx, renewal)
+	})
+	must(t, err)
+	dup := *sub
+	if err := s.CreateSubscription(ctx, &dup, nil); !errors.Is(err, store.ErrInvoiceExists) {
+		t.Fatalf("the same invoice twice: %v", err)
+	}
+	sc, err := s.GetSchedule(ctx, m.ID, "v3s-p0")
+	if err != nil || sc.SubscriptionID != sub.ID || sc.Dialect() != core.DialectV3 {
+		t.Fatalf("renewal row: %+v %v", sc, err)
+	}
+	p := Payment(m, "imp_1", "v3s-p0")
+	must(t, s.BeginAttempt(ctx, p))
+	d := &core.Deposit{MerchantID: m.ID, SubscriptionID: sub.ID, Period: 0, Try: 1, ImpUID: p.ImpUID, Status: core.DepositCompleted,
+		CreatedAt: T0, UpdatedAt: T0}
+	var changed, again bool
+	must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockSubscription(ctx, m.ID, sub.ID)
+		if err != nil {
+			return err
+		}
+		if changed, err = tx.UpsertDeposit(ctx, d); err != nil {
+			return err
+		}
+		if again, err = tx.UpsertDeposit(ctx, d); err != nil {
+			return err
+		}
+		cur.Status, cur.PeriodsPaid, cur.UpdatedAt = core.SubActive, 1, T0.Add(time.Second)
+		if err := tx.UpdateSubscription(ctx, cur); err != nil {
+			return err
+		}
+		return tx.RevokeSubscriptionSchedules(ctx, m.ID, sub.ID, T0)
+	}))
+	if !changed || again {
+		t.Fatalf("a deposit is new once: %v %v", changed, again)
+	}
+	got, err := s.GetSubscription(ctx, m.ID, sub.ID)
+	if err != nil || got.Status != core.SubActive || got.PeriodsPaid != 1 {
+		t.Fatalf("subscription: %+v %v", got, err)
+	}
+	if ds, err := s.Deposits(ctx, m.ID, sub.ID); err != nil || len(ds) != 1 || ds[0].Status != core.DepositCompleted {
+		t.Fatalf("deposits %+v %v", ds, err)
+	}
+	if dd, err := s.GetDeposit(ctx, m.ID, d.ID); err != nil || dd.ImpUID != "imp_1" {
+		t.Fatalf("deposit %+v %v", dd, err)
+	}
+	if sc, _ := s.GetSchedule(ctx, m.ID, "v3s-p0"); sc.Status != core.ScheduleRevoked {
+		t.Fatalf("revoked renewal: %+v", sc)
+	}
+	if _, err := s.GetSubscription(ctx, m.ID+1, sub.ID); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("another merchant's subscription: %v", err)
 	}
 }
