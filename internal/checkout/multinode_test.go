@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -133,4 +134,38 @@ window.pay = function (params) { IMP.request_pay(params, function (rsp) { window
 	if e.Do("GET", "/payments/"+*res.ImpUID, tok, nil, &pay); pay.Response.Status != "paid" {
 		t.Fatalf("payment: %+v", pay.Response)
 	}
+}
+
+// TestWindowOrphanedByDeadNode: a node claimed the window's submission and
+// died before answering. Other nodes wait while its lease runs; after it
+// the window ends as PAYMENT_PENDING (the charge may have reached the PG),
+// once, and later submissions get that outcome without reaching the PG.
+func TestWindowOrphanedByDeadNode(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		e := apptest.New(t, b)
+		_, node2 := e.Node()
+		_, out := openWindow(t, e.Server.URL, merchantOrigin, e.Cred.MerchantCode, "popup", map[string]any{
+			"pg": "kicc", "pay_method": "card", "merchant_uid": "orphan_1", "customer_uid": "cust_o", "amount": 1000, "name": "plan",
+		})
+		_, _, csrf := windowPage(t, out.URL)
+		// The dead node's claim, exactly as a submission makes it.
+		claimed, err := e.App.Store.ClaimCheckoutSession(t.Context(), out.SessionID, e.Clock.Now(), 5, 3*time.Minute)
+		if err != nil || !claimed {
+			t.Fatalf("claim: %v %v", claimed, err)
+		}
+		pgRequests := e.App.Sim.Stats().Requests
+		e.Clock.Advance(3*time.Minute + time.Second)
+		page := node2.URL + "/v1/checkout/" + out.SessionID
+		st, res, _, _ := submit(t, page, cardForm(csrf, "4242424242424242"), "")
+		if st != 200 || res == nil || res.Success || str(res.ErrorCode) != checkout.CodePending {
+			t.Fatalf("after the lease: HTTP %d rsp %+v", st, res)
+		}
+		if st, again, _, _ := submit(t, out.URL, cardForm(csrf, "4242424242424242"), ""); st != 200 || again == nil || str(again.ErrorCode) != checkout.CodePending {
+			t.Fatalf("second submission: HTTP %d rsp %+v", st, again)
+		}
+		if after := e.App.Sim.Stats().Requests; after != pgRequests {
+			t.Fatalf("the orphaned window reached the PG: %d requests before, %d after", pgRequests, after)
+		}
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/webhook"
 )
@@ -66,6 +67,9 @@ type Merchants interface {
 	SetCheckoutOrigins(ctx context.Context, code string, origins []string) (*core.Merchant, error)
 	RotateImpSecret(ctx context.Context, merchantID int64) (string, error)
 	RotateAPISignature(ctx context.Context, merchantID int64) (xLogin, secret string, err error)
+	AddChannel(ctx context.Context, merchantID int64, in merchant.ChannelInput) (core.Channel, error)
+	RemoveChannel(ctx context.Context, merchantID int64, ref string) (core.Channel, error)
+	SetDefaultChannel(ctx context.Context, merchantID int64, ref string) (core.Channel, error)
 }
 
 // Webhooks is the webhook outbox service.
@@ -171,6 +175,9 @@ func (h *Handler) routes() *http.ServeMux {
 	authed("GET /console/settings", canRead, h.settings)
 	authed("POST /console/settings/clock", canOperate, h.advanceClock)
 	authed("POST /console/settings/origins", canAdminister, h.setOrigins)
+	authed("POST /console/settings/channels", canAdminister, h.addChannel)
+	authed("POST /console/settings/channels/{id}/default", canAdminister, h.defaultChannel)
+	authed("POST /console/settings/channels/{id}/remove", canAdminister, h.removeChannel)
 	authed("POST /console/settings/rotate-imp-secret", canAdminister, h.rotateImpSecret)
 	authed("POST /console/settings/rotate-api-signature", canAdminister, h.rotateAPISignature)
 	authed("POST /console/users", canAdminister, h.inviteUser)

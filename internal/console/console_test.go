@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -363,6 +364,46 @@ func TestEveryPageAndItsForms(t *testing.T) {
 		if !strings.Contains(body, e.Cred.XLogin) || strings.Contains(body, e.Cred.APISignature) {
 			t.Fatalf("api_signature rotation page:\n%s", body)
 		}
+		// Channels: a Stripe test channel is added, made the default, and the
+		// old default can then go; its key is never shown.
+		owner.get("/console/settings")
+		if _, body := owner.post("/console/settings/channels", url.Values{"csrf": {owner.csrf()}, "provider": {"stripe"}, "mid": {"acct1"},
+			"secret_key": {"sk_live_nope"}, "sandbox": {"on"}}); !strings.Contains(body, "채널을 저장하지 못했습니다") {
+			t.Fatal("a live key on a sandbox channel was accepted")
+		}
+		owner.get("/console/settings")
+		owner.post("/console/settings/channels", url.Values{"csrf": {owner.csrf()}, "provider": {"stripe"}, "mid": {"acct1"},
+			"secret_key": {"sk_test_console123"}, "sandbox": {"on"}})
+		chs, err := e.App.Merchants.Channels(context.Background(), e.Merchant.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stripeID, niceID int64
+		for _, c := range chs {
+			if c.Provider == "stripe" && c.MID == "acct1" {
+				stripeID = c.ID
+			}
+			if c.Provider == "nice" && c.IsDefault {
+				niceID = c.ID
+			}
+		}
+		if stripeID == 0 || niceID == 0 {
+			t.Fatalf("channels after adding: %+v", chs)
+		}
+		_, body = owner.get("/console/settings")
+		if strings.Contains(body, "sk_test_console123") {
+			t.Fatal("the channel's secret key is shown")
+		}
+		owner.post(fmt.Sprintf("/console/settings/channels/%d/default", stripeID), url.Values{"csrf": {owner.csrf()}})
+		owner.get("/console/settings")
+		owner.post(fmt.Sprintf("/console/settings/channels/%d/remove", niceID), url.Values{"csrf": {owner.csrf()}})
+		chs, _ = e.App.Merchants.Channels(context.Background(), e.Merchant.ID)
+		for _, c := range chs {
+			if c.ID == niceID || (c.ID == stripeID) != c.IsDefault {
+				t.Fatalf("after default and remove: %+v", c)
+			}
+		}
+
 		// Owners invite and remove accounts from the console.
 		owner.get("/console/settings")
 		_, body = owner.post("/console/users", url.Values{"csrf": {owner.csrf()}, "email": {"new@example.com"}, "role": {"operator"}})
@@ -389,7 +430,8 @@ func TestEveryPageAndItsForms(t *testing.T) {
 			t.Fatalf("link of a removed account: HTTP %d, want 404", st)
 		}
 		_, body = owner.get("/console/audit")
-		for _, want := range []string{"reschedule", "checkout_origins", "key_delete", "imp_secret_rotate", "api_signature_rotate", "user_add", "user_remove"} {
+		for _, want := range []string{"reschedule", "checkout_origins", "key_delete", "imp_secret_rotate", "api_signature_rotate", "user_add", "user_remove",
+			"channel_add", "channel_default", "channel_remove"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("audit log lacks %s", want)
 			}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/pg/router"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/webhook"
 )
@@ -388,10 +390,11 @@ func (h *Handler) cancelSubscription(w http.ResponseWriter, q *req) {
 // --- settings ---
 
 type settingsData struct {
-	Channels []core.Channel
-	Users    []store.ConsoleUser
-	Now      time.Time
-	Origins  string
+	Channels   []core.Channel
+	Processors []string
+	Users      []store.ConsoleUser
+	Now        time.Time
+	Origins    string
 	// NewSecret is a rotated credential, shown once in the answer to the rotation.
 	NewSecret *newSecret
 }
@@ -402,12 +405,18 @@ type newSecret struct {
 }
 
 func (h *Handler) settings(w http.ResponseWriter, q *req) {
-	h.renderSettings(w, q, nil)
+	h.renderSettings(w, q, nil, "")
 }
 
-func (h *Handler) renderSettings(w http.ResponseWriter, q *req, secret *newSecret) {
+// renderSettings shows the page with a just-made secret or link, or with
+// an error to fix (then with status 400).
+func (h *Handler) renderSettings(w http.ResponseWriter, q *req, secret *newSecret, problem string) {
 	ctx := q.Context()
 	p := h.base(q, "settings", "설정", "Settings")
+	status := http.StatusOK
+	if problem != "" {
+		p.Error, status = problem, http.StatusBadRequest
+	}
 	chs, err := h.o.Merchants.Channels(ctx, q.merchant.ID)
 	if err != nil {
 		h.serverError(w, q.Request, err)
@@ -419,7 +428,7 @@ func (h *Handler) renderSettings(w http.ResponseWriter, q *req, secret *newSecre
 		h.serverError(w, q.Request, err)
 		return
 	}
-	d := settingsData{Channels: chs, Now: h.o.Clock.Now(), Origins: strings.Join(m.CheckoutOrigins, " "), NewSecret: secret}
+	d := settingsData{Channels: chs, Processors: router.Processors, Now: h.o.Clock.Now(), Origins: strings.Join(m.CheckoutOrigins, " "), NewSecret: secret}
 	if secret != nil {
 		w.Header().Set("Cache-Control", "no-store")
 	}
@@ -430,7 +439,7 @@ func (h *Handler) renderSettings(w http.ResponseWriter, q *req, secret *newSecre
 		}
 	}
 	p.Data = d
-	h.render(w, q.Request, http.StatusOK, "settings", p)
+	h.render(w, q.Request, status, "settings", p)
 }
 
 func (h *Handler) advanceClock(w http.ResponseWriter, q *req) {
@@ -474,7 +483,7 @@ func (h *Handler) rotateImpSecret(w http.ResponseWriter, q *req) {
 		return
 	}
 	h.audit(q.Context(), q.actor(), "imp_secret_rotate", q.merchant.ImpKey, "")
-	h.renderSettings(w, q, &newSecret{Name: "imp_secret", Login: q.merchant.ImpKey, Value: secret})
+	h.renderSettings(w, q, &newSecret{Name: "imp_secret", Login: q.merchant.ImpKey, Value: secret}, "")
 }
 
 func (h *Handler) rotateAPISignature(w http.ResponseWriter, q *req) {
@@ -484,7 +493,7 @@ func (h *Handler) rotateAPISignature(w http.ResponseWriter, q *req) {
 		return
 	}
 	h.audit(q.Context(), q.actor(), "api_signature_rotate", login, "")
-	h.renderSettings(w, q, &newSecret{Name: "api_signature", Login: login, Value: secret})
+	h.renderSettings(w, q, &newSecret{Name: "api_signature", Login: login, Value: secret}, "")
 }
 
 // inviteUser adds an account and shows its one-time password-set link once.
@@ -504,7 +513,7 @@ func (h *Handler) inviteUser(w http.ResponseWriter, q *req) {
 		scheme = "http"
 	}
 	h.renderSettings(w, q, &newSecret{Name: "link", Login: strings.ToLower(strings.TrimSpace(q.PostFormValue("email"))),
-		Value: scheme + "://" + q.Host + link, Link: true})
+		Value: scheme + "://" + q.Host + link, Link: true}, "")
 }
 
 func (h *Handler) removeUser(w http.ResponseWriter, q *req) {
@@ -520,6 +529,59 @@ func (h *Handler) removeUser(w http.ResponseWriter, q *req) {
 	}
 	h.audit(q.Context(), q.actor(), "user_remove", strconv.FormatInt(id, 10), "")
 	http.Redirect(w, q.Request, "/console/settings?ok=user_removed#users", http.StatusSeeOther)
+}
+
+// addChannel adds a processor channel; its credentials go to the vault
+// through the merchant service and are never shown again.
+func (h *Handler) addChannel(w http.ResponseWriter, q *req) {
+	in := merchant.ChannelInput{
+		Provider: q.PostFormValue("provider"), MID: strings.TrimSpace(q.PostFormValue("mid")), APIURL: strings.TrimSpace(q.PostFormValue("api_url")),
+		Sandbox: q.PostFormValue("sandbox") == "on", Default: q.PostFormValue("default") == "on", Name: strings.TrimSpace(q.PostFormValue("name")),
+		Creds: router.Credentials{ImpKey: strings.TrimSpace(q.PostFormValue("imp_key")), ImpSecret: strings.TrimSpace(q.PostFormValue("imp_secret")),
+			UpstreamPG: strings.TrimSpace(q.PostFormValue("upstream_pg")), SecretKey: strings.TrimSpace(q.PostFormValue("secret_key"))},
+	}
+	c, err := h.o.Merchants.AddChannel(q.Context(), q.merchant.ID, in)
+	if err != nil {
+		h.channelProblem(w, q, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "channel_add", c.Provider+"."+c.MID, map[bool]string{true: "sandbox", false: "live"}[c.Sandbox])
+	http.Redirect(w, q.Request, "/console/settings?ok=settings#channels", http.StatusSeeOther)
+}
+
+func (h *Handler) channelProblem(w http.ResponseWriter, q *req, err error) {
+	var ce *merchant.ChannelError
+	var unknown *merchant.UnknownPGError
+	switch {
+	case errors.As(err, &ce):
+		h.renderSettings(w, q, nil, "채널을 저장하지 못했습니다. · "+ce.Msg)
+	case errors.Is(err, merchant.ErrLiveOnDemo):
+		h.renderSettings(w, q, nil, "데모 가맹점에는 실결제 키를 쓸 수 없습니다. · "+err.Error())
+	case errors.As(err, &unknown):
+		h.renderSettings(w, q, nil, notices["not_found"])
+	default:
+		h.serverError(w, q.Request, err)
+	}
+}
+
+func (h *Handler) defaultChannel(w http.ResponseWriter, q *req) {
+	c, err := h.o.Merchants.SetDefaultChannel(q.Context(), q.merchant.ID, q.PathValue("id"))
+	if err != nil {
+		h.channelProblem(w, q, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "channel_default", c.Provider+"."+c.MID, "")
+	http.Redirect(w, q.Request, "/console/settings?ok=settings#channels", http.StatusSeeOther)
+}
+
+func (h *Handler) removeChannel(w http.ResponseWriter, q *req) {
+	c, err := h.o.Merchants.RemoveChannel(q.Context(), q.merchant.ID, q.PathValue("id"))
+	if err != nil {
+		h.channelProblem(w, q, err)
+		return
+	}
+	h.audit(q.Context(), q.actor(), "channel_remove", c.Provider+"."+c.MID, "")
+	http.Redirect(w, q.Request, "/console/settings?ok=settings#channels", http.StatusSeeOther)
 }
 
 func defaultStr(v, def string) string {
