@@ -238,7 +238,8 @@ func (a *App) routes() http.Handler {
 	for _, m := range a.mounts {
 		mux.Handle(m.pattern, m.handler)
 	}
-	a.v1 = iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry, Schedules: a.scheduleAPI()})
+	a.v1 = iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry,
+		Schedules: a.scheduleAPI(), Webhooks: a.Core.Webhooks(), Sandbox: a.sandboxAPI()})
 	mux.Handle("/", a.v1)
 	return wellFormed(mux)
 }

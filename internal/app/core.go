@@ -94,7 +94,6 @@ func OpenCore(ctx context.Context, cfg Config) (*Core, error) {
 		WallClock:    cfg.WallClock,
 		Logger:       cfg.Logger.With("component", "webhook"),
 		Registerer:   c.registry,
-		Authenticate: c.Merchants.Authenticate,
 		AllowPrivate: cfg.WebhookAllowPrivate,
 	})
 	return c, nil

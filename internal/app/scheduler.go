@@ -1,18 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"strings"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/billkey/billkey/internal/api/iamport"
-	"github.com/billkey/billkey/internal/api/iamport/form"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/notice"
 	"github.com/billkey/billkey/internal/scheduler"
@@ -20,7 +14,7 @@ import (
 
 // setupScheduler wires scheduled payments (see internal/scheduler): the
 // execution loop as a worker, the hooks that keep schedules consistent with
-// payments and key deletions, and the sandbox clock endpoints.
+// payments and key deletions, and the sandbox clock the V1 dialect serves.
 func (a *App) setupScheduler(ctx context.Context) error {
 	cfg := a.Config.Scheduler
 	cfg.Logger = a.Log.With("component", "scheduler")
@@ -30,12 +24,7 @@ func (a *App) setupScheduler(ctx context.Context) error {
 	s.Attach()
 	a.scheduler = s
 	a.workers = append(a.workers, s.Run)
-	h := &sandboxClock{app: a, sched: s}
-	a.sandbox = h
-	a.mounts = append(a.mounts,
-		mount{pattern: "GET /sandbox/clock", handler: http.HandlerFunc(h.get)},
-		mount{pattern: "POST /sandbox/clock/advance", handler: http.HandlerFunc(h.advance)},
-	)
+	a.sandbox = &sandboxClock{app: a, sched: s}
 	return nil
 }
 
@@ -60,111 +49,31 @@ type sandboxClock struct {
 	mu    sync.Mutex // one advance at a time keeps "run everything due" meaningful
 }
 
-func writeEnvelope(w http.ResponseWriter, status, code int, message string, response any) {
-	env := map[string]any{"code": code, "message": nil, "response": response}
-	if message != "" {
-		env["message"] = message
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(env)
-}
-
-// authorize applies the V1 token rules and the test-clock mode check.
-func (h *sandboxClock) authorize(w http.ResponseWriter, r *http.Request) (*clock.Test, int64, bool) {
-	tok := strings.TrimSpace(r.Header.Get("Authorization"))
-	if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
-		tok = strings.TrimSpace(tok[7:])
-	}
-	if tok == "" {
-		tok = strings.TrimSpace(r.Header.Get("X-ImpTokenHeader"))
-	}
-	m, err := h.app.Merchants.Authenticate(r.Context(), tok)
-	if err != nil {
-		writeEnvelope(w, http.StatusUnauthorized, -1, "Unauthorized", nil)
-		return nil, 0, false
-	}
+// Now is the sandbox time; ok is false on the wall clock.
+func (h *sandboxClock) Now() (time.Time, bool) {
 	tc, ok := h.app.Config.Clock.(*clock.Test)
 	if !ok {
-		writeEnvelope(w, http.StatusForbidden, -1, "테스트 시계 모드가 아닙니다. (billkey serve --test-clock 으로 실행한 서버에서만 사용할 수 있습니다)", nil)
-		return nil, 0, false
+		return time.Time{}, false
 	}
-	return tc, m.ID, true
+	return tc.Now(), true
 }
 
-// maxAdvance bounds one advance: far enough for any billing scenario (ten
-// years of monthly renewals), near enough that times stay representable.
-const maxAdvance = 10 * 365 * 24 * time.Hour
-
-type clockView struct {
-	Now      int64 `json:"now"`
-	Executed int   `json:"executed"`
-}
-
-func (h *sandboxClock) get(w http.ResponseWriter, r *http.Request) {
-	tc, _, ok := h.authorize(w, r)
+// Advance moves the test clock by d for merchantID (POST /sandbox/clock/advance).
+func (h *sandboxClock) Advance(ctx context.Context, merchantID int64, d time.Duration) (time.Time, int, error) {
+	tc, ok := h.app.Config.Clock.(*clock.Test)
 	if !ok {
-		return
+		return time.Time{}, 0, errors.New("not running on a test clock")
 	}
-	writeEnvelope(w, http.StatusOK, 0, "", clockView{Now: tc.Now().Unix()})
+	return h.move(ctx, tc, merchantID, d)
 }
 
-// advance takes {"seconds": N} or {"to": unix} (JSON or form).
-func (h *sandboxClock) advance(w http.ResponseWriter, r *http.Request) {
-	tc, merchantID, ok := h.authorize(w, r)
-	if !ok {
-		return
+// sandboxAPI is what the V1 dialect gets: a nil interface when there is no
+// scheduler.
+func (a *App) sandboxAPI() iamport.SandboxClock {
+	if a.sandbox != nil {
+		return a.sandbox
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err != nil {
-		writeEnvelope(w, http.StatusBadRequest, -1, "요청 본문을 읽지 못했습니다.", nil)
-		return
-	}
-	tree := form.ParseForm(r.URL.RawQuery)
-	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
-		m, err := form.ParseJSON(body)
-		if err != nil {
-			writeEnvelope(w, http.StatusBadRequest, -1, "요청 본문이 올바른 JSON 객체가 아닙니다.", nil)
-			return
-		}
-		tree = form.Merge(tree, m)
-	} else {
-		tree = form.Merge(tree, form.ParseForm(string(body)))
-	}
-	p := form.New(tree)
-	secs, hasSecs, err1 := p.Int64("seconds")
-	to, hasTo, err2 := p.Int64("to")
-	switch {
-	case err1 != nil || err2 != nil:
-		writeEnvelope(w, http.StatusBadRequest, -1, "seconds, to 파라메터는 정수여야 합니다.", nil)
-		return
-	case hasSecs == hasTo:
-		writeEnvelope(w, http.StatusBadRequest, -1, "seconds 또는 to 파라메터 중 하나만 지정해주세요.", nil)
-		return
-	case hasSecs && secs < 0:
-		writeEnvelope(w, http.StatusBadRequest, -1, "seconds 파라메터는 0 이상이어야 합니다. (시계는 되돌릴 수 없습니다)", nil)
-		return
-	case hasSecs && secs > int64(maxAdvance/time.Second):
-		writeEnvelope(w, http.StatusBadRequest, -1, fmt.Sprintf("seconds 파라메터는 %d(10년) 이하여야 합니다.", int64(maxAdvance/time.Second)), nil)
-		return
-	case hasTo && to < tc.Now().Unix():
-		writeEnvelope(w, http.StatusBadRequest, -1, "to 파라메터는 현재 시각 이후여야 합니다. (시계는 되돌릴 수 없습니다)", nil)
-		return
-	case hasTo && to-tc.Now().Unix() > int64(maxAdvance/time.Second):
-		writeEnvelope(w, http.StatusBadRequest, -1, "to 파라메터는 현재 시각으로부터 10년 이내여야 합니다.", nil)
-		return
-	}
-	d := time.Duration(secs) * time.Second
-	if hasTo {
-		d = time.Unix(to, 0).Sub(tc.Now())
-	}
-	now, n, err := h.move(r.Context(), tc, merchantID, d)
-	if err != nil {
-		h.app.Log.Error("sandbox clock: run due work", "err", err)
-		writeEnvelope(w, http.StatusInternalServerError, -1, "예약된 작업을 실행하지 못했습니다. 잠시 후 다시 시도해주세요.", nil)
-		return
-	}
-	writeEnvelope(w, http.StatusOK, 0, "", clockView{Now: now.Unix(), Executed: n})
+	return nil
 }
 
 // move advances the clock by d, records it so that a restart never starts

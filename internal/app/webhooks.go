@@ -5,7 +5,7 @@ import (
 )
 
 // setupWebhooks wires the webhook outbox delivery (see internal/webhook):
-// the delivery worker and the merchant-facing /webhooks/ endpoints.
+// the delivery worker; the V1 dialect serves the /webhooks/ endpoints.
 func (a *App) setupWebhooks(ctx context.Context) error {
 	svc := a.Core.Webhooks()
 	if a.Config.WebhookAllowPrivate {
@@ -14,8 +14,5 @@ func (a *App) setupWebhooks(ctx context.Context) error {
 	// Events written by a charge are delivered at once instead of at the next tick.
 	a.Service.OnEventsWritten(svc.Wake)
 	a.workers = append(a.workers, svc.Run)
-	for _, r := range svc.Routes() {
-		a.mounts = append(a.mounts, mount{pattern: r.Pattern, handler: r.Handler})
-	}
 	return nil
 }

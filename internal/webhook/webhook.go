@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/billkey/billkey/internal/clock"
-	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/vault"
 )
 
@@ -38,8 +37,6 @@ type Options struct {
 	Logger    *slog.Logger
 	// Registerer receives the metrics; nil registers none.
 	Registerer prometheus.Registerer
-	// Authenticate resolves a v1 access token for the operator endpoints.
-	Authenticate func(ctx context.Context, token string) (*core.Merchant, error)
 	// AllowPrivate permits delivery to loopback, private and link-local
 	// addresses (BILLKEY_WEBHOOK_ALLOW_PRIVATE). Off, such destinations are
 	// refused at dial time.
@@ -61,19 +58,18 @@ type Options struct {
 
 // Service delivers webhooks and serves the operator view.
 type Service struct {
-	store        Store
-	vault        *vault.Vault
-	clock        clock.Clock
-	wall         clock.Clock
-	log          *slog.Logger
-	authenticate func(ctx context.Context, token string) (*core.Merchant, error)
-	client       *http.Client
-	maxInFlight  int
-	perMerchant  int
-	timeout      time.Duration
-	lease        time.Duration
-	interval     time.Duration
-	m            *metrics
+	store       Store
+	vault       *vault.Vault
+	clock       clock.Clock
+	wall        clock.Clock
+	log         *slog.Logger
+	client      *http.Client
+	maxInFlight int
+	perMerchant int
+	timeout     time.Duration
+	lease       time.Duration
+	interval    time.Duration
+	m           *metrics
 
 	// dispatchMu makes a claim pass and its in-flight bookkeeping atomic
 	// with respect to other passes of this node.
@@ -115,7 +111,7 @@ func New(o Options) *Service {
 		o.Interval = time.Second
 	}
 	return &Service{
-		store: o.Store, vault: o.Vault, clock: o.Clock, wall: o.WallClock, log: o.Logger, authenticate: o.Authenticate,
+		store: o.Store, vault: o.Vault, clock: o.Clock, wall: o.WallClock, log: o.Logger,
 		client:      newClient(o.AllowPrivate, o.ConnectTimeout, o.Timeout),
 		maxInFlight: o.MaxInFlight, perMerchant: o.PerMerchant, timeout: o.Timeout, lease: o.Lease, interval: o.Interval,
 		m:        newMetrics(o.Registerer, o.Store),

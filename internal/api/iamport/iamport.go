@@ -29,6 +29,11 @@ type Options struct {
 	// TokenThrottle limits failed getToken attempts; nil: the defaults
 	// (merchant.NewTokenThrottle) on the handler's clock.
 	TokenThrottle *merchant.TokenThrottle
+	// Webhooks serves the /webhooks/ operator endpoints; nil leaves them out.
+	Webhooks Webhooks
+	// Sandbox is the test clock behind /sandbox/clock; nil (or a wall-clock
+	// server) answers 403 there.
+	Sandbox SandboxClock
 	// Schedules serves the scheduled-payment endpoints; nil leaves them out.
 	Schedules Schedules
 }
@@ -125,6 +130,8 @@ func newHandler(svc service, mer merchants, opts Options) http.Handler {
 			h.subscribeRoutes,
 			h.paymentRoutes,
 			h.scheduleRoutes(opts.Schedules),
+			h.webhookRoutes(opts.Webhooks),
+			h.sandboxRoutes(opts.Sandbox),
 		} {
 			area(r)
 		}
