@@ -49,6 +49,20 @@ func channels(t *testing.T, s *store.Store) {
 	if err := s.RemoveChannel(ctx, m.ID, live.ID); !errors.Is(err, store.ErrDefaultChannel) {
 		t.Errorf("remove the default: %v", err)
 	}
+	// Re-sealing under a new vault key: only credentials under another key are listed.
+	stale, err := s.ChannelCredentialsNotUnderKey(ctx, "v2", 10)
+	if err != nil || len(stale) != 1 || stale[0].ID != live.ID || stale[0].KeyID != "v1" {
+		t.Fatalf("credentials under another key %+v %v", stale, err)
+	}
+	if ok, err := s.ReplaceChannelCredentials(ctx, stale[0], []byte("resealed"), "v2"); err != nil || !ok {
+		t.Fatalf("reseal %v %v", ok, err)
+	}
+	if ok, err := s.ReplaceChannelCredentials(ctx, stale[0], []byte("again"), "v3"); err != nil || ok {
+		t.Errorf("resealed credentials already moved on: %v %v", ok, err)
+	}
+	if left, err := s.ChannelCredentialsNotUnderKey(ctx, "v2", 10); err != nil || len(left) != 0 {
+		t.Errorf("left to reseal %+v %v", left, err)
+	}
 	must(t, s.SetDefaultChannel(ctx, m.ID, nice.ID, T0.Add(time.Second)))
 	if err := s.SetDefaultChannel(ctx, m.ID, 999999, T0); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("default of an unknown channel: %v", err)
