@@ -18,6 +18,7 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/billkey /usr/local/bin/billkey
 COPY LICENSE NOTICE /usr/share/doc/billkey/
 USER nonroot:nonroot
+WORKDIR /home/nonroot
 EXPOSE 8080 9090
 ENV BILLKEY_ADDR=0.0.0.0:8080
 ENTRYPOINT ["/usr/local/bin/billkey"]

@@ -197,6 +197,7 @@ func (s *Service) Execute(ctx context.Context, p *core.Payment, req pg.ChargeReq
 func (s *Service) execute(ctx context.Context, p *core.Payment, req pg.ChargeRequest, also func(*store.Tx) error) (*core.Payment, error) {
 	req.IdempotencyKey = p.ImpUID
 	req.Amount, req.Currency, req.OrderName, req.CardQuota = p.Amount, p.Currency, p.Name, p.CardQuota
+	req.BuyerEmail = p.Buyer.Email
 	req.Target = pg.Target{MerchantID: p.MerchantID, Provider: p.PGProvider, MID: p.PGID, Sandbox: p.Sandbox}
 	// A merchant hanging up must not abort a charge half-way: that would only
 	// turn a known outcome into an unknown one.

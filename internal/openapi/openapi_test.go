@@ -122,6 +122,11 @@ func TestLiveResponsesMatchDocuments(t *testing.T) {
 		c.token = tok.AccessToken
 		c.v1("POST", "/users/getToken", "-", map[string]string{"imp_key": e.Cred.ImpKey, "imp_secret": "wrong"}, 401, nil)
 		c.v1("GET", "/users/pg", "", nil, 200, nil)
+		c.v1("GET", "/channels", "", nil, 200, nil)
+		c.v1("POST", "/channels", "", map[string]any{"pg": "kcp", "mid": "T0099"}, 400, nil) // sandbox PGs come with every merchant
+		c.v1("POST", "/channels/kcp.T0000/default", "", nil, 200, nil)
+		c.v1("POST", "/channels/nice/default", "", nil, 200, nil)
+		c.v1("DELETE", "/channels/nosuch.pg", "", nil, 404, nil)
 
 		card := func(n string) map[string]any {
 			return map[string]any{"card_number": n, "expiry": "2030-12", "birth": "800101", "pwd_2digit": "12", "customer_name": "홍길동"}

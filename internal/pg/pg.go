@@ -76,6 +76,9 @@ type ChargeRequest struct {
 	Currency       string
 	OrderName      string
 	CardQuota      int
+	// BuyerEmail is the payer's e-mail; Paymentwall charges a key only for
+	// the e-mail it was issued to.
+	BuyerEmail string
 }
 
 // ChargeStatus is the PG's verdict on a charge.

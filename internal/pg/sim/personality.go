@@ -68,6 +68,9 @@ type Personality struct {
 	OrderNameMaxBytes int
 	Wallet            bool     // a wallet app (Naver Pay, Kakao Pay, PAYCO): sign in, then pay
 	RequiredBuyer     []string // request_pay fields the window refuses to open without
+	// SameBuyerEmail: charges by key need the buyer_email the key was
+	// issued with (Paymentwall).
+	SameBuyerEmail bool
 
 	tidPrefix string
 	texts     map[errKind]pgText
@@ -100,6 +103,7 @@ const (
 	kBuyerTelRequired  // Naver Pay
 	kBuyerEmailRequire // Paymentwall
 	kNameTooLong       // the order name does not fit the PG's field
+	kBuyerEmailChanged // Paymentwall: again with another buyer_email than at issuance
 )
 
 type pgText struct{ code, msg string }
@@ -206,6 +210,7 @@ var (
 	paymentwallTexts = map[errKind]pgText{
 		kKeyOnlyRefused:    {"PW02", "Paymentwall issues a billing key only together with a payment."},
 		kBuyerEmailRequire: {"PW01", "buyer_email is required."},
+		kBuyerEmailChanged: {"PW03", "buyer_email must be the e-mail the billing key was issued with."},
 	}
 	naverpayTexts = map[errKind]pgText{
 		kBuyerTelRequired: {"NP01", "네이버페이 정기결제 등록에는 구매자 휴대폰번호(buyer_tel)가 필요합니다."},
@@ -281,6 +286,7 @@ var personalities = func() map[string]Personality {
 	kicc := win("kicc", "KICC 이지페이", "T5102001", "KIC", AmountDisplayOnly, MethodCard)
 	pw := win("paymentwall", "Paymentwall", "pw_test", "PW", AmountChargeRequired, MethodCard)
 	pw.RESTIssueWithCharge, pw.KeyInCharge, pw.RequiredBuyer, pw.rules = true, true, []string{"buyer_email"}, paymentwallTexts
+	pw.SameBuyerEmail = true
 
 	all := []Personality{nice, kcp, kcpBilling, inicis, activeX, jtnet, settle, daou,
 		danalCard, danalPhone, mobilians, chai, kakao, payco, naver, kicc, pw}

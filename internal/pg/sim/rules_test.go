@@ -205,3 +205,21 @@ func TestOrderNameWidth(t *testing.T) {
 		t.Errorf("mixed name fitted to %d bytes", NameBytes(got))
 	}
 }
+
+// TestPaymentwallSameBuyerEmail: Paymentwall charges a key only for the
+// buyer_email it was issued with.
+func TestPaymentwallSameBuyerEmail(t *testing.T) {
+	t.Parallel()
+	c := simCall{t, New(Config{}).Handler()}
+	var key WireIssueKeyResult
+	if st, we := c.do("/v1/billing-keys", WireIssueKey{Provider: "paymentwall", Channel: ChannelWindow, Card: visa, FirstCharge: 50, BuyerEmail: "a@example.com"}, &key); st != 200 {
+		t.Fatalf("%d %+v", st, we)
+	}
+	var out WireChargeResult
+	if st, we := c.do("/v1/charges", WireCharge{Provider: "paymentwall", BillingKey: key.BillingKey, Amount: 50, IdempotencyKey: "p1", BuyerEmail: "b@example.com"}, &out); st != 400 || we.Code != "PW03" {
+		t.Fatalf("another e-mail: %d %+v", st, we)
+	}
+	if st, we := c.do("/v1/charges", WireCharge{Provider: "paymentwall", BillingKey: key.BillingKey, Amount: 50, IdempotencyKey: "p2", BuyerEmail: "A@example.com"}, &out); st != 200 || out.Status != "approved" {
+		t.Fatalf("same e-mail: %d %+v", st, we)
+	}
+}

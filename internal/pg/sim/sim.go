@@ -121,6 +121,7 @@ type billingKey struct {
 	// windowCharge is the amount the issuing window approves (charged by
 	// key right after issuance).
 	windowCharge int64
+	buyerEmail   string // as given at issuance
 	// Phone billing: the first approved charge fixes the amount and the
 	// monthly day; paidCycles counts months charged since.
 	firstAmount int64
@@ -443,7 +444,7 @@ func (s *Server) issue(req WireIssueKey) (WireIssueKeyResult, *refusal) {
 	}
 	k := &billingKey{
 		token: "sim_bk_" + rand.Text(), provider: p.Provider, mid: req.MID, method: method,
-		card: info, behaviour: b, fingerprint: fp, windowCharge: windowCharge,
+		card: info, behaviour: b, fingerprint: fp, windowCharge: windowCharge, buyerEmail: strings.TrimSpace(req.BuyerEmail),
 	}
 	s.keys[k.token] = k
 	if req.IdempotencyKey != "" {
@@ -600,6 +601,9 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 			return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kUnknownBillingKey))
 		}
 		b, info = k.behaviour, k.card
+		if p.SameBuyerEmail && k.buyerEmail != "" && !strings.EqualFold(strings.TrimSpace(req.BuyerEmail), k.buyerEmail) {
+			return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kBuyerEmailChanged))
+		}
 		if p.SameAmountMonthly && k.firstAmount > 0 {
 			cycle, ref := phoneCycle(p, k, req.Amount, s.clock())
 			if ref != nil {

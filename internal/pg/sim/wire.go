@@ -89,6 +89,7 @@ type WireCharge struct {
 	Currency       string    `json:"currency,omitempty"` // "" = KRW
 	OrderName      string    `json:"order_name,omitempty"`
 	CardQuota      int       `json:"card_quota,omitempty"`
+	BuyerEmail     string    `json:"buyer_email,omitempty"`
 }
 
 type WireChargeResult struct {

@@ -212,7 +212,7 @@ func (c *Client) Charge(ctx context.Context, req pg.ChargeRequest) (*pg.ChargeRe
 	in := sim.WireCharge{
 		Provider: req.Target.Provider, MID: req.Target.MID, Sandbox: req.Target.Sandbox,
 		IdempotencyKey: req.IdempotencyKey, BillingKey: req.BillingKey, Amount: req.Amount,
-		Currency: req.Currency, OrderName: req.OrderName, CardQuota: req.CardQuota,
+		Currency: req.Currency, OrderName: req.OrderName, CardQuota: req.CardQuota, BuyerEmail: req.BuyerEmail,
 	}
 	if p, ok := sim.Lookup(req.Target.Provider); ok {
 		// i'mport takes longer names than some PGs' order-name fields: the
