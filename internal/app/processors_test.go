@@ -355,3 +355,25 @@ func TestProcessorOutageAnswersQuickly(t *testing.T) {
 		t.Fatalf("a key was stored during the outage: %s", res.raw)
 	}
 }
+
+// Rotating the vault key re-wraps processor credentials too, and the
+// channel keeps working.
+func TestRotationRewrapsChannelCredentials(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	ctx := context.Background()
+	c := &v1{t: t, e: e, token: e.Token(e.Cred)}
+	c.ok("POST", "/channels", map[string]any{"pg": "tosspayments", "mid": "rot", "default": true, "secret_key": "test_sk_rot",
+		"api_url": e.App.Config.PGURL + sim.TossPrefix})
+	newKey, _, err := e.App.Keys.Rotate(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, err := e.App.Store.ChannelCredentialsNotUnderKey(ctx, newKey, 10); err != nil || len(left) != 0 {
+		t.Fatalf("%d channels still under the old key (%v)", len(left), err)
+	}
+	c.ok("POST", "/subscribe/customers/c1", map[string]any{"card_number": "4242424242424242", "expiry": "2030-12", "birth": "800101"})
+	if paid := c.ok("POST", "/subscribe/payments/again", map[string]any{"customer_uid": "c1", "merchant_uid": "after-rotate", "amount": 1000}); paid["status"] != "paid" {
+		t.Fatalf("again after rotation: %v", paid)
+	}
+}

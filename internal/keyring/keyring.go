@@ -27,6 +27,8 @@ type Store interface {
 	AddVaultKey(ctx context.Context, k store.VaultKey) error
 	CardsNotUnderKey(ctx context.Context, keyID string, limit int) ([]store.SealedCard, error)
 	ReplaceCardCipher(ctx context.Context, c store.SealedCard, newCipher []byte, newKeyID string) (bool, error)
+	ChannelCredentialsNotUnderKey(ctx context.Context, keyID string, limit int) ([]store.SealedChannel, error)
+	ReplaceChannelCredentials(ctx context.Context, c store.SealedChannel, newCipher []byte, newKeyID string) (bool, error)
 }
 
 // Create says when a missing master key file may be generated.
@@ -220,7 +222,7 @@ func (k *Keyring) Rewrap(ctx context.Context, progress func(rewrapped int)) (int
 			return total, err
 		}
 		if len(batch) == 0 {
-			return total, nil
+			return total, k.rewrapChannels(ctx, active)
 		}
 		for _, c := range batch {
 			if !k.vault.Has(c.KeyID) {
@@ -244,6 +246,41 @@ func (k *Keyring) Rewrap(ctx context.Context, progress func(rewrapped int)) (int
 		// in the next batch.
 		if progress != nil {
 			progress(total)
+		}
+	}
+}
+
+// rewrapChannels moves processor channels' sealed credentials to the
+// active key, like cards.
+func (k *Keyring) rewrapChannels(ctx context.Context, active string) error {
+	for stalls := 0; ; {
+		batch, err := k.store.ChannelCredentialsNotUnderKey(ctx, active, 500)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		moved := 0
+		for _, c := range batch {
+			if !k.vault.Has(c.KeyID) {
+				if _, err := k.Reload(ctx); err != nil {
+					return err
+				}
+			}
+			ct, kid, err := k.vault.Rewrap(c.Cipher, c.KeyID, vault.ChannelCredentialsAAD(c.MerchantID, c.Provider, c.MID))
+			if err != nil {
+				return fmt.Errorf("rewrap credentials of channel %d: %w", c.ID, err)
+			}
+			ok, err := k.store.ReplaceChannelCredentials(ctx, c, ct, kid)
+			if err != nil {
+				return err
+			}
+			if ok {
+				moved++
+			}
+		}
+		if moved == 0 {
+			if stalls++; stalls > 3 {
+				return fmt.Errorf("rewrap channel credentials: %d channels keep changing", len(batch))
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg/router"
 	"github.com/billkey/billkey/internal/store"
+	"github.com/billkey/billkey/internal/vault"
 )
 
 // ChannelInput is a channel to add: a real processor with its credentials,
@@ -32,9 +33,8 @@ type ChannelError struct{ Msg string }
 
 func (e *ChannelError) Error() string { return e.Msg }
 
-// credentialsAAD binds sealed credentials to their merchant and channel.
 func credentialsAAD(merchantID int64, provider, mid string) string {
-	return fmt.Sprintf("channel_credentials:%d:%s:%s", merchantID, provider, mid)
+	return string(vault.ChannelCredentialsAAD(merchantID, provider, mid))
 }
 
 // AddChannel adds a processor channel; its credentials are sealed by the

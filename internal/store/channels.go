@@ -123,3 +123,44 @@ func (s *Store) MarkDemo(ctx context.Context, merchantID int64) error {
 	_, err := s.exec(ctx, `UPDATE merchants SET demo = 1 WHERE id = ?`, merchantID)
 	return err
 }
+
+// SealedChannel is one channel's sealed credentials, for key rotation.
+type SealedChannel struct {
+	ID         int64
+	MerchantID int64
+	Provider   string
+	MID        string
+	SealedCredentials
+}
+
+// ChannelCredentialsNotUnderKey lists up to limit channels whose
+// credentials are sealed under another key than keyID (all merchants).
+func (s *Store) ChannelCredentialsNotUnderKey(ctx context.Context, keyID string, limit int) ([]SealedChannel, error) {
+	rows, err := s.query(ctx, `SELECT id, merchant_id, provider, mid, credentials, credentials_key_id FROM channels
+		WHERE credentials IS NOT NULL AND credentials_key_id <> ? LIMIT ?`, keyID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("channel credentials to rewrap: %w", err)
+	}
+	defer rows.Close()
+	var out []SealedChannel
+	for rows.Next() {
+		var c SealedChannel
+		if err := rows.Scan(&c.ID, &c.MerchantID, &c.Provider, &c.MID, &c.Cipher, &c.KeyID); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ReplaceChannelCredentials swaps a channel's sealed credentials if they
+// are still under the key they were read with; it reports whether it did.
+func (s *Store) ReplaceChannelCredentials(ctx context.Context, c SealedChannel, newCipher []byte, newKeyID string) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE channels SET credentials = ?, credentials_key_id = ? WHERE id = ? AND credentials_key_id = ?`,
+		newCipher, newKeyID, c.ID, c.KeyID)
+	if err != nil {
+		return false, fmt.Errorf("rewrap channel %d: %w", c.ID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
