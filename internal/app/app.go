@@ -30,6 +30,7 @@ import (
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
 	"github.com/billkey/billkey/internal/receipt"
+	"github.com/billkey/billkey/internal/reqid"
 	"github.com/billkey/billkey/internal/scheduler"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/subscription"
@@ -242,7 +243,9 @@ func (a *App) routes() http.Handler {
 	a.v1 = iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry,
 		Schedules: a.scheduleAPI(), Webhooks: a.Core.Webhooks(), Sandbox: a.sandboxAPI()})
 	mux.Handle("/", a.v1)
-	return wellFormed(mux)
+	// The request id wraps everything, so that even a refused malformed
+	// request answers with one and logs under it.
+	return reqid.Middleware(wellFormed(mux))
 }
 
 // MetricsHandler serves the registry in the Prometheus text format.
