@@ -177,8 +177,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// connector their sealed credentials build; live ones refuse a clock
 	// that can be moved.
 	_, testClock := cfg.Clock.(*clock.Test)
-	a.PG = pg.Instrument(router.New(simclient.New(cfg.PGURL, cfg.PGTimeout), a.Merchants,
-		router.Options{TestClock: testClock, Timeout: cfg.PGTimeout}), a.registry)
+	rt := router.New(simclient.New(cfg.PGURL, cfg.PGTimeout), a.Merchants, router.Options{TestClock: testClock, Timeout: cfg.PGTimeout})
+	a.PG = pg.Instrument(rt, a.registry)
+	a.mounts = append(a.mounts, mount{pattern: "POST " + IAMPortNoticePath, handler: a.iamportNotices(rt)})
 	a.Service = charge.New(charge.Config{
 		Store: a.Store, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants, ReceiptBase: cfg.PublicURL,
