@@ -10,8 +10,8 @@ import (
 )
 
 // IAMPortNoticePath is where an upstream PortOne account's notice_url
-// points: /pg/iamport/notice/{merchant_code}/{channel mid}.
-const IAMPortNoticePath = "/pg/iamport/notice/"
+// points; mid is the merchant's iamport channel.
+const IAMPortNoticePath = "/pg/iamport/notice/{merchant_code}/{mid}"
 
 // iamportNotices verifies an upstream notification by looking the payment
 // up at the upstream, then hands the attempt to the reconciler (which looks
@@ -19,15 +19,7 @@ const IAMPortNoticePath = "/pg/iamport/notice/"
 // anything it names that is not ours, or not unknown here, is ignored.
 func (a *App) iamportNotices(rt *router.Router) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			http.Error(w, "POST only", http.StatusMethodNotAllowed)
-			return
-		}
-		code, mid, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, IAMPortNoticePath), "/")
-		if !ok || code == "" || mid == "" {
-			http.NotFound(w, r)
-			return
-		}
+		code, mid := r.PathValue("merchant_code"), r.PathValue("mid")
 		var n iamport.Notice
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 			_ = json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&n)
