@@ -60,17 +60,17 @@ func (c *Test) NowFor(merchantID int64) time.Time {
 }
 
 // AdvanceFor moves merchantID's time forward by d (never backwards) and
-// returns its new time; other merchants' times stay.
+// returns its new time; other merchants' times stay. Waiters are not woken:
+// whoever moves one merchant's time runs what fell due for it, and a loop
+// woken meanwhile would only race it for the same rows.
 func (c *Test) AdvanceFor(merchantID int64, d time.Duration) time.Time {
 	if d < 0 {
 		d = 0
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.ahead[merchantID] += d
-	now := c.now.Add(c.ahead[merchantID])
-	c.wake()
-	c.mu.Unlock()
-	return now
+	return c.now.Add(c.ahead[merchantID])
 }
 
 // SetFor moves merchantID's time to t if t is later than its current time
@@ -80,7 +80,6 @@ func (c *Test) SetFor(merchantID int64, t time.Time) time.Time {
 	defer c.mu.Unlock()
 	if d := t.Sub(c.now); d > c.ahead[merchantID] {
 		c.ahead[merchantID] = d
-		c.wake()
 	}
 	return c.now.Add(c.ahead[merchantID])
 }
