@@ -45,7 +45,7 @@ func TestDashboardAndAlertsNameExistingMetrics(t *testing.T) {
 		}
 	}
 
-	exposed := scrapeAfterTraffic(t)
+	exposed := scrapeAfterTraffic(t, named)
 	var missing []string
 	for m, where := range named {
 		if !exposed[m] {
@@ -128,7 +128,7 @@ func alertRules(t *testing.T, path string) []rule {
 // scrapeAfterTraffic runs a Billkey through every kind of work that the
 // labelled metrics count (a vector shows up only once something is
 // counted), then scrapes /metrics over HTTP and returns the series names.
-func scrapeAfterTraffic(t *testing.T) map[string]bool {
+func scrapeAfterTraffic(t *testing.T, want map[string][]string) map[string]bool {
 	t.Helper()
 	e := apptest.New(t, testenv.SQLite(t))
 	e.App.Start()
@@ -161,12 +161,17 @@ func scrapeAfterTraffic(t *testing.T) map[string]bool {
 		t.Fatalf("unsigned v3 request: HTTP %d", st)
 	}
 
+	// The webhook worker and the scheduler run in the background: wait until
+	// everything named has been counted (or give up and report what is
+	// missing) rather than for a time.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		exposed := scrape(t, e.Server.URL+"/metrics")
-		// The delivery worker runs in the background: wait for its first
-		// outcome (no URL configured: skipped) rather than for a time.
-		if exposed["billkey_webhook_deliveries_total"] || time.Now().After(deadline) {
+		all := true
+		for m := range want {
+			all = all && exposed[m]
+		}
+		if all || time.Now().After(deadline) {
 			return exposed
 		}
 		time.Sleep(20 * time.Millisecond)

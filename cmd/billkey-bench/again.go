@@ -121,6 +121,19 @@ func benchAgain(ctx context.Context, args []string) error {
 	loadCtx, stop := context.WithTimeout(ctx, *duration)
 	defer stop()
 	began := time.Now()
+	go func() {
+		// Progress on stderr, so that a long run does not look hung.
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-t.C:
+				fmt.Fprintf(os.Stderr, "  … %d charges sent after %s\n", seq.Load(), time.Since(began).Round(time.Second))
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	if *rate > 0 {
 		tick := time.NewTicker(time.Second / time.Duration(*rate))

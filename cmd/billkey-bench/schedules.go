@@ -242,6 +242,7 @@ func billingRun(ctx context.Context, dbURL string, n, customers int, latency tim
 	done := make(chan struct{})
 	go func() { s.Run(runCtx); close(done) }()
 	start := time.Now()
+	lastReport := start
 	var left int
 	for {
 		if err := a.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schedules WHERE status IN ('scheduled', 'executing')`).Scan(&left); err != nil {
@@ -250,6 +251,10 @@ func billingRun(ctx context.Context, dbURL string, n, customers int, latency tim
 		}
 		if left == 0 {
 			break
+		}
+		if time.Since(lastReport) >= 5*time.Second {
+			lastReport = time.Now()
+			fmt.Fprintf(os.Stderr, "  … %d of %d left after %s\n", left, n, time.Since(start).Round(time.Second))
 		}
 		if time.Since(start) > 30*time.Minute {
 			stop()

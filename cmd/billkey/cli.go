@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/billkey/billkey/internal/config"
+	"github.com/billkey/billkey/internal/reqid"
 	"github.com/billkey/billkey/internal/vault"
 )
 
@@ -159,5 +160,5 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	if cfg.LogFormat == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(vault.RedactingHandler(h))
+	return slog.New(vault.RedactingHandler(reqid.Handler(h)))
 }

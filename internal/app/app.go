@@ -30,6 +30,7 @@ import (
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
 	"github.com/billkey/billkey/internal/receipt"
+	"github.com/billkey/billkey/internal/reqid"
 	"github.com/billkey/billkey/internal/scheduler"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/subscription"
@@ -178,8 +179,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// connector their sealed credentials build; live ones refuse a clock
 	// that can be moved.
 	_, testClock := cfg.Clock.(*clock.Test)
-	a.PG = pg.Instrument(router.New(simclient.New(cfg.PGURL, cfg.PGTimeout), a.Merchants,
-		router.Options{TestClock: testClock, Timeout: cfg.PGTimeout}), a.registry)
+	rt := router.New(simclient.New(cfg.PGURL, cfg.PGTimeout), a.Merchants, router.Options{TestClock: testClock, Timeout: cfg.PGTimeout})
+	a.PG = pg.Instrument(rt, a.registry)
+	a.mounts = append(a.mounts, mount{pattern: "POST " + IAMPortNoticePath, handler: a.iamportNotices(rt)})
 	a.Service = charge.New(charge.Config{
 		Store: a.Store, PG: a.PG, Vault: a.Vault, Clock: cfg.Clock, Logger: cfg.Logger,
 		PGTimeout: cfg.PGTimeout, Registerer: a.registry, Channels: a.Merchants, ReceiptBase: cfg.PublicURL,
@@ -243,7 +245,9 @@ func (a *App) routes() http.Handler {
 	a.v1 = iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry,
 		Schedules: a.scheduleAPI(), Webhooks: a.Core.Webhooks(), Sandbox: a.sandboxAPI()})
 	mux.Handle("/", a.v1)
-	return wellFormed(mux)
+	// The request id wraps everything, so that even a refused malformed
+	// request answers with one and logs under it.
+	return reqid.Middleware(wellFormed(mux))
 }
 
 // MetricsHandler serves the registry in the Prometheus text format.

@@ -377,3 +377,101 @@ func TestRotationRewrapsChannelCredentials(t *testing.T) {
 		t.Fatalf("again after rotation: %v", paid)
 	}
 }
+
+// A charge whose answer is lost at the upstream PG stays "ready" at both
+// Billkeys until each reconciler has looked it up; then it is paid once.
+func TestLostAnswerThroughIAMPortIsReconciled(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		e := apptest.New(t, b)
+		up := apptest.New(t, testenv.SQLite(t))
+		ctx := context.Background()
+		c := &v1{t: t, e: e, token: e.Token(e.Cred)}
+		c.ok("POST", "/channels", map[string]any{"pg": "iamport", "mid": "up", "default": true,
+			"imp_key": up.Cred.ImpKey, "imp_secret": up.Cred.ImpSecret, "api_url": up.Server.URL})
+		c.ok("POST", "/subscribe/customers/c1", map[string]any{"card_number": sim.CardLostResponse, "expiry": "2030-12", "birth": "800101"})
+		first := c.ok("POST", "/subscribe/payments/again", map[string]any{"customer_uid": "c1", "merchant_uid": "lost-1", "amount": 1000})
+		if first["status"] != "ready" {
+			t.Fatalf("lost answer: %v", first)
+		}
+		// Our reconciler asks before the upstream knows: still unknown.
+		e.Clock.Advance(time.Minute)
+		if _, err := e.App.Service.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if p := c.ok("GET", "/payments/find/lost-1", nil); p["status"] != "ready" {
+			t.Fatalf("resolved before the upstream knew: %v", p)
+		}
+		up.Clock.Advance(time.Minute)
+		if _, err := up.App.Service.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(10 * time.Minute)
+		if _, err := e.App.Service.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.token = e.Token(e.Cred)
+		if p := c.ok("GET", "/payments/find/lost-1", nil); p["status"] != "paid" {
+			t.Fatalf("after both reconcilers: %v", p)
+		}
+		if n := up.App.Sim.ChargeCount(false); n != 1 {
+			t.Fatalf("upstream PG ledger: %d charges", n)
+		}
+	})
+}
+
+// An upstream notification (notice_url) is verified by looking the payment
+// up at the upstream, then makes the attempt due for the reconciler; a
+// forged one changes nothing.
+func TestUpstreamNoticeFeedsTheReconciler(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	up := apptest.New(t, testenv.SQLite(t))
+	ctx := context.Background()
+	c := &v1{t: t, e: e, token: e.Token(e.Cred)}
+	c.ok("POST", "/channels", map[string]any{"pg": "iamport", "mid": "up", "default": true,
+		"imp_key": up.Cred.ImpKey, "imp_secret": up.Cred.ImpSecret, "api_url": up.Server.URL})
+	c.ok("POST", "/subscribe/customers/c1", map[string]any{"card_number": sim.CardLostResponse, "expiry": "2030-12", "birth": "800101"})
+	first := c.ok("POST", "/subscribe/payments/again", map[string]any{"customer_uid": "c1", "merchant_uid": "notice-1", "amount": 1000})
+	if first["status"] != "ready" {
+		t.Fatalf("lost answer: %v", first)
+	}
+	e.Clock.Advance(time.Minute)
+	if _, err := e.App.Service.Reconcile(ctx); err != nil { // not known upstream yet: next check pushed out
+		t.Fatal(err)
+	}
+	up.Clock.Advance(time.Minute)
+	if _, err := up.App.Service.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var upPay struct {
+		Response struct {
+			ImpUID string `json:"imp_uid"`
+		} `json:"response"`
+	}
+	up.Do("GET", "/payments/find/bk-"+first["imp_uid"].(string), up.Token(up.Cred), nil, &upPay)
+
+	notify := func(impUID string) int {
+		body := strings.NewReader(`{"imp_uid":"` + impUID + `","merchant_uid":"x","status":"paid"}`)
+		resp, err := http.Post(e.Server.URL+"/pg/iamport/notice/"+e.Merchant.Code+"/up", "application/json", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := notify("imp_000000000000"); st != http.StatusBadRequest {
+		t.Fatalf("forged notice: HTTP %d", st)
+	}
+	if st := notify(upPay.Response.ImpUID); st != http.StatusOK {
+		t.Fatalf("notice: HTTP %d", st)
+	}
+	// Due now: one pass at the same instant settles it.
+	if _, err := e.App.Service.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.token = e.Token(e.Cred)
+	if p := c.ok("GET", "/payments/find/notice-1", nil); p["status"] != "paid" {
+		t.Fatalf("after the notice: %v", p)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	v3 "github.com/billkey/billkey/internal/api/v3"
+	"github.com/billkey/billkey/internal/reqid"
 	"github.com/billkey/billkey/internal/subscription"
 )
 
@@ -23,8 +24,10 @@ func (a *App) setupSubscriptions(ctx context.Context) error {
 		Engine: a.subscriptions, Service: a.Service, Store: a.Store, Vault: a.Vault, Clock: a.Config.Clock, WallClock: a.Config.WallClock,
 		Logger: a.Log.With("component", "v3"), Window: a.Config.D24Window, Registerer: a.registry,
 	})
+	// v3 requests get the same access line as V1 ones.
+	access := a.Log.With("component", "v3")
 	for _, r := range h.Routes() {
-		a.mounts = append(a.mounts, mount{pattern: r.Pattern, handler: r.Handler})
+		a.mounts = append(a.mounts, mount{pattern: r.Pattern, handler: reqid.AccessLog(access, "v3 request", r.Handler)})
 	}
 	return nil
 }

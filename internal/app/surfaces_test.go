@@ -64,3 +64,45 @@ func TestOneTokenParserAndEnvelopeForEveryV1Surface(t *testing.T) {
 		}
 	}
 }
+
+// A request id is taken from X-Request-Id (or made), echoed, and on every log
+// line of the request; v3 requests get the same access line as V1 ones.
+func TestRequestIDsAndAccessLines(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, testenv.SQLite(t))
+	tok := e.Token(e.Cred)
+	send := func(path, id string, header ...string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.Server.URL+path, nil)
+		if id != "" {
+			req.Header.Set("X-Request-Id", id)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Request-Id")
+	}
+	if got := send("/users/pg", "req-v1-42", "Authorization", "Bearer "+tok); got != "req-v1-42" {
+		t.Fatalf("V1 response X-Request-Id %q", got)
+	}
+	if got := send("/v3/subscriptions/1", "req-v3-42"); got != "req-v3-42" {
+		t.Fatalf("v3 response X-Request-Id %q", got)
+	}
+	if got := send("/users/pg", ""); len(got) != 16 {
+		t.Fatalf("generated X-Request-Id %q", got)
+	}
+	logs := e.Logs.String()
+	var v1, v3 bool
+	for _, l := range strings.Split(logs, "\n") {
+		v1 = v1 || strings.Contains(l, "iamport request") && strings.Contains(l, "request_id=req-v1-42")
+		v3 = v3 || strings.Contains(l, "v3 request") && strings.Contains(l, "request_id=req-v3-42") && strings.Contains(l, "status=")
+	}
+	if !v1 || !v3 {
+		t.Fatalf("access lines with request ids: V1 %v, v3 %v\n%s", v1, v3, logs)
+	}
+}

@@ -164,3 +164,15 @@ func (s *Store) ReplaceChannelCredentials(ctx context.Context, c SealedChannel, 
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// ExpediteCheck makes an attempt whose outcome is unknown due for the
+// reconciler now; attempts in flight or settled are left alone.
+func (s *Store) ExpediteCheck(ctx context.Context, merchantID int64, impUID string, now time.Time) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE payments SET next_check_at = ? WHERE merchant_id = ? AND imp_uid = ? AND status = 'unknown'`,
+		us(now), merchantID, impUID)
+	if err != nil {
+		return false, fmt.Errorf("expedite check %s: %w", impUID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

@@ -305,7 +305,18 @@ func (e *Engine) Create(ctx context.Context, merchantID int64, in CreateInput) (
 			return nil, err
 		}
 	}
-	return e.Get(ctx, merchantID, sub.ID)
+	got, err := e.Get(ctx, merchantID, sub.ID)
+	if err != nil {
+		// The subscription is committed and its first charge may have been
+		// approved with the database gone before the answer was stored: an
+		// error now would invite a create under a new invoice_id that pays
+		// twice. Answer it as committed, PENDING; the reconciler settles the
+		// charge into the first deposit (or the scheduler runs it again).
+		e.log.Warn("subscription created, state not re-read; answering it pending", "subscription_id", sub.ID, "err", err)
+		sub.Status = e.Effective(sub)
+		return sub, nil
+	}
+	return got, nil
 }
 
 func buyerOf(payer json.RawMessage) core.Buyer {

@@ -153,14 +153,14 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// CardAAD binds a stored card ciphertext to its row: copied to another
-// merchant or customer it does not decrypt.
 // ChannelCredentialsAAD binds a processor channel's sealed credentials to
 // their merchant and channel.
 func ChannelCredentialsAAD(merchantID int64, provider, mid string) []byte {
 	return []byte(fmt.Sprintf("channel_credentials:%d:%s:%s", merchantID, provider, mid))
 }
 
+// CardAAD binds a stored billing-key ciphertext to its row: copied to
+// another merchant or customer it does not decrypt.
 func CardAAD(merchantID int64, customerUID string) []byte {
 	return []byte(fmt.Sprintf("billing_key:%d:%s", merchantID, customerUID))
 }

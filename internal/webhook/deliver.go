@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/billkey/billkey/internal/reqid"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/vault"
 )
@@ -156,6 +157,9 @@ func (s *Service) send(ctx context.Context, id, target string, body []byte, ctyp
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set(HeaderID, id)
+	// Receivers correlate by X-Request-Id too; the webhook-id is stable
+	// across attempts, so their logs and ours name a delivery alike.
+	req.Header.Set(reqid.Header, id)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(HeaderSignature, sig)
 	// Latency is a measurement of real elapsed time, not business time, so

@@ -31,7 +31,6 @@ import (
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/subscription"
-	"github.com/billkey/billkey/internal/vault"
 )
 
 // SecretOpener unseals a stored D24 signature secret (the vault).
@@ -633,13 +632,8 @@ func (h *Handler) deposit(w http.ResponseWriter, r *http.Request) {
 		if k.Customer.Name != "" {
 			holder = k.Customer.Name // holder_name as sent
 		}
-		if h.opts.Vault != nil {
-			// Only the expiry leaves the vault; the number stays sealed.
-			if pan, err := h.opts.Vault.OpenString(k.CardCipher, k.CardKeyID, string(vault.CardAAD(k.MerchantID, k.CustomerUID))); err == nil {
-				if _, exp, ok := strings.Cut(pan, "|"); ok && exp != "" {
-					expiration = exp
-				}
-			}
+		if k.CardExpiry != "" {
+			expiration = k.CardExpiry // kept beside the sealed PG key; no card number is kept
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

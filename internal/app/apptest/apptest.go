@@ -20,6 +20,7 @@ import (
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/openapi/openapitest"
+	"github.com/billkey/billkey/internal/reqid"
 	"github.com/billkey/billkey/internal/testenv"
 	"github.com/billkey/billkey/internal/vault"
 )
@@ -67,7 +68,7 @@ var Start = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 func New(t testing.TB, b testenv.Backend, opts ...func(*app.Config)) *Env {
 	t.Helper()
 	logs := &SafeBuffer{}
-	log := slog.New(vault.RedactingHandler(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	log := slog.New(vault.RedactingHandler(reqid.Handler(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	clk := clock.NewTest(Start)
 	wall := clock.NewTest(time.Now())
 	// The listener comes first so that receipt URLs name the test server.

@@ -286,3 +286,19 @@ func lookupErr(err error) error {
 	}
 	return fmt.Errorf("%w: %w", pg.ErrUnknownOutcome, err)
 }
+
+// VerifyIAMPortNotice checks an upstream PortOne notification by looking the
+// payment up at the merchant's iamport channel mid: it returns our
+// idempotency key (the imp_uid of our attempt) and the upstream's verdict.
+// The notification itself is never trusted.
+func (r *Router) VerifyIAMPortNotice(ctx context.Context, merchantID int64, mid string, n iamport.Notice) (string, *pg.ChargeResult, error) {
+	c, err := r.connector(ctx, pg.Target{MerchantID: merchantID, Provider: IAMPort, MID: mid})
+	if err != nil {
+		return "", nil, err
+	}
+	ic, ok := c.(*iamport.Client)
+	if !ok {
+		return "", nil, fmt.Errorf("channel iamport.%s is not an upstream i'mport account", mid)
+	}
+	return ic.VerifyNotice(ctx, n)
+}

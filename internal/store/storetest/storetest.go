@@ -43,6 +43,23 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"Outbox", outbox},
 		{"VaultKeys", vaultKeys},
 		{"Subscriptions", subscriptions},
+		{"SubscriptionQueries", subscriptionQueries},
+		{"ConsoleAccounts", consoleAccounts},
+		{"ConsoleAudit", consoleAudit},
+		{"ConsoleFigures", consoleFigures},
+		{"Channels", channels},
+		{"IdempotencyKeys", idempotencyKeys},
+		{"D24", d24},
+		{"CheckoutSessions", checkoutSessions},
+		{"PruneExpired", pruneExpired},
+		{"EventRequeue", eventRequeue},
+		{"WebhookSettings", webhookSettings},
+		{"WebhookSecrets", webhookSecrets},
+		{"Cards", cards},
+		{"ScheduleRestart", scheduleRestart},
+		{"WindowTerms", windowTerms},
+		{"MerchantSettings", merchantSettings},
+		{"Lifecycle", lifecycle},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
