@@ -5,7 +5,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/billkey/billkey/internal/app/apptest"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
@@ -14,10 +13,9 @@ import (
 
 // TestWindowPay pins what each kind of payment-window request leaves behind.
 func TestWindowPay(t *testing.T) {
-	e := apptest.New(t, testenv.SQLite(t))
+	svc, bd := setup(t, testenv.SQLite(t))
 	ctx := context.Background()
-	svc := e.App.Service
-	mid := e.Merchant.ID
+	mid := bd.Merchant.ID
 	if _, err := svc.Prepare(ctx, mid, "prep", 5000, "KRW", false); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +62,7 @@ func TestWindowPay(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := e.App.Sim.Stats().Charges
+			before := bd.Sim.Stats().Charges
 			p, k, err := svc.WindowPay(ctx, mid, c.in)
 			if c.wantErr != nil {
 				if err == nil || !errors.As(err, c.wantErr) {
@@ -77,7 +75,7 @@ func TestWindowPay(t *testing.T) {
 				if p == nil || p.Status != c.status || p.CustomerUIDUsage != c.usage || p.Channel != "pc" || p.PayMethod != c.in.PayMethod {
 					t.Fatalf("payment %+v", p)
 				}
-				evs, _ := e.App.Store.Events(ctx, mid, p.ImpUID)
+				evs, _ := bd.Store.Events(ctx, mid, p.ImpUID)
 				if len(evs) != c.events {
 					t.Errorf("%d outbox events, want %d", len(evs), c.events)
 				}
@@ -86,7 +84,7 @@ func TestWindowPay(t *testing.T) {
 			if stored := c.in.CustomerUID != "" && kerr == nil; stored != c.keyStored || (c.keyStored && k == nil) {
 				t.Errorf("key stored = %v (%v), want %v", stored, kerr, c.keyStored)
 			}
-			if charged := e.App.Sim.Stats().Charges > before; charged != c.wantCharge {
+			if charged := bd.Sim.Stats().Charges > before; charged != c.wantCharge {
 				t.Errorf("PG charged = %v, want %v", charged, c.wantCharge)
 			}
 		})

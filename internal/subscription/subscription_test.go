@@ -26,7 +26,7 @@ var seoul, _ = time.LoadLocation("Asia/Seoul")
 
 func card(n string) *pg.Card { return &pg.Card{Number: n, Expiry: "2035-12"} }
 
-func create(t *testing.T, e *apptest.Env, in subscription.CreateInput) *core.Subscription {
+func create(t *testing.T, e *testBundle, in subscription.CreateInput) *core.Subscription {
 	t.Helper()
 	if in.Currency == "" {
 		in.Currency = "KRW"
@@ -37,7 +37,7 @@ func create(t *testing.T, e *apptest.Env, in subscription.CreateInput) *core.Sub
 	if in.Amount == 0 {
 		in.Amount = 9900
 	}
-	sub, err := e.App.Subscriptions().Create(ctx, e.Merchant.ID, in)
+	sub, err := e.engine.Create(ctx, e.Merchant.ID, in)
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -46,26 +46,26 @@ func create(t *testing.T, e *apptest.Env, in subscription.CreateInput) *core.Sub
 
 // runAt moves the test clock to at and runs everything due, as the sandbox
 // clock endpoint does.
-func runAt(t *testing.T, e *apptest.Env, at time.Time) {
+func runAt(t *testing.T, e *testBundle, at time.Time) {
 	t.Helper()
 	e.Clock.Set(at)
-	if _, err := e.App.Scheduler().RunDue(ctx); err != nil {
+	if _, err := e.sched.RunDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func deposits(t *testing.T, e *apptest.Env, sub *core.Subscription) []core.Deposit {
+func deposits(t *testing.T, e *testBundle, sub *core.Subscription) []core.Deposit {
 	t.Helper()
-	ds, err := e.App.Store.Deposits(ctx, e.Merchant.ID, sub.ID)
+	ds, err := e.Store.Deposits(ctx, e.Merchant.ID, sub.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ds
 }
 
-func get(t *testing.T, e *apptest.Env, id int64) *core.Subscription {
+func get(t *testing.T, e *testBundle, id int64) *core.Subscription {
 	t.Helper()
-	sub, err := e.App.Subscriptions().Get(ctx, e.Merchant.ID, id)
+	sub, err := e.engine.Get(ctx, e.Merchant.ID, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func get(t *testing.T, e *apptest.Env, id int64) *core.Subscription {
 func TestMonthlyAnchoredJan31TwoYears(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := apptest.New(t, b)
+		_, e := setup(t, b)
 		e.Clock.Set(time.Date(2027, 1, 31, 10, 0, 0, 0, seoul))
 		sub := create(t, e, subscription.CreateInput{InvoiceID: "inv-jan31", Plan: "MONTHLY", PlanUnit: 24, Card: card("4242424242424242")})
 		if sub.Status != core.SubActive || len(deposits(t, e, sub)) != 1 {
@@ -95,7 +95,7 @@ func TestMonthlyAnchoredJan31TwoYears(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 2 {
 				wg.Add(1)
-				go func() { defer wg.Done(); e.App.Scheduler().RunDue(ctx) }()
+				go func() { defer wg.Done(); e.sched.RunDue(ctx) }()
 			}
 			wg.Wait()
 		}
@@ -109,7 +109,7 @@ func TestMonthlyAnchoredJan31TwoYears(t *testing.T) {
 			t.Fatalf("%d deposits, want %d", len(ds), len(want))
 		}
 		for i, d := range ds {
-			p, err := e.App.Service.GetPayment(ctx, e.Merchant.ID, d.ImpUID)
+			p, err := e.Service.GetPayment(ctx, e.Merchant.ID, d.ImpUID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +120,7 @@ func TestMonthlyAnchoredJan31TwoYears(t *testing.T) {
 				t.Errorf("period %d payment: %+v", i, p)
 			}
 		}
-		if got := e.App.Sim.ChargeCount(true); got != 24 {
+		if got := e.Sim.ChargeCount(true); got != 24 {
 			t.Fatalf("simulator approved %d charges, want 24", got)
 		}
 		if s := get(t, e, sub.ID); s.Status != core.SubActive {
@@ -137,7 +137,7 @@ func TestMonthlyAnchoredJan31TwoYears(t *testing.T) {
 // 3-month plan never stops.
 func TestAutoRenewalKeepsCharging(t *testing.T) {
 	t.Parallel()
-	e := apptest.New(t, testenv.SQLite(t))
+	_, e := setup(t, testenv.SQLite(t))
 	e.Clock.Set(time.Date(2026, 5, 15, 9, 30, 0, 0, seoul))
 	sub := create(t, e, subscription.CreateInput{InvoiceID: "inv-renew", Plan: "MONTHLY", PlanUnit: 3, AutoRenewal: true, Card: card("4242424242424242")})
 	cal, _ := subscription.Schedule(sub)
@@ -152,7 +152,7 @@ func TestAutoRenewalKeepsCharging(t *testing.T) {
 // The sandbox TEST plan charges every minute, plan_unit times.
 func TestTestPlanChargesEveryMinute(t *testing.T) {
 	t.Parallel()
-	e := apptest.New(t, testenv.SQLite(t))
+	_, e := setup(t, testenv.SQLite(t))
 	sub := create(t, e, subscription.CreateInput{InvoiceID: "inv-test", Plan: "TEST", PlanUnit: 3, Card: card("4242424242424242")})
 	for i := 1; i <= 3; i++ {
 		runAt(t, e, e.Clock.Now().Add(time.Minute))
@@ -172,7 +172,7 @@ func TestTestPlanChargesEveryMinute(t *testing.T) {
 func TestDunningRetriesThenCancels(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := apptest.New(t, b)
+		_, e := setup(t, b)
 		sub := create(t, e, subscription.CreateInput{InvoiceID: "inv-dun", Plan: "MONTHLY", PlanUnit: 12, Card: card("4000000000000341"),
 			NotificationURL: "https://merchant.example/notify"})
 		if s := get(t, e, sub.ID); s.Status != core.SubPending || s.Tries != 1 {
@@ -197,7 +197,7 @@ func TestDunningRetriesThenCancels(t *testing.T) {
 			if d.Status != core.DepositRejected || d.Period != 0 || d.Try != i+1 {
 				t.Errorf("deposit %d: %+v", i, d)
 			}
-			events, _ := e.App.Store.Events(ctx, e.Merchant.ID, d.ImpUID)
+			events, _ := e.Store.Events(ctx, e.Merchant.ID, d.ImpUID)
 			if len(events) != 1 || events[0].Profile != "d24" || events[0].URL != "https://merchant.example/notify" {
 				t.Errorf("deposit %d events: %+v", d.ID, events)
 				continue
@@ -227,7 +227,15 @@ func TestDepositNotificationDelivered(t *testing.T) {
 		got <- b
 	}))
 	defer rcv.Close()
-	sub := create(t, e, subscription.CreateInput{InvoiceID: "inv-n", Plan: "DAILY", PlanUnit: 5, Card: card("4242424242424242"), NotificationURL: rcv.URL})
+	sub, err := e.App.Subscriptions().Create(ctx, e.Merchant.ID, subscription.CreateInput{InvoiceID: "inv-n", Amount: 9900, Currency: "KRW",
+		Country: "KR", Plan: "DAILY", PlanUnit: 5, Card: card("4242424242424242"), NotificationURL: rcv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := e.App.Store.Deposits(ctx, e.Merchant.ID, sub.ID)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("deposits %+v %v", ds, err)
+	}
 	if _, err := e.App.Webhooks().DeliverDue(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +243,7 @@ func TestDepositNotificationDelivered(t *testing.T) {
 	case b := <-got:
 		var body map[string]any
 		json.Unmarshal(b, &body)
-		if len(body) != 1 || body["deposit_id"] != float64(deposits(t, e, sub)[0].ID) {
+		if len(body) != 1 || body["deposit_id"] != float64(ds[0].ID) {
 			t.Fatalf("notification body %s", b)
 		}
 	default:
@@ -246,15 +254,15 @@ func TestDepositNotificationDelivered(t *testing.T) {
 // Billkey's extension: a subscription on an existing v1 billing key.
 func TestSubscriptionOnExistingBillingKey(t *testing.T) {
 	t.Parallel()
-	e := apptest.New(t, testenv.SQLite(t))
-	if _, err := e.App.Service.IssueBillingKey(ctx, e.Merchant.ID, charge.IssueKeyInput{CustomerUID: "user-42", Card: *card("4242424242424242")}); err != nil {
+	_, e := setup(t, testenv.SQLite(t))
+	if _, err := e.Service.IssueBillingKey(ctx, e.Merchant.ID, charge.IssueKeyInput{CustomerUID: "user-42", Card: *card("4242424242424242")}); err != nil {
 		t.Fatal(err)
 	}
 	sub := create(t, e, subscription.CreateInput{InvoiceID: "inv-key", Plan: "WEEKLY", PlanUnit: 4, CustomerUID: "user-42"})
 	if sub.Flow != core.FlowKey || sub.Status != core.SubActive || len(deposits(t, e, sub)) != 1 {
 		t.Fatalf("key subscription: %+v", sub)
 	}
-	_, err := e.App.Subscriptions().Create(ctx, e.Merchant.ID, subscription.CreateInput{InvoiceID: "inv-nokey", Plan: "WEEKLY",
+	_, err := e.engine.Create(ctx, e.Merchant.ID, subscription.CreateInput{InvoiceID: "inv-nokey", Plan: "WEEKLY",
 		PlanUnit: 1, CustomerUID: "nobody", Amount: 100, Currency: "KRW", Country: "KR"})
 	var ve *subscription.ValidationError
 	if !errors.As(err, &ve) {
@@ -265,8 +273,8 @@ func TestSubscriptionOnExistingBillingKey(t *testing.T) {
 func TestCancelAndStates(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := apptest.New(t, b)
-		eng := e.App.Subscriptions()
+		_, e := setup(t, b)
+		eng := e.engine
 		sub := create(t, e, subscription.CreateInput{InvoiceID: "inv-c", Plan: "DAILY", PlanUnit: 30, Card: card("4242424242424242")})
 		if _, err := eng.Cancel(ctx, e.Merchant.ID, sub.ID); err != nil {
 			t.Fatal(err)
@@ -286,7 +294,7 @@ func TestCancelAndStates(t *testing.T) {
 		if _, err := eng.Cancel(ctx, e.Merchant.ID, 999999); !errors.Is(err, subscription.ErrNotFound) {
 			t.Fatalf("cancel of unknown: %v", err)
 		}
-		_, other := e.NewMerchant("other")
+		other := e.NewMerchant(t, "other")
 		if _, err := eng.Get(ctx, other.ID, sub.ID); !errors.Is(err, subscription.ErrNotFound) {
 			t.Fatalf("another merchant reads the subscription: %v", err)
 		}

@@ -11,15 +11,23 @@ import (
 	"github.com/billkey/billkey/internal/testenv"
 )
 
+// testBundle is what a unit test of the engine drives besides the engine:
+// the scheduler running its renewals and the charge protocol's bundle.
+type testBundle struct {
+	*chargetest.Bundle
+	engine *subscription.Engine
+	sched  *scheduler.Scheduler
+}
+
 // setup builds just the engine on the scheduler and the charge protocol,
 // with a real store and the sandbox PG, not the whole app.
-func setup(t *testing.T, b testenv.Backend) (*subscription.Engine, *scheduler.Scheduler, *chargetest.Bundle) {
+func setup(t *testing.T, b testenv.Backend) (*subscription.Engine, *testBundle) {
 	t.Helper()
 	bd := chargetest.New(t, b)
 	s := scheduler.New(bd.Service, bd.Store, scheduler.Config{Workers: 4, Logger: bd.Log})
 	s.Attach()
 	e := subscription.New(bd.Service, bd.Store, s, subscription.Config{Logger: bd.Log})
-	return e, s, bd
+	return e, &testBundle{Bundle: bd, engine: e, sched: s}
 }
 
 // A renewal is a core payment, but the v3 engine, not the V1 notifier,
@@ -28,7 +36,7 @@ func setup(t *testing.T, b testenv.Backend) (*subscription.Engine, *scheduler.Sc
 func TestUnitRenewalNotifiesInItsOwnDialect(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e, s, bd := setup(t, b)
+		e, bd := setup(t, b)
 		bd.IssueKey(t, "user_42", "4242-4242-4242-4242")
 		sub, err := e.Create(ctx, bd.Merchant.ID, subscription.CreateInput{InvoiceID: "inv-1", Amount: 9900, Currency: "KRW",
 			Country: "KR", Plan: "MONTHLY", PlanUnit: 1, AutoRenewal: true, CustomerUID: "user_42"})
@@ -39,7 +47,7 @@ func TestUnitRenewalNotifiesInItsOwnDialect(t *testing.T) {
 			t.Fatalf("status %s after the first charge, want ACTIVE", sub.Status)
 		}
 		bd.Clock.Advance(32 * 24 * time.Hour)
-		if _, err := s.RunDue(ctx); err != nil {
+		if _, err := bd.sched.RunDue(ctx); err != nil {
 			t.Fatal(err)
 		}
 		ds, err := bd.Store.Deposits(ctx, bd.Merchant.ID, sub.ID)
