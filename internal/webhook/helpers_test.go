@@ -8,13 +8,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/billkey/billkey/internal/app"
-	"github.com/billkey/billkey/internal/app/apptest"
 	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/charge/chargetest"
+	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
@@ -24,12 +26,31 @@ import (
 
 var ctx = context.Background()
 
-// allowPrivate lets deliveries reach the loopback httptest receivers.
-func allowPrivate(c *app.Config) { c.WebhookAllowPrivate = true }
+// testBundle is what a unit test of the webhook service drives besides the
+// service: the charge protocol writing outbox events, the receivers' wall
+// clock and the metrics registry.
+type testBundle struct {
+	*chargetest.Bundle
+	webhooks *webhook.Service
+	opts     webhook.Options // to start another node on the same store
+	Wall     *clock.Test
+	registry *prometheus.Registry
+}
 
-func newEnv(t *testing.T, b testenv.Backend) *apptest.Env {
+// setup builds just the webhook service on a real store, with the charge
+// protocol and the sandbox PG to produce events, not the whole app.
+// allowPrivate lets deliveries reach the loopback httptest receivers.
+func setup(t *testing.T, b testenv.Backend, allowPrivate bool) (*webhook.Service, *testBundle) {
 	t.Helper()
-	return apptest.New(t, b, allowPrivate)
+	bd := chargetest.New(t, b)
+	tb := &testBundle{Bundle: bd, Wall: clock.NewTest(time.Now()), registry: prometheus.NewRegistry()}
+	tb.opts = webhook.Options{Store: bd.Store, Vault: bd.Vault, Clock: bd.Clock, WallClock: tb.Wall,
+		Logger: bd.Log.With("component", "webhook"), AllowPrivate: allowPrivate}
+	o := tb.opts
+	o.Registerer = tb.registry
+	tb.webhooks = webhook.New(o)
+	bd.Service.OnEventsWritten(tb.webhooks.Wake)
+	return tb.webhooks, tb
 }
 
 // delivery is one request a receiver got.
@@ -83,15 +104,20 @@ func (rc *receiver) count() int { return len(rc.deliveries()) }
 
 // pay charges a fresh billing key of merchant m and returns the payment;
 // the charge engine writes its payment.paid outbox event.
-func pay(t *testing.T, e *apptest.Env, m *core.Merchant, order, noticeURL string) *core.Payment {
+func pay(t *testing.T, e *testBundle, m *core.Merchant, order, noticeURL string) *core.Payment {
+	t.Helper()
+	return payWith(t, e.Service, m, order, noticeURL)
+}
+
+func payWith(t *testing.T, svc *charge.Service, m *core.Merchant, order, noticeURL string) *core.Payment {
 	t.Helper()
 	cust := "cust-" + order
-	_, err := e.App.Service.IssueBillingKey(ctx, m.ID, charge.IssueKeyInput{CustomerUID: cust,
+	_, err := svc.IssueBillingKey(ctx, m.ID, charge.IssueKeyInput{CustomerUID: cust,
 		Card: pg.Card{Number: "4242424242424242", Expiry: "2030-12", Birth: "800101", Pwd2Digit: "12"}})
 	if err != nil {
 		t.Fatalf("issue key: %v", err)
 	}
-	p, err := e.App.Service.Again(ctx, m.ID, charge.PayInput{CustomerUID: cust, MerchantUID: order, Amount: 1000, Name: "월간 이용권", NoticeURL: noticeURL})
+	p, err := svc.Again(ctx, m.ID, charge.PayInput{CustomerUID: cust, MerchantUID: order, Amount: 1000, Name: "월간 이용권", NoticeURL: noticeURL})
 	if err != nil || p.Status != core.StatusPaid {
 		t.Fatalf("again %s: %+v %v", order, p, err)
 	}
@@ -107,9 +133,9 @@ func deliverDue(t *testing.T, w *webhook.Service) int {
 	return n
 }
 
-func onlyEvent(t *testing.T, e *apptest.Env, merchantID int64, impUID string) store.OutboxEvent {
+func onlyEvent(t *testing.T, e *testBundle, merchantID int64, impUID string) store.OutboxEvent {
 	t.Helper()
-	evs, err := e.App.Store.OutboxEvents(ctx, merchantID, store.EventFilter{ImpUID: impUID})
+	evs, err := e.Store.OutboxEvents(ctx, merchantID, store.EventFilter{ImpUID: impUID})
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("events of %s: %+v %v", impUID, evs, err)
 	}
@@ -137,9 +163,9 @@ func currentSecret(t *testing.T, w *webhook.Service, merchantID int64) string {
 }
 
 // counter reads billkey_webhook_deliveries_total{outcome}.
-func counter(t *testing.T, e *apptest.Env, outcome string) float64 {
+func counter(t *testing.T, e *testBundle, outcome string) float64 {
 	t.Helper()
-	mfs, err := e.App.Registry().Gather()
+	mfs, err := e.registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +182,9 @@ func counter(t *testing.T, e *apptest.Env, outcome string) float64 {
 	return 0
 }
 
-func gauge(t *testing.T, e *apptest.Env, name, status string) float64 {
+func gauge(t *testing.T, e *testBundle, name, status string) float64 {
 	t.Helper()
-	mfs, err := e.App.Registry().Gather()
+	mfs, err := e.registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/billkey/billkey/internal/app"
+	"github.com/billkey/billkey/internal/app/apptest"
+	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/testenv"
 	"github.com/billkey/billkey/internal/webhook"
 )
+
+// newEnv starts the whole app for the end-to-end tests: the operator HTTP
+// endpoints and the worker started as in production. allowPrivate lets
+// deliveries reach the loopback httptest receivers.
+func newEnv(t *testing.T, b testenv.Backend) *apptest.Env {
+	t.Helper()
+	return apptest.New(t, b, func(c *app.Config) { c.WebhookAllowPrivate = true })
+}
+
+// payApp is pay on the whole app.
+func payApp(t *testing.T, e *apptest.Env, m *core.Merchant, order, noticeURL string) *core.Payment {
+	t.Helper()
+	return payWith(t, e.App.Service, m, order, noticeURL)
+}
 
 type envelope[T any] struct {
 	Code     int     `json:"code"`
@@ -25,7 +42,7 @@ func TestHTTPOperatorEndpoints(t *testing.T) {
 		if err := w.SetSettings(ctx, e.Merchant.ID, webhook.Settings{Format: "json", Profile: "iamport"}); err != nil {
 			t.Fatal(err)
 		}
-		p := pay(t, e, e.Merchant, "order-h", rc.URL)
+		p := payApp(t, e, e.Merchant, "order-h", rc.URL)
 		deliverDue(t, w)
 		tok := e.Token(e.Cred)
 
@@ -110,7 +127,7 @@ func TestRunDelivers(t *testing.T) {
 	e := newEnv(t, testenv.SQLite(t))
 	got := make(chan struct{}, 1)
 	rc := newReceiver(t, func(int, http.ResponseWriter) { got <- struct{}{} })
-	pay(t, e, e.Merchant, "order-run", rc.URL)
+	payApp(t, e, e.Merchant, "order-run", rc.URL)
 	e.App.Start()
 	e.App.Webhooks().Wake()
 	select {

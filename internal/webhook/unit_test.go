@@ -6,28 +6,16 @@ import (
 	"testing"
 
 	"github.com/billkey/billkey/internal/charge"
-	"github.com/billkey/billkey/internal/charge/chargetest"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/testenv"
-	"github.com/billkey/billkey/internal/webhook"
 )
-
-// setup builds just webhook delivery on the charge protocol, a real store
-// and the sandbox PG, not the whole app.
-func setup(t *testing.T, b testenv.Backend) (*webhook.Service, *chargetest.Bundle) {
-	t.Helper()
-	bd := chargetest.New(t, b)
-	svc := webhook.New(webhook.Options{Store: bd.Store, Vault: bd.Vault, Clock: bd.Clock, Logger: bd.Log, AllowPrivate: true})
-	bd.Service.OnEventsWritten(svc.Wake)
-	return svc, bd
-}
 
 // A settled charge's outbox row reaches the merchant's endpoint with the V1
 // payload, once.
 func TestUnitSettledChargeIsDelivered(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		svc, bd := setup(t, b)
+		svc, bd := setup(t, b, true)
 		rc := newReceiver(t, func(int, http.ResponseWriter) {})
 		if err := bd.Store.SetMerchantWebhook(ctx, bd.Merchant.ID, rc.URL, "json"); err != nil {
 			t.Fatal(err)

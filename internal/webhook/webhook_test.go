@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/billkey/billkey/internal/app"
-	"github.com/billkey/billkey/internal/app/apptest"
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/store"
@@ -34,8 +32,8 @@ func TestReceiverDownThenRecovers(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
 		for _, tc := range cases {
 			t.Run(tc.profile, func(t *testing.T) {
-				e := newEnv(t, b)
-				w := e.App.Webhooks()
+				_, e := setup(t, b, true)
+				w := e.webhooks
 				if err := w.SetSettings(ctx, e.Merchant.ID, webhook.Settings{Format: "json", Profile: tc.profile}); err != nil {
 					t.Fatal(err)
 				}
@@ -129,8 +127,8 @@ func TestReceiverDownThenRecovers(t *testing.T) {
 func TestExhaustedThenResendFailed(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
-		w := e.App.Webhooks()
+		_, e := setup(t, b, true)
+		w := e.webhooks
 		rc := newReceiver(t, downFor(7))
 		if err := w.SetSettings(ctx, e.Merchant.ID, webhook.Settings{URL: rc.URL, Format: "json", Profile: "iamport"}); err != nil {
 			t.Fatal(err)
@@ -178,31 +176,22 @@ func TestExhaustedThenResendFailed(t *testing.T) {
 	})
 }
 
-// Closing Billkey mid-backoff and starting a new one on the same database
+// A node stopped mid-backoff and another started on the same database
 // loses nothing: the schedule, the secret and the event id all survive.
 func TestRestartMidBackoff(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
+		_, e := setup(t, b, true)
 		rc := newReceiver(t, downFor(1))
 		p := pay(t, e, e.Merchant, "order-r", rc.URL)
-		secret := currentSecret(t, e.App.Webhooks(), e.Merchant.ID)
-		deliverDue(t, e.App.Webhooks())
+		secret := currentSecret(t, e.webhooks, e.Merchant.ID)
+		deliverDue(t, e.webhooks)
 		if rc.count() != 1 {
 			t.Fatalf("first attempt not made")
 		}
-		cfg := e.App.Config
-		cfg.PGURL = "" // the old in-process PG goes away with the old App
-		if err := e.App.Close(); err != nil {
-			t.Fatal(err)
-		}
-
-		a2, err := app.New(ctx, cfg)
-		if err != nil {
-			t.Fatalf("restart: %v", err)
-		}
-		t.Cleanup(func() { a2.Close() })
-		w2 := a2.Webhooks()
+		// Another node (or this one restarted) holds nothing in memory: the
+		// backoff, the event and the secret live in the store.
+		w2 := webhook.New(e.opts)
 		if n, _ := w2.DeliverDue(ctx); n != 0 {
 			t.Fatalf("restart retried %d early", n)
 		}
@@ -217,7 +206,7 @@ func TestRestartMidBackoff(t *testing.T) {
 		if err := verify(secret, ds[1]); err != nil {
 			t.Errorf("secret did not survive the restart: %v", err)
 		}
-		evs, err := a2.Store.OutboxEvents(ctx, e.Merchant.ID, store.EventFilter{ImpUID: p.ImpUID})
+		evs, err := e.Store.OutboxEvents(ctx, e.Merchant.ID, store.EventFilter{ImpUID: p.ImpUID})
 		if err != nil || len(evs) != 1 || evs[0].Status != store.EventDelivered {
 			t.Fatalf("event after restart: %+v %v", evs, err)
 		}
@@ -229,31 +218,31 @@ func TestRestartMidBackoff(t *testing.T) {
 func TestCrashedClaimComesBackAfterLease(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
+		_, e := setup(t, b, true)
 		rc := newReceiver(t, nil)
 		p := pay(t, e, e.Merchant, "order-c", rc.URL)
 		ev := onlyEvent(t, e, e.Merchant.ID, p.ImpUID)
 		now := e.Clock.Now()
-		claimed, err := e.App.Store.ClaimEvents(ctx, []string{ev.ID}, now, now.Add(2*time.Minute))
+		claimed, err := e.Store.ClaimEvents(ctx, []string{ev.ID}, now, now.Add(2*time.Minute))
 		if err != nil || len(claimed) != 1 {
 			t.Fatalf("claim: %+v %v", claimed, err)
 		}
 		// The claim's holder "crashes" here. Nobody else may take it meanwhile.
-		if again, _ := e.App.Store.ClaimEvents(ctx, []string{ev.ID}, now, now.Add(2*time.Minute)); len(again) != 0 {
+		if again, _ := e.Store.ClaimEvents(ctx, []string{ev.ID}, now, now.Add(2*time.Minute)); len(again) != 0 {
 			t.Fatal("a leased event was claimed twice")
 		}
-		if n := deliverDue(t, e.App.Webhooks()); n != 0 {
+		if n := deliverDue(t, e.webhooks); n != 0 {
 			t.Fatalf("leased event delivered %d times during the lease", n)
 		}
-		if err := e.App.Webhooks().Resend(ctx, e.Merchant.ID, ev.ID); !errors.Is(err, core.ErrConflict) {
+		if err := e.webhooks.Resend(ctx, e.Merchant.ID, ev.ID); !errors.Is(err, core.ErrConflict) {
 			t.Fatalf("resend during a lease: %v, want conflict", err)
 		}
 		e.Clock.Advance(2 * time.Minute)
-		if n := deliverDue(t, e.App.Webhooks()); n != 1 || rc.count() != 1 {
+		if n := deliverDue(t, e.webhooks); n != 1 || rc.count() != 1 {
 			t.Fatalf("after the lease: %d deliveries, %d requests", n, rc.count())
 		}
 		// The dead holder's late report must not overwrite the real outcome.
-		ok, err := e.App.Store.FinishDelivery(ctx, store.DeliveryResult{EventID: ev.ID, MerchantID: e.Merchant.ID,
+		ok, err := e.Store.FinishDelivery(ctx, store.DeliveryResult{EventID: ev.ID, MerchantID: e.Merchant.ID,
 			ClaimedAttempts: claimed[0].Attempts, LeasedUntil: claimed[0].LeasedUntil, Status: store.EventFailed,
 			Attempt: store.WebhookAttempt{AttemptNo: 1, URL: rc.URL, CreatedAt: now, Error: "late"}})
 		if err != nil || ok {
@@ -270,8 +259,8 @@ func TestCrashedClaimComesBackAfterLease(t *testing.T) {
 func TestSignaturesVerifyAndDetectTampering(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
-		w := e.App.Webhooks()
+		_, e := setup(t, b, true)
+		w := e.webhooks
 		rc := newReceiver(t, nil)
 		pay(t, e, e.Merchant, "order-s", rc.URL)
 		deliverDue(t, w)
@@ -283,7 +272,7 @@ func TestSignaturesVerifyAndDetectTampering(t *testing.T) {
 		if err := verify(secret, d); err != nil {
 			t.Fatalf("genuine delivery does not verify: %v", err)
 		}
-		_, other := e.NewMerchant("Other")
+		other := e.NewMerchant(t, "Other")
 		otherSecret := currentSecret(t, w, other.ID)
 
 		tamper := []struct {
@@ -321,8 +310,8 @@ func TestSignaturesVerifyAndDetectTampering(t *testing.T) {
 func TestSecretRotationOverlap(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
-		w := e.App.Webhooks()
+		_, e := setup(t, b, true)
+		w := e.webhooks
 		rc := newReceiver(t, nil)
 		old := currentSecret(t, w, e.Merchant.ID)
 		fresh, err := w.RotateSecret(ctx, e.Merchant.ID, 0)
@@ -364,8 +353,8 @@ func TestSecretRotationOverlap(t *testing.T) {
 func TestSlowMerchantDoesNotDelayOthers(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
-		w := e.App.Webhooks()
+		_, e := setup(t, b, true)
+		w := e.webhooks
 		release := make(chan struct{})
 		arrived := make(chan struct{}, 16)
 		slow := newReceiver(t, func(int, http.ResponseWriter) { arrived <- struct{}{}; <-release })
@@ -379,7 +368,7 @@ func TestSlowMerchantDoesNotDelayOthers(t *testing.T) {
 			}
 		}()
 
-		_, other := e.NewMerchant("Fast Merchant")
+		other := e.NewMerchant(t, "Fast Merchant")
 		for i := range 6 {
 			pay(t, e, e.Merchant, "slow-"+strconv.Itoa(i), slow.URL)
 		}
@@ -431,11 +420,11 @@ func TestSlowMerchantDoesNotDelayOthers(t *testing.T) {
 func TestDeliveryTimeout(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
+		_, e := setup(t, b, true)
 		release := make(chan struct{})
 		defer close(release)
 		rc := newReceiver(t, func(int, http.ResponseWriter) { <-release })
-		w := webhook.New(webhook.Options{Store: e.App.Store, Vault: e.App.Vault, Clock: e.Clock, Logger: e.App.Log,
+		w := webhook.New(webhook.Options{Store: e.Store, Vault: e.Vault, Clock: e.Clock, Logger: e.Log,
 			AllowPrivate: true, Timeout: 200 * time.Millisecond})
 		p := pay(t, e, e.Merchant, "order-t", rc.URL)
 		deliverDue(t, w)
@@ -452,7 +441,7 @@ func TestDeliveryTimeout(t *testing.T) {
 func TestPrivateDestinationsRefused(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := apptest.New(t, b) // WebhookAllowPrivate off
+		_, e := setup(t, b, false) // private destinations refused
 		rc := newReceiver(t, nil)
 		port := rc.Listener.Addr().(interface{ String() string }).String()
 		_, port, _ = strings.Cut(port, ":")
@@ -465,9 +454,9 @@ func TestPrivateDestinationsRefused(t *testing.T) {
 		} {
 			t.Run(u, func(t *testing.T) {
 				p := pay(t, e, e.Merchant, "order-p"+strconv.Itoa(i), u)
-				deliverDue(t, e.App.Webhooks())
+				deliverDue(t, e.webhooks)
 				ev := onlyEvent(t, e, e.Merchant.ID, p.ImpUID)
-				attempts, _ := e.App.Webhooks().Attempts(ctx, e.Merchant.ID, ev.ID)
+				attempts, _ := e.webhooks.Attempts(ctx, e.Merchant.ID, ev.ID)
 				if ev.Status != store.EventFailed || len(attempts) != 1 {
 					t.Fatalf("event %+v attempts %+v, want failed after one refused attempt", ev, attempts)
 				}
@@ -491,7 +480,7 @@ func TestDeliveryEdges(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
 		t.Run("retry-after is honoured", func(t *testing.T) {
-			e := newEnv(t, b)
+			_, e := setup(t, b, true)
 			rc := newReceiver(t, func(n int, w http.ResponseWriter) {
 				if n == 1 {
 					w.Header().Set("Retry-After", "600")
@@ -499,51 +488,51 @@ func TestDeliveryEdges(t *testing.T) {
 				}
 			})
 			p := pay(t, e, e.Merchant, "order-ra", rc.URL)
-			deliverDue(t, e.App.Webhooks())
+			deliverDue(t, e.webhooks)
 			if ev := onlyEvent(t, e, e.Merchant.ID, p.ImpUID); !ev.NextAttemptAt.Equal(e.Clock.Now().Add(10 * time.Minute)) {
 				t.Fatalf("next attempt %v, want Retry-After's 10 minutes over the profile's 1", ev.NextAttemptAt.Sub(e.Clock.Now()))
 			}
 			e.Clock.Advance(5 * time.Minute)
-			if n := deliverDue(t, e.App.Webhooks()); n != 0 {
+			if n := deliverDue(t, e.webhooks); n != 0 {
 				t.Fatal("retried before Retry-After")
 			}
 			e.Clock.Advance(5 * time.Minute)
-			if n := deliverDue(t, e.App.Webhooks()); n != 1 || rc.count() != 2 {
+			if n := deliverDue(t, e.webhooks); n != 1 || rc.count() != 2 {
 				t.Fatal("not retried after Retry-After")
 			}
 		})
 		t.Run("redirects are not followed", func(t *testing.T) {
-			e := newEnv(t, b)
+			_, e := setup(t, b, true)
 			target := newReceiver(t, nil)
 			rc := newReceiver(t, func(_ int, w http.ResponseWriter) {
 				w.Header().Set("Location", target.URL)
 				w.WriteHeader(http.StatusTemporaryRedirect)
 			})
 			p := pay(t, e, e.Merchant, "order-rd", rc.URL)
-			deliverDue(t, e.App.Webhooks())
+			deliverDue(t, e.webhooks)
 			ev := onlyEvent(t, e, e.Merchant.ID, p.ImpUID)
-			attempts, _ := e.App.Webhooks().Attempts(ctx, e.Merchant.ID, ev.ID)
+			attempts, _ := e.webhooks.Attempts(ctx, e.Merchant.ID, ev.ID)
 			if target.count() != 0 || ev.Status != store.EventPending || attempts[0].StatusCode != 307 {
 				t.Fatalf("redirect followed=%v event %+v attempts %+v", target.count() != 0, ev, attempts)
 			}
 		})
 		t.Run("no URL is skipped", func(t *testing.T) {
-			e := newEnv(t, b)
+			_, e := setup(t, b, true)
 			p := pay(t, e, e.Merchant, "order-nu", "")
-			deliverDue(t, e.App.Webhooks())
+			deliverDue(t, e.webhooks)
 			if ev := onlyEvent(t, e, e.Merchant.ID, p.ImpUID); ev.Status != store.EventSkipped {
 				t.Fatalf("event without URL: %+v", ev)
 			}
 		})
 		t.Run("form format and cancellation", func(t *testing.T) {
-			e := newEnv(t, b)
-			w := e.App.Webhooks()
+			_, e := setup(t, b, true)
+			w := e.webhooks
 			rc := newReceiver(t, nil)
 			if err := w.SetSettings(ctx, e.Merchant.ID, webhook.Settings{URL: rc.URL, Format: "form"}); err != nil {
 				t.Fatal(err)
 			}
 			p := pay(t, e, e.Merchant, "order-f", "")
-			if _, err := e.App.Service.Cancel(ctx, e.Merchant.ID, charge.CancelInput{ImpUID: p.ImpUID, Reason: "test", EnableWebhook: true}); err != nil {
+			if _, err := e.Service.Cancel(ctx, e.Merchant.ID, charge.CancelInput{ImpUID: p.ImpUID, Reason: "test", EnableWebhook: true}); err != nil {
 				t.Fatal(err)
 			}
 			deliverDue(t, w)
@@ -579,8 +568,8 @@ func TestDeliveryEdges(t *testing.T) {
 // Settings validation rejects what could never be delivered.
 func TestSettingsValidation(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, testenv.SQLite(t))
-	w := e.App.Webhooks()
+	_, e := setup(t, testenv.SQLite(t), true)
+	w := e.webhooks
 	cases := []struct {
 		name string
 		in   webhook.Settings
