@@ -137,14 +137,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	cfg = core.Config
 	a := &App{Core: core}
 	if tc, ok := cfg.Clock.(*clock.Test); ok {
-		// A restarted sandbox resumes where its clock was advanced to, never
-		// behind it.
-		latest, err := a.Store.LatestSandboxClock(ctx)
+		// A restarted sandbox resumes each merchant's clock where it was
+		// advanced to, never behind it.
+		clocks, err := a.Store.SandboxClocks(ctx)
 		if err != nil {
 			a.Close()
 			return nil, err
 		}
-		tc.Set(latest)
+		for merchantID, at := range clocks {
+			tc.SetFor(merchantID, at)
+		}
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "billkey_http_connections_open", Help: "Client connections open on the API listener."},

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/console"
@@ -25,13 +23,3 @@ func (a *App) setupConsole(ctx context.Context) error {
 
 // Console is the merchant console (accounts are added through it).
 func (a *App) Console() *console.Handler { return a.console }
-
-// AdvanceClock moves the test clock and runs everything that fell due, as
-// POST /sandbox/clock/advance does.
-func (h *sandboxClock) AdvanceClock(ctx context.Context, d time.Duration) (time.Time, int, error) {
-	tc, ok := h.app.Config.Clock.(*clock.Test)
-	if !ok {
-		return time.Time{}, 0, errors.New("not running on a test clock")
-	}
-	return h.move(ctx, tc, 0, d)
-}

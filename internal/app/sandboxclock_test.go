@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/app/apptest"
+	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/subscription"
 	"github.com/billkey/billkey/internal/testenv"
 )
 
@@ -66,8 +68,131 @@ func TestSandboxClockAdvance(t *testing.T) {
 		// A restart on the same database resumes at the advanced time.
 		e.App.Close()
 		e2 := apptest.New(t, b)
-		if got := e2.Clock.Now(); !got.Equal(apptest.Start.Add(3*time.Hour + time.Minute)) {
+		if got := e2.Clock.NowFor(e.Merchant.ID); !got.Equal(apptest.Start.Add(3*time.Hour + time.Minute)) {
 			t.Fatalf("after a restart the sandbox clock reads %v, want %v", got, apptest.Start.Add(3*time.Hour+time.Minute))
+		}
+	})
+}
+
+// TestSandboxClockPerMerchant: two merchants share a test-clock sandbox, each
+// with a V1 schedule and a v3 MONTHLY subscription. Advancing A by 30 days
+// runs A's schedule and renewal and not B's; B's own advance later runs
+// B's; a restart keeps each merchant's clock where it was.
+func TestSandboxClockPerMerchant(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		e := apptest.New(t, b)
+		credB, mB := e.NewMerchant("Other Merchant")
+		type shop struct {
+			name  string
+			id    int64
+			cred  merchant.Credentials
+			subID int64
+		}
+		shops := []*shop{{name: "A", id: e.Merchant.ID, cred: e.Cred}, {name: "B", id: mB.ID, cred: credB}}
+		ctx := t.Context()
+		for _, s := range shops {
+			tok := e.Token(s.cred)
+			var key envelope
+			var sched struct{ Code int }
+			e.Do("POST", "/subscribe/customers/pm_"+s.name, tok, map[string]any{
+				"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "800101", "pwd_2digit": "12"}, &key)
+			e.Do("POST", "/subscribe/payments/schedule", tok, map[string]any{"customer_uid": "pm_" + s.name,
+				"schedules": []map[string]any{{"merchant_uid": "pm_sched_" + s.name, "schedule_at": apptest.Start.Add(20 * 24 * time.Hour).Unix(), "amount": 1000}}}, &sched)
+			if key.Code != 0 || sched.Code != 0 {
+				t.Fatalf("%s: key %+v schedule %+v", s.name, key, sched)
+			}
+			sub, err := e.App.Subscriptions().Create(ctx, s.id, subscription.CreateInput{
+				InvoiceID: "pm_inv_" + s.name, Amount: 9900, Currency: "KRW", Country: "KR", Plan: "MONTHLY", PlanUnit: 1,
+				AutoRenewal: true, CustomerUID: "pm_" + s.name,
+			})
+			if err != nil {
+				t.Fatalf("%s: subscription: %v", s.name, err)
+			}
+			s.subID = sub.ID
+		}
+		// state reports whether s's schedule ran and how many periods its
+		// subscription paid.
+		state := func(s *shop) (string, int) {
+			t.Helper()
+			sc, err := e.App.Scheduler().Get(ctx, s.id, "pm_sched_"+s.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub, err := e.App.Subscriptions().Get(ctx, s.id, s.subID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(sc.Status), sub.PeriodsPaid
+		}
+		advance := func(s *shop, secs int64) (int64, int) {
+			t.Helper()
+			var out struct {
+				Code     int `json:"code"`
+				Response struct {
+					Now      int64 `json:"now"`
+					Executed int   `json:"executed"`
+				} `json:"response"`
+			}
+			if st := e.Do("POST", "/sandbox/clock/advance", e.Token(s.cred), map[string]any{"seconds": secs}, &out); st != 200 || out.Code != 0 {
+				t.Fatalf("advance %s: HTTP %d %+v", s.name, st, out)
+			}
+			return out.Response.Now, out.Response.Executed
+		}
+		clockOf := func(s *shop) int64 {
+			t.Helper()
+			var out struct {
+				Response struct {
+					Now int64 `json:"now"`
+				} `json:"response"`
+			}
+			e.Do("GET", "/sandbox/clock", e.Token(s.cred), nil, &out)
+			return out.Response.Now
+		}
+		for _, s := range shops {
+			if st, paid := state(s); st != "scheduled" || paid != 1 {
+				t.Fatalf("%s before any advance: schedule %s, periods paid %d", s.name, st, paid)
+			}
+		}
+
+		const month = 31 * 24 * 3600
+		now, executed := advance(shops[0], month)
+		if want := apptest.Start.Unix() + month; now != want || executed != 2 {
+			t.Fatalf("A's advance: now %d executed %d, want %d and 2 (its schedule and renewal)", now, executed, want)
+		}
+		if st, paid := state(shops[0]); st != "executed" || paid != 2 {
+			t.Fatalf("A after its advance: schedule %s, periods paid %d", st, paid)
+		}
+		if st, paid := state(shops[1]); st != "scheduled" || paid != 1 {
+			t.Fatalf("B after A's advance: schedule %s, periods paid %d — A moved B's time", st, paid)
+		}
+		if got := clockOf(shops[1]); got != apptest.Start.Unix() {
+			t.Fatalf("B's clock reads %d after A's advance, want %d", got, apptest.Start.Unix())
+		}
+
+		now, executed = advance(shops[1], month)
+		if want := apptest.Start.Unix() + month; now != want || executed != 2 {
+			t.Fatalf("B's advance: now %d executed %d, want %d and 2", now, executed, want)
+		}
+		if st, paid := state(shops[1]); st != "executed" || paid != 2 {
+			t.Fatalf("B after its advance: schedule %s, periods paid %d", st, paid)
+		}
+		if _, executed = advance(shops[1], 3600); executed != 0 {
+			t.Fatalf("B's second advance executed %d, want 0", executed)
+		}
+		if st, paid := state(shops[0]); st != "executed" || paid != 2 {
+			t.Fatalf("A after B's advances: schedule %s, periods paid %d", st, paid)
+		}
+
+		// A restart on the same database resumes each merchant's clock.
+		e.App.Close()
+		e2 := apptest.New(t, b)
+		for s, want := range map[*shop]time.Time{
+			shops[0]: apptest.Start.Add(month * time.Second),
+			shops[1]: apptest.Start.Add(month*time.Second + time.Hour),
+		} {
+			if got := e2.Clock.NowFor(s.id); !got.Equal(want) {
+				t.Fatalf("after a restart %s's clock reads %v, want %v", s.name, got, want)
+			}
 		}
 	})
 }

@@ -41,28 +41,32 @@ func (a *App) scheduleAPI() iamport.Schedules {
 }
 
 // sandboxClock serves the test clock (billkey serve --test-clock): a
-// merchant advances time and everything due up to the new time runs before
-// the answer, as if the time had passed.
+// merchant advances its own time and everything of its that fell due runs
+// before the answer, as if the time had passed.
 type sandboxClock struct {
 	app   *App
 	sched *scheduler.Scheduler
 	mu    sync.Mutex // one advance at a time keeps "run everything due" meaningful
 }
 
-// Now is the sandbox time; ok is false on the wall clock.
-func (h *sandboxClock) Now() (time.Time, bool) {
+// Now is merchantID's sandbox time; ok is false on the wall clock.
+func (h *sandboxClock) Now(merchantID int64) (time.Time, bool) {
 	tc, ok := h.app.Config.Clock.(*clock.Test)
 	if !ok {
 		return time.Time{}, false
 	}
-	return tc.Now(), true
+	return tc.NowFor(merchantID), true
 }
 
-// Advance moves the test clock by d for merchantID (POST /sandbox/clock/advance).
+// Advance moves merchantID's test clock by d (POST /sandbox/clock/advance,
+// the console's settings page).
 func (h *sandboxClock) Advance(ctx context.Context, merchantID int64, d time.Duration) (time.Time, int, error) {
 	tc, ok := h.app.Config.Clock.(*clock.Test)
 	if !ok {
 		return time.Time{}, 0, errors.New("not running on a test clock")
+	}
+	if merchantID == 0 {
+		return time.Time{}, 0, errors.New("advance sandbox clock: no merchant")
 	}
 	return h.move(ctx, tc, merchantID, d)
 }
@@ -76,10 +80,10 @@ func (a *App) sandboxAPI() iamport.SandboxClock {
 	return nil
 }
 
-// move advances the clock by d, records it so that a restart never starts
-// behind it, runs everything that fell due, and counts the schedule entries
-// (V1 schedules and v3 renewals) of merchantID — every merchant's for 0 —
-// that this advance executed: entries executed meanwhile, not claims.
+// move advances merchantID's clock by d, records it so that a restart never
+// starts it behind, runs everything that fell due, and counts the schedule
+// entries (V1 schedules and v3 renewals) of merchantID that this advance
+// executed: entries executed meanwhile, not claims.
 func (h *sandboxClock) move(ctx context.Context, tc *clock.Test, merchantID int64, d time.Duration) (time.Time, int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -87,30 +91,15 @@ func (h *sandboxClock) move(ctx context.Context, tc *clock.Test, merchantID int6
 	if err != nil {
 		return time.Time{}, 0, err
 	}
-	now := tc.Advance(d)
-	if owner := h.clockOwner(ctx, merchantID); owner != 0 {
-		if err := h.app.Store.SaveSandboxClock(ctx, owner, now); err != nil {
-			return now, 0, err
-		}
+	now := tc.AdvanceFor(merchantID, d)
+	if err := h.app.Store.SaveSandboxClock(ctx, merchantID, now); err != nil {
+		return now, 0, err
 	}
 	if _, err := h.runDue(ctx); err != nil {
 		return now, 0, err
 	}
 	after, err := h.app.Store.CountExecutedSchedules(ctx, merchantID)
 	return now, after - before, err
-}
-
-// clockOwner is the merchant a clock position is recorded under: the one
-// that moved it, or (an operator's advance) the first merchant.
-func (h *sandboxClock) clockOwner(ctx context.Context, merchantID int64) int64 {
-	if merchantID != 0 {
-		return merchantID
-	}
-	ms, err := h.app.Store.ListMerchants(ctx)
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[0].ID
 }
 
 // runDue runs due schedules and due reconciler look-ups until neither finds

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
@@ -218,7 +219,7 @@ func (s *Service) execute(ctx context.Context, p *core.Payment, req pg.ChargeReq
 	case err == nil:
 		s.applyResult(p, res)
 	case errors.As(err, &pgErr):
-		now := s.clock.Now()
+		now := clock.For(s.clock, p.MerchantID)
 		p.Status, p.FailedAt, p.FailReason, p.UpdatedAt = core.StatusFailed, now, pgErr.Message, now
 	default:
 		// Unknown: keep the order held and let the reconciler ask the PG.

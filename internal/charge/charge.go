@@ -140,7 +140,9 @@ const attemptGrace = 30 * time.Second
 
 // newAttempt fills the fields every attempt shares.
 func (s *Service) newAttempt(merchantID int64, in PayInput, ch core.Channel, usage string) *core.Payment {
-	now := s.clock.Now()
+	// Billing times are the merchant's (its own on a sandbox test clock);
+	// the reconciler's deadlines stay on the shared time it runs by.
+	now := clock.For(s.clock, merchantID)
 	channel := in.Channel
 	if channel == "" {
 		channel = "api"
@@ -151,7 +153,7 @@ func (s *Service) newAttempt(merchantID int64, in PayInput, ch core.Channel, usa
 	if in.Dialect == "" {
 		in.Dialect = core.DialectV1
 	}
-	deadline := now.Add(s.pgTimeout + attemptGrace)
+	deadline := s.clock.Now().Add(s.pgTimeout + attemptGrace)
 	return &core.Payment{
 		MerchantID: merchantID, MerchantUID: in.MerchantUID, Status: core.StatusPending, PayMethod: "card", Channel: channel,
 		PGProvider: ch.Provider, PGID: ch.MID, Sandbox: ch.Sandbox, CardQuota: in.CardQuota, Name: in.Name,
@@ -162,7 +164,7 @@ func (s *Service) newAttempt(merchantID int64, in PayInput, ch core.Channel, usa
 }
 
 func (s *Service) applyResult(p *core.Payment, res *pg.ChargeResult) {
-	now := s.clock.Now()
+	now := clock.For(s.clock, p.MerchantID)
 	p.PGTID, p.ApplyNum, p.ReceiptURL, p.UpdatedAt = res.PGTID, res.ApplyNum, s.receiptURL(res.ReceiptURL, p.ImpUID, ""), now
 	if res.Card.CardName != "" {
 		ct := res.Card.CardType

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
 )
@@ -50,7 +51,8 @@ func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, e
 		s.applyResult(&p, res)
 		s.log.Info("reconciled charge", "imp_uid", p.ImpUID, "status", p.Status)
 	case errors.Is(err, pg.ErrNoSuchCharge) && now.After(p.AttemptDeadline) && p.Checks+1 >= notSeenChecks:
-		p.Status, p.FailedAt, p.UpdatedAt = core.StatusFailed, now, now
+		at := clock.For(s.clock, p.MerchantID)
+		p.Status, p.FailedAt, p.UpdatedAt = core.StatusFailed, at, at
 		p.FailReason = "PG에 결제 요청이 도달하지 않았습니다 (charge never reached the PG)"
 		o.NeverReached = true
 		s.log.Info("reconciled charge as never made", "imp_uid", p.ImpUID)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/store"
@@ -63,7 +64,7 @@ func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInp
 		// key the PG may have made meanwhile is never referenced.
 		return nil, fmt.Errorf("issue billing key %s: %w", in.CustomerUID, err)
 	}
-	now := s.clock.Now()
+	now := clock.For(s.clock, merchantID)
 	ct := res.Card.CardType
 	k := &core.BillingKey{
 		MerchantID: merchantID, CustomerUID: in.CustomerUID, CustomerID: in.CustomerID, PGProvider: ch.Provider, PGID: ch.MID,
@@ -132,7 +133,7 @@ func (s *Service) OnKeyDelete(h BeforeKeyDelete) { s.keyDeleteHooks = append(s.k
 
 // DeleteBillingKey removes the key here and at the PG.
 func (s *Service) DeleteBillingKey(ctx context.Context, merchantID int64, customerUID, reason string) (*core.BillingKey, error) {
-	now := s.clock.Now()
+	now := clock.For(s.clock, merchantID)
 	k, err := s.store.DeleteBillingKey(ctx, merchantID, customerUID, func(tx *store.Tx) error {
 		for _, h := range s.keyDeleteHooks {
 			if err := h(ctx, tx, merchantID, customerUID, now); err != nil {
@@ -210,7 +211,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 		if errors.As(err, &refused) {
 			reason = refused.Err.Message
 		}
-		now := s.clock.Now()
+		now := clock.For(s.clock, merchantID)
 		p.Status, p.FailedAt, p.FailReason, p.UpdatedAt = core.StatusFailed, now, reason, now
 		if ferr := s.settle(ctx, p, Outcome{}, nil); ferr != nil {
 			return nil, ferr
@@ -395,7 +396,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 	var pgErr *pg.Error
 	switch {
 	case err == nil:
-		c.Status, c.PGTID, c.ReceiptURL, c.CancelledAt = core.CancelDone, res.PGTID, s.receiptURL(res.ReceiptURL, p.ImpUID, c.ID), s.clock.Now()
+		c.Status, c.PGTID, c.ReceiptURL, c.CancelledAt = core.CancelDone, res.PGTID, s.receiptURL(res.ReceiptURL, p.ImpUID, c.ID), clock.For(s.clock, p.MerchantID)
 	case errors.As(err, &pgErr):
 		c.Status = core.CancelFailed
 	default:

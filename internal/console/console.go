@@ -98,9 +98,10 @@ type Subscriptions interface {
 	Effective(sub *core.Subscription) core.SubscriptionStatus
 }
 
-// SandboxClock moves a --test-clock sandbox's time and runs what fell due.
+// SandboxClock moves a --test-clock sandbox merchant's own time and runs
+// what fell due.
 type SandboxClock interface {
-	AdvanceClock(ctx context.Context, d time.Duration) (now time.Time, executed int, err error)
+	Advance(ctx context.Context, merchantID int64, d time.Duration) (now time.Time, executed int, err error)
 }
 
 // Options configure the console.
@@ -113,8 +114,9 @@ type Options struct {
 	Subscriptions Subscriptions
 	// Sandbox is nil unless the server runs on a test clock.
 	Sandbox SandboxClock
-	// Clock is billing time (the test clock in a sandbox); sessions and
-	// throttling use the wall clock, which the test clock must not move.
+	// Clock is billing time (the test clock in a sandbox, read per merchant
+	// with clock.For); sessions and throttling use the wall clock, which the
+	// test clock must not move.
 	Clock  clock.Clock
 	Logger *slog.Logger
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/store"
 )
@@ -88,7 +89,7 @@ func formatPercent(x float64) string {
 func (h *Handler) overview(w http.ResponseWriter, q *req) {
 	ctx := q.Context()
 	p := h.base(q, "overview", "개요", "Overview")
-	now := h.o.Clock.Now().In(p.loc)
+	now := clock.For(h.o.Clock, q.merchant.ID).In(p.loc)
 	_, off := now.Zone()
 	offset := time.Duration(off) * time.Second
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, p.loc)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/router"
@@ -228,7 +229,7 @@ type schedulesData struct {
 func (h *Handler) schedules(w http.ResponseWriter, q *req) {
 	ctx := q.Context()
 	p := h.base(q, "schedules", "예약·구독", "Schedules and subscriptions")
-	now := h.o.Clock.Now()
+	now := clock.For(h.o.Clock, q.merchant.ID)
 	customer := strings.TrimSpace(q.URL.Query().Get("customer_uid"))
 	up, err := h.o.Schedules.List(ctx, q.merchant.ID, core.ScheduleQuery{CustomerUID: customer, Status: "scheduled", From: now.AddDate(0, 0, -1),
 		To: now.AddDate(0, 0, 88), Ascending: true, Limit: 1000})
@@ -359,7 +360,7 @@ func (h *Handler) moveSchedule(w http.ResponseWriter, q *req) {
 		loc = time.UTC
 	}
 	at, err := time.ParseInLocation("2006-01-02T15:04", q.PostFormValue("at"), loc)
-	if uid == "" || err != nil || !at.After(h.o.Clock.Now()) {
+	if uid == "" || err != nil || !at.After(clock.For(h.o.Clock, q.merchant.ID)) {
 		http.Redirect(w, q.Request, "/console/schedules?err=invalid", http.StatusSeeOther)
 		return
 	}
@@ -428,7 +429,7 @@ func (h *Handler) renderSettings(w http.ResponseWriter, q *req, secret *newSecre
 		h.serverError(w, q.Request, err)
 		return
 	}
-	d := settingsData{Channels: chs, Processors: router.Processors, Now: h.o.Clock.Now(), Origins: strings.Join(m.CheckoutOrigins, " "), NewSecret: secret}
+	d := settingsData{Channels: chs, Processors: router.Processors, Now: clock.For(h.o.Clock, q.merchant.ID), Origins: strings.Join(m.CheckoutOrigins, " "), NewSecret: secret}
 	if secret != nil {
 		w.Header().Set("Cache-Control", "no-store")
 	}
@@ -454,7 +455,7 @@ func (h *Handler) advanceClock(w http.ResponseWriter, q *req) {
 		return
 	}
 	d := time.Duration(days)*24*time.Hour + time.Duration(hours)*time.Hour
-	now, n, err := h.o.Sandbox.AdvanceClock(q.Context(), d)
+	now, n, err := h.o.Sandbox.Advance(q.Context(), q.merchant.ID, d)
 	if err != nil {
 		h.serverError(w, q.Request, err)
 		return

@@ -513,7 +513,7 @@ func TestSandboxClockEndpoint(t *testing.T) {
 		t.Fatalf("clock %d vs %d", c.Now, e.now())
 	}
 	e.ok("POST", "/sandbox/clock/advance", fmt.Sprintf("to=%d", e.now()+100), &c)
-	if c.Now != e.now() || e.Clock.Now().Sub(e.Clock.Now()) != 0 {
+	if c.Now != e.now() {
 		t.Fatalf("advance to: %d", c.Now)
 	}
 	e.fails("POST", "/sandbox/clock/advance", map[string]any{"seconds": -5}, 400, -1, "seconds")

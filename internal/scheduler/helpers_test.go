@@ -161,7 +161,8 @@ type payment struct {
 	FailReason       *string `json:"fail_reason"`
 }
 
-func (e *env) now() int64 { return e.Clock.Now().Unix() }
+// now is the test merchant's own sandbox time.
+func (e *env) now() int64 { return e.Clock.NowFor(e.Merchant.ID).Unix() }
 
 func (e *env) issue(uid, number string, buyer core.Buyer) {
 	e.t.Helper()

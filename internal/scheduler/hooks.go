@@ -13,14 +13,14 @@ import (
 // as the loop, so the loop and this call can never both charge it. It
 // returns the entry's payment; nil if the row was not due or already taken.
 func (s *Scheduler) ExecuteNow(ctx context.Context, merchantID int64, merchantUID string) (*core.Payment, error) {
-	now := s.clock.Now()
+	now := s.now(merchantID)
 	token := newOrderUID("")
 	claimed, err := s.st.ClaimSchedule(ctx, merchantID, merchantUID, now, now.Add(s.cfg.Lease), token)
 	if err != nil || len(claimed) == 0 {
 		return nil, err
 	}
 	var wg sync.WaitGroup
-	_, err = s.runClaimed(ctx, claimed, token, now, &wg, nil)
+	_, err = s.runClaimed(ctx, claimed, token, &wg, nil)
 	wg.Wait()
 	if err != nil {
 		return nil, err

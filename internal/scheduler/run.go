@@ -81,7 +81,7 @@ func (s *Scheduler) RunDue(ctx context.Context) (int, error) {
 		if n > 0 {
 			continue
 		}
-		due, err := s.st.CountDue(ctx, s.clock.Now())
+		due, err := s.countDue(ctx)
 		if err != nil {
 			return total, err
 		}
@@ -108,15 +108,72 @@ func (s *Scheduler) dispatch(ctx context.Context, want int, wg *sync.WaitGroup, 
 	now := s.clock.Now()
 	token := newOrderUID("")
 	claimed, err := s.st.ClaimDueSchedules(ctx, now, now.Add(s.cfg.Lease), token, want)
-	if err != nil || len(claimed) == 0 {
+	if err != nil {
 		return 0, err
 	}
-	return s.runClaimed(ctx, claimed, token, now, wg, freed)
+	n := 0
+	if len(claimed) > 0 {
+		if n, err = s.runClaimed(ctx, claimed, token, wg, freed); err != nil {
+			return n, err
+		}
+	}
+	// The shared time is never later than a merchant's own, so the claim
+	// above is early for no one; a sandbox merchant whose test clock runs
+	// ahead also gets its rows due by its own time. On the wall clock there
+	// is none and this adds nothing.
+	for merchantID, at := range s.ahead() {
+		if n >= want {
+			break
+		}
+		claimed, err := s.st.ClaimMerchantDueSchedules(ctx, merchantID, at, now, now.Add(s.cfg.Lease), token, want-n)
+		if err != nil {
+			return n, err
+		}
+		if len(claimed) == 0 {
+			continue
+		}
+		m, err := s.runClaimed(ctx, claimed, token, wg, freed)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
+
+// ahead lists the sandbox merchants whose test clock runs ahead of the
+// shared time, with their times; nil on the wall clock.
+func (s *Scheduler) ahead() map[int64]time.Time {
+	if tc, ok := s.clock.(*clock.Test); ok {
+		return tc.Ahead()
+	}
+	return nil
+}
+
+// countDue counts the waiting rows due, each by its merchant's time.
+func (s *Scheduler) countDue(ctx context.Context) (int, error) {
+	due, err := s.st.CountDue(ctx, s.clock.Now())
+	if err != nil {
+		return 0, err
+	}
+	for merchantID, at := range s.ahead() {
+		n, err := s.st.CountMerchantDue(ctx, merchantID, at)
+		if err != nil {
+			return 0, err
+		}
+		// Rows due by the shared time are in both counts; a positive count
+		// is all RunDue needs, so the overlap does not matter.
+		due += n
+	}
+	return due, nil
+}
+
+// now is merchantID's billing time.
+func (s *Scheduler) now(merchantID int64) time.Time { return clock.For(s.clock, merchantID) }
 
 // runClaimed starts the attempts of claimed rows in one transaction and runs
 // one execution per started row.
-func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, token string, now time.Time, wg *sync.WaitGroup, freed chan struct{}) (int, error) {
+func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, token string, wg *sync.WaitGroup, freed chan struct{}) (int, error) {
 	keys, err := s.loadKeys(ctx, claimed)
 	if err != nil {
 		// The leases run out and the rows are claimed again later.
@@ -128,8 +185,10 @@ func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, tok
 	var starts []charge.Start
 	var reqs []pg.ChargeRequest
 	var rows []*core.Schedule
+	var nows []time.Time
 	for i := range claimed {
 		sc := &claimed[i]
+		now := s.now(sc.MerchantID)
 		s.lateness.Observe(max(0, now.Sub(sc.ScheduleAt).Seconds()))
 		key := keys[keyRef{sc.MerchantID, sc.CustomerUID}]
 		if key == nil {
@@ -140,6 +199,7 @@ func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, tok
 		starts = append(starts, charge.Start{Payment: p, Bind: bindClaimed(sc, token, now)})
 		reqs = append(reqs, req)
 		rows = append(rows, sc)
+		nows = append(nows, now)
 	}
 	if len(starts) == 0 {
 		return len(claimed), nil
@@ -151,7 +211,7 @@ func (s *Scheduler) runClaimed(ctx context.Context, claimed []core.Schedule, tok
 		return len(claimed), err
 	}
 	for i := range starts {
-		st, req, sc := starts[i], reqs[i], rows[i]
+		st, req, sc, now := starts[i], reqs[i], rows[i], nows[i]
 		s.inflight.Add(1)
 		wg.Add(1)
 		go func() {
@@ -304,7 +364,7 @@ func (s *Scheduler) claimTrouble(ctx context.Context, sc *core.Schedule, token s
 		return "skipped"
 	}
 	log.Error("schedule execution deferred", "merchant_uid", sc.MerchantUID, "retry_in", s.cfg.RetryDelay, "err", err)
-	if derr := s.st.DeferClaim(ctx, sc, token, s.clock.Now().Add(s.cfg.RetryDelay)); derr != nil {
+	if derr := s.st.DeferClaim(ctx, sc, token, s.now(sc.MerchantID).Add(s.cfg.RetryDelay)); derr != nil {
 		log.Error("defer schedule", "merchant_uid", sc.MerchantUID, "err", derr)
 	}
 	return "error"
@@ -324,7 +384,7 @@ func (s *Scheduler) Retry(ctx context.Context, merchantID int64, merchantUID str
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.now(merchantID)
 	p, req := s.svc.PrepareAgain(merchantID, payInput(sc), key)
 	err = s.svc.Start(ctx, p, func(ctx context.Context, tx *store.Tx, p *core.Payment) (bool, error) {
 		return tx.RestartScheduleAttempt(ctx, sc, p, now)

@@ -164,7 +164,7 @@ func (s *Scheduler) settled(ctx context.Context, tx *store.Tx, p *core.Payment, 
 	if p.CustomerUIDUsage != core.UsageScheduled || o.Refund != nil {
 		return nil
 	}
-	now := s.clock.Now()
+	now := s.now(p.MerchantID)
 	if o.NeverReached {
 		// Nothing was charged and the merchant did not ask for a failure:
 		// run the entry again rather than lose it.
@@ -266,17 +266,17 @@ type Booking struct {
 // schedule_at up to this far in the past is accepted and runs at once.
 const pastGrace = time.Minute
 
-func (s *Scheduler) checkTime(field string, at time.Time) error {
+func (s *Scheduler) checkTime(merchantID int64, field string, at time.Time) error {
 	if at.IsZero() || at.Unix() <= 0 {
 		return &charge.ValidationError{Field: field, Reason: "required"}
 	}
-	if at.Before(s.clock.Now().Add(-pastGrace)) {
+	if at.Before(s.now(merchantID).Add(-pastGrace)) {
 		return &charge.ValidationError{Field: field, Reason: "in the past"}
 	}
 	return nil
 }
 
-func (s *Scheduler) validate(b *Booking) error {
+func (s *Scheduler) validate(merchantID int64, b *Booking) error {
 	if err := charge.ValidateUID("customer_uid", b.CustomerUID, 80); err != nil {
 		return err
 	}
@@ -297,7 +297,7 @@ func (s *Scheduler) validate(b *Booking) error {
 			return &charge.ValidationError{Field: f("merchant_uid"), Reason: "duplicated in the request"}
 		}
 		seen[e.MerchantUID] = true
-		if err := s.checkTime(f("schedule_at"), e.ScheduleAt); err != nil {
+		if err := s.checkTime(merchantID, f("schedule_at"), e.ScheduleAt); err != nil {
 			return err
 		}
 		if err := charge.ValidateOrder(f(""), e.MerchantUID, e.Amount, e.TaxFree, &e.Currency, e.Name); err != nil {
@@ -319,7 +319,7 @@ func newOrderUID(prefix string) string {
 // card data first when the customer has none. All entries are booked or
 // none is.
 func (s *Scheduler) Schedule(ctx context.Context, merchantID int64, b Booking) ([]core.Schedule, error) {
-	if err := s.validate(&b); err != nil {
+	if err := s.validate(merchantID, &b); err != nil {
 		return nil, err
 	}
 	uids := make([]string, len(b.Entries))
@@ -363,7 +363,7 @@ func (s *Scheduler) Schedule(ctx context.Context, merchantID int64, b Booking) (
 			return nil, err
 		}
 	}
-	now := s.clock.Now()
+	now := s.now(merchantID)
 	customerID := b.CustomerID
 	if customerID == "" {
 		customerID = key.CustomerID
@@ -423,7 +423,7 @@ func (s *Scheduler) Unschedule(ctx context.Context, merchantID int64, customerUI
 	if customerUID == "" && len(merchantUIDs) == 0 {
 		return nil, &charge.ValidationError{Field: "customer_uid", Reason: "customer_uid or merchant_uid required"}
 	}
-	list, err := s.st.RevokeSchedules(ctx, merchantID, customerUID, merchantUIDs, s.clock.Now())
+	list, err := s.st.RevokeSchedules(ctx, merchantID, customerUID, merchantUIDs, s.now(merchantID))
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +453,7 @@ func (s *Scheduler) Reschedule(ctx context.Context, merchantID int64, merchantUI
 }
 
 func (s *Scheduler) move(ctx context.Context, merchantID int64, merchantUID string, at time.Time, rearm bool) (*core.Schedule, error) {
-	if err := s.checkTime("schedule_at", at); err != nil {
+	if err := s.checkTime(merchantID, "schedule_at", at); err != nil {
 		return nil, err
 	}
 	cur, err := s.Get(ctx, merchantID, merchantUID)
@@ -467,7 +467,7 @@ func (s *Scheduler) move(ctx context.Context, merchantID int64, merchantUID stri
 			return nil, err
 		}
 	}
-	sc, err := s.st.MoveSchedule(ctx, merchantID, merchantUID, at.Truncate(time.Second), s.clock.Now(), rearm)
+	sc, err := s.st.MoveSchedule(ctx, merchantID, merchantUID, at.Truncate(time.Second), s.now(merchantID), rearm)
 	switch {
 	case errors.Is(err, store.ErrScheduleState):
 		op := "update"

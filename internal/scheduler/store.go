@@ -25,6 +25,8 @@ type Store interface {
 	ClaimDueSchedules(ctx context.Context, now, leaseUntil time.Time, token string, limit int) ([]core.Schedule, error)
 	ClaimSchedule(ctx context.Context, merchantID int64, merchantUID string, now, leaseUntil time.Time, token string) ([]core.Schedule, error)
 	CountDue(ctx context.Context, now time.Time) (int, error)
+	ClaimMerchantDueSchedules(ctx context.Context, merchantID int64, dueAt, now, leaseUntil time.Time, token string, limit int) ([]core.Schedule, error)
+	CountMerchantDue(ctx context.Context, merchantID int64, now time.Time) (int, error)
 	FailClaimedSchedule(ctx context.Context, sc *core.Schedule, token, reason string, now time.Time) (bool, error)
 	DeferClaim(ctx context.Context, sc *core.Schedule, token string, retryAt time.Time) error
 	GetBillingKeys(ctx context.Context, merchantID int64, uids []string) ([]core.BillingKey, error)

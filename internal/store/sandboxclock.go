@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -20,14 +19,26 @@ func (s *Store) SaveSandboxClock(ctx context.Context, merchantID int64, now time
 	return nil
 }
 
-// LatestSandboxClock is the furthest any merchant's sandbox clock was
-// advanced; zero when none ever was.
-func (s *Store) LatestSandboxClock(ctx context.Context) (time.Time, error) {
-	var v sql.NullInt64
-	if err := s.queryRow(ctx, `SELECT MAX(now_us) FROM sandbox_clocks`).Scan(&v); err != nil {
-		return time.Time{}, fmt.Errorf("latest sandbox clock: %w", err)
+// SandboxClocks is where each merchant's sandbox test clock was advanced
+// to, by merchant.
+func (s *Store) SandboxClocks(ctx context.Context) (map[int64]time.Time, error) {
+	rows, err := s.query(ctx, `SELECT merchant_id, now_us FROM sandbox_clocks`)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox clocks: %w", err)
 	}
-	return tm(v.Int64), nil
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var id, v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("sandbox clocks: %w", err)
+		}
+		out[id] = tm(v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sandbox clocks: %w", err)
+	}
+	return out, nil
 }
 
 // CountExecutedSchedules counts a merchant's executed schedule entries (V1

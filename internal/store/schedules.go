@@ -296,6 +296,28 @@ func (s *Store) ClaimDueSchedules(ctx context.Context, now, leaseUntil time.Time
 	return out, err
 }
 
+// ClaimMerchantDueSchedules is ClaimDueSchedules for one merchant's rows
+// due by dueAt, that merchant's own time (a sandbox merchant whose test
+// clock runs ahead of the shared one); leases stay on the shared time now.
+func (s *Store) ClaimMerchantDueSchedules(ctx context.Context, merchantID int64, dueAt, now, leaseUntil time.Time, token string, limit int) ([]core.Schedule, error) {
+	q, args := s.claimSQL(claim{
+		table: "schedules", key: "id", still: `status = 'scheduled'`,
+		due:     `merchant_id = ? AND schedule_at <= ? AND lease_until <= ?`,
+		dueArgs: []any{merchantID, us(dueAt), us(now)}, order: "schedule_at", limit: limit,
+		set: `lease_until = ?, claimed_by = ?`, setArgs: []any{us(leaseUntil), token}, returning: scheduleCols(""),
+	})
+	var out []core.Schedule
+	err := s.InTx(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("claim schedules of merchant %d: %w", merchantID, err)
+		}
+		out, err = collectSchedules(rows, false)
+		return err
+	})
+	return out, err
+}
+
 // ClaimSchedule claims one due, unclaimed row by merchant_uid (a run
 // started by the API instead of the loop, e.g. a v3 first charge).
 func (s *Store) ClaimSchedule(ctx context.Context, merchantID int64, merchantUID string, now, leaseUntil time.Time, token string) ([]core.Schedule, error) {
@@ -319,6 +341,17 @@ func (s *Store) CountDue(ctx context.Context, now time.Time) (int, error) {
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM schedules WHERE status = 'scheduled' AND schedule_at <= ?`, us(now)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count due schedules: %w", err)
+	}
+	return n, nil
+}
+
+// CountMerchantDue counts one merchant's waiting schedules due at its time.
+func (s *Store) CountMerchantDue(ctx context.Context, merchantID int64, now time.Time) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM schedules WHERE merchant_id = ? AND status = 'scheduled' AND schedule_at <= ?`,
+		merchantID, us(now)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count due schedules of merchant %d: %w", merchantID, err)
 	}
 	return n, nil
 }

@@ -185,7 +185,7 @@ func parseOrderUID(uid string) (sub int64, n int, ok bool) {
 // StartDateHorizonDays is how far ahead a subscription's start_date may be.
 const StartDateHorizonDays = 366
 
-func (e *Engine) validate(in *CreateInput, loc *time.Location) (period.Date, error) {
+func (e *Engine) validate(merchantID int64, in *CreateInput, loc *time.Location) (period.Date, error) {
 	switch {
 	case wellformed.Identifier("invoice_id", in.InvoiceID, 128) != nil:
 		return period.Date{}, &ValidationError{"invoice_id", "required, 1 to 128 printable characters without leading or trailing spaces"}
@@ -204,7 +204,7 @@ func (e *Engine) validate(in *CreateInput, loc *time.Location) (period.Date, err
 	if _, err := period.ParsePlan(in.Plan); err != nil {
 		return period.Date{}, &ValidationError{"subscription.plan", "must be DAILY, WEEKLY, MONTHLY, ANNUALLY or TEST"}
 	}
-	today := period.DateOf(e.clock.Now().In(loc))
+	today := period.DateOf(e.now(merchantID).In(loc))
 	if in.StartDate == "" {
 		return today, nil
 	}
@@ -233,11 +233,11 @@ func (e *Engine) Create(ctx context.Context, merchantID int64, in CreateInput) (
 	if err != nil {
 		return nil, fmt.Errorf("merchant time zone %q: %w", m.TimeZone, err)
 	}
-	start, err := e.validate(&in, loc)
+	start, err := e.validate(merchantID, &in, loc)
 	if err != nil {
 		return nil, err
 	}
-	now := e.clock.Now()
+	now := e.now(merchantID)
 	local := now.In(loc)
 	payer := string(in.Payer)
 	if payer == "" {
@@ -337,13 +337,13 @@ func (e *Engine) book(ctx context.Context, tx *store.Tx, sub *core.Subscription,
 		return err
 	}
 	at := cal.Nth(n)
-	if now := e.clock.Now(); at.Before(now) {
+	if now := e.now(sub.MerchantID); at.Before(now) {
 		at = now
 	}
 	return tx.BookRenewal(ctx, core.Schedule{
 		MerchantID: sub.MerchantID, MerchantUID: OrderUID(sub.ID, n), CustomerUID: sub.CustomerUID, CustomerID: sub.InvoiceID,
 		Status: core.ScheduleScheduled, ScheduleAt: at, Amount: sub.Amount, Currency: sub.Currency, Name: name(sub),
-		SubscriptionID: sub.ID, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now(),
+		SubscriptionID: sub.ID, CreatedAt: e.now(sub.MerchantID), UpdatedAt: e.now(sub.MerchantID),
 	})
 }
 
@@ -365,7 +365,7 @@ func (e *Engine) runIfDue(ctx context.Context, sub *core.Subscription, n int) er
 	if err != nil {
 		return err
 	}
-	if cal.Nth(n).After(e.clock.Now()) {
+	if cal.Nth(n).After(e.now(sub.MerchantID)) {
 		return nil
 	}
 	if _, err := e.runner.ExecuteNow(ctx, sub.MerchantID, OrderUID(sub.ID, n)); err != nil {
@@ -390,7 +390,7 @@ func (e *Engine) settled(ctx context.Context, tx *store.Tx, p *core.Payment, o c
 	if err != nil {
 		return err
 	}
-	now := e.clock.Now()
+	now := e.now(p.MerchantID)
 	d := &core.Deposit{MerchantID: p.MerchantID, SubscriptionID: sub.ID, Period: n, Try: sub.Tries + 1, ImpUID: p.ImpUID,
 		Status: core.DepositRejected, CreatedAt: now, UpdatedAt: now}
 	if p.Status == core.StatusPaid {
@@ -445,13 +445,13 @@ func (e *Engine) advance(ctx context.Context, tx *store.Tx, sub *core.Subscripti
 func (e *Engine) dun(ctx context.Context, tx *store.Tx, sub *core.Subscription, n int, p *core.Payment) error {
 	sub.Tries++
 	if p.DeclineRetryable && sub.Tries <= len(e.cfg.Dunning) {
-		at := e.clock.Now().Add(e.cfg.Dunning[sub.Tries-1])
+		at := e.now(sub.MerchantID).Add(e.cfg.Dunning[sub.Tries-1])
 		e.log.Info("renewal declined; retrying", "subscription_id", sub.ID, "period", n, "try", sub.Tries, "at", at)
 		return tx.RearmRenewal(ctx, sub.MerchantID, OrderUID(sub.ID, n), at)
 	}
 	e.log.Info("renewal failed for good; subscription cancelled", "subscription_id", sub.ID, "period", n, "tries", sub.Tries,
 		"reason", p.FailReason)
-	sub.Status, sub.CancelledAt = core.SubCancelled, e.clock.Now()
+	sub.Status, sub.CancelledAt = core.SubCancelled, e.now(sub.MerchantID)
 	return nil
 }
 
@@ -463,14 +463,18 @@ func (e *Engine) depositEvent(sub *core.Subscription, d *core.Deposit) core.Even
 	}
 }
 
+// now is merchantID's billing time: its own on a sandbox test clock (see
+// clock.For).
+func (e *Engine) now(merchantID int64) time.Time { return clock.For(e.clock, merchantID) }
+
 // Effective is the status as of now: a term that ended without renewal
 // reads TERMINATED.
 func (e *Engine) Effective(sub *core.Subscription) core.SubscriptionStatus {
-	if Abandoned(sub, e.clock.Now()) {
+	if Abandoned(sub, e.now(sub.MerchantID)) {
 		return core.SubCancelled
 	}
 	if (sub.Status == core.SubActive || sub.Status == core.SubPending) && !sub.AutoRenewal &&
-		sub.PeriodsPaid > 0 && sub.PeriodsPaid%sub.PlanUnit == 0 && !e.clock.Now().Before(sub.EndAt) {
+		sub.PeriodsPaid > 0 && sub.PeriodsPaid%sub.PlanUnit == 0 && !e.now(sub.MerchantID).Before(sub.EndAt) {
 		return core.SubTerminated
 	}
 	return sub.Status
@@ -515,7 +519,7 @@ func (e *Engine) Cancel(ctx context.Context, merchantID, id int64) (*core.Subscr
 		case core.SubTerminated:
 			return ErrTerminated
 		}
-		now := e.clock.Now()
+		now := e.now(sub.MerchantID)
 		sub.Status, sub.CancelledAt, sub.UpdatedAt, sub.CheckoutToken = core.SubCancelled, now, now, ""
 		if err := tx.RevokeSubscriptionSchedules(ctx, merchantID, id, now); err != nil {
 			return err
@@ -562,7 +566,7 @@ func (e *Engine) Checkout(ctx context.Context, token string) (*core.Subscription
 	if err != nil {
 		return nil, nil, err
 	}
-	if sub.Status != core.SubPending || !e.clock.Now().Before(sub.CheckoutExpires) {
+	if sub.Status != core.SubPending || !e.now(sub.MerchantID).Before(sub.CheckoutExpires) {
 		return nil, nil, ErrCheckoutExpired
 	}
 	m, err := e.st.MerchantByID(ctx, sub.MerchantID)
@@ -595,7 +599,7 @@ func (e *Engine) CompleteCheckout(ctx context.Context, token, impUID string) (*c
 		if cur.CheckoutToken != token || cur.Status != core.SubPending {
 			return ErrCheckoutExpired // completed or cancelled meanwhile
 		}
-		cur.CustomerUID, cur.CheckoutToken, cur.UpdatedAt = CheckoutCustomerUID(sub), "", e.clock.Now()
+		cur.CustomerUID, cur.CheckoutToken, cur.UpdatedAt = CheckoutCustomerUID(sub), "", e.now(sub.MerchantID)
 		sub = cur
 		if err := tx.UpdateSubscription(ctx, cur); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/billkey/billkey/internal/api/iamport/form"
 	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 )
 
@@ -270,7 +271,7 @@ func (h *handler) paymentsByStatus(w http.ResponseWriter, r *http.Request) {
 		q.Limit, err = readLimit(p)
 	}
 	if err == nil {
-		q.From, q.To, err = h.statusWindow(p)
+		q.From, q.To, err = h.statusWindow(merchantFrom(r.Context()).ID, p)
 	}
 	if err != nil {
 		h.fail(w, r, err, opLookup, "")
@@ -286,7 +287,7 @@ func (h *handler) paymentsByStatus(w http.ResponseWriter, r *http.Request) {
 
 // statusWindow applies the V1 defaults (to = now, from = to - 90 days) and
 // the 90-day cap, which keeps the scan bounded.
-func (h *handler) statusWindow(p form.Params) (from, to time.Time, err error) {
+func (h *handler) statusWindow(merchantID int64, p form.Params) (from, to time.Time, err error) {
 	f, hasFrom, err := p.Int64("from")
 	if err != nil {
 		return
@@ -298,7 +299,7 @@ func (h *handler) statusWindow(p form.Params) (from, to time.Time, err error) {
 	// The window's end is exclusive and V1 times are whole seconds: the
 	// default takes in the current second, so a payment made this very
 	// second is listed.
-	to = h.clock.Now().Truncate(time.Second).Add(time.Second)
+	to = clock.For(h.clock, merchantID).Truncate(time.Second).Add(time.Second)
 	if hasTo {
 		to = time.Unix(t, 0)
 	}

@@ -13,10 +13,12 @@ import (
 // SandboxClock is the test clock of `billkey serve --test-clock`, moved by
 // merchants over V1.
 type SandboxClock interface {
-	// Now is the sandbox time; ok is false when the server runs on the wall clock.
-	Now() (now time.Time, ok bool)
-	// Advance moves the clock by d and runs everything that fell due;
-	// executed counts merchantID's schedule entries that ran.
+	// Now is merchantID's sandbox time; ok is false when the server runs on
+	// the wall clock.
+	Now(merchantID int64) (now time.Time, ok bool)
+	// Advance moves merchantID's clock by d (other merchants' stay) and
+	// runs everything that fell due; executed counts merchantID's schedule
+	// entries that ran.
 	Advance(ctx context.Context, merchantID int64, d time.Duration) (now time.Time, executed int, err error)
 }
 
@@ -37,7 +39,7 @@ type clockView struct {
 func (h *handler) sandboxRoutes(sc SandboxClock) func(chi.Router) {
 	return func(r chi.Router) {
 		r.Get("/sandbox/clock", func(w http.ResponseWriter, r *http.Request) {
-			now, ok := sandboxNow(sc)
+			now, ok := sandboxNow(sc, merchantFrom(r.Context()).ID)
 			if !ok {
 				writeError(w, http.StatusForbidden, -1, msgNoTestClock)
 				return
@@ -48,15 +50,16 @@ func (h *handler) sandboxRoutes(sc SandboxClock) func(chi.Router) {
 	}
 }
 
-func sandboxNow(sc SandboxClock) (time.Time, bool) {
+func sandboxNow(sc SandboxClock, merchantID int64) (time.Time, bool) {
 	if sc == nil {
 		return time.Time{}, false
 	}
-	return sc.Now()
+	return sc.Now(merchantID)
 }
 
 func (h *handler) advanceClock(w http.ResponseWriter, r *http.Request, sc SandboxClock) {
-	now, ok := sandboxNow(sc)
+	merchantID := merchantFrom(r.Context()).ID
+	now, ok := sandboxNow(sc, merchantID)
 	if !ok {
 		writeError(w, http.StatusForbidden, -1, msgNoTestClock)
 		return
@@ -93,7 +96,7 @@ func (h *handler) advanceClock(w http.ResponseWriter, r *http.Request, sc Sandbo
 	if hasTo {
 		d = time.Unix(to, 0).Sub(now)
 	}
-	moved, n, err := sc.Advance(r.Context(), merchantFrom(r.Context()).ID, d)
+	moved, n, err := sc.Advance(r.Context(), merchantID, d)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "sandbox clock: run due work", slog.Any("err", err))
 		writeError(w, http.StatusInternalServerError, -1, "예약된 작업을 실행하지 못했습니다. 잠시 후 다시 시도해주세요.")

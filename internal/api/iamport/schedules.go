@@ -14,6 +14,7 @@ import (
 	"github.com/billkey/billkey/internal/api/iamport/form"
 	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/scheduler"
@@ -266,7 +267,7 @@ func (sh *scheduleHandler) schedule(w http.ResponseWriter, r *http.Request) {
 		rd.setErr(badRequest("schedules는 한 번에 최대 %d건까지 예약할 수 있습니다.", maxBookingEntries))
 		entries = nil
 	}
-	now := sh.clock.Now()
+	now := clock.For(sh.clock, merchantFrom(r.Context()).ID)
 	for _, ep := range entries {
 		if rd.err != nil {
 			break
@@ -358,7 +359,7 @@ func (sh *scheduleHandler) readMove(r *http.Request) (string, time.Time, error) 
 		return "", time.Time{}, err
 	}
 	rd := reader{p: p}
-	at := readScheduleAt(&rd, "schedule_at", sh.clock.Now())
+	at := readScheduleAt(&rd, "schedule_at", clock.For(sh.clock, merchantFrom(r.Context()).ID))
 	return mu, at, rd.err
 }
 

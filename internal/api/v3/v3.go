@@ -717,7 +717,7 @@ func (h *Handler) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		"Amount": core.FormatAmount(sub.Amount, sub.Currency), "Currency": sub.Currency, "Plan": sub.Plan,
 		"Redirect": baseURL(r) + "/v3/checkout/" + token + "/complete",
 	}
-	for k, v := range oneShotTerms(sub, h.opts.Clock.Now()) {
+	for k, v := range oneShotTerms(sub, clock.For(h.opts.Clock, sub.MerchantID)) {
 		data[k] = v
 	}
 	h.page.Execute(w, data)

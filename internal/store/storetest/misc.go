@@ -202,15 +202,16 @@ func merchantSettings(t *testing.T, s *store.Store) {
 	if err := s.SetImpSecretHash(ctx, 999999, []byte("x")); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("unknown merchant: %v", err)
 	}
-	if at, err := s.LatestSandboxClock(ctx); err != nil || !at.IsZero() {
-		t.Errorf("clock before any %v %v", at, err)
+	if clocks, err := s.SandboxClocks(ctx); err != nil || len(clocks) != 0 {
+		t.Errorf("clocks before any %v %v", clocks, err)
 	}
 	must(t, s.SaveSandboxClock(ctx, m.ID, T0.Add(time.Hour)))
 	must(t, s.SaveSandboxClock(ctx, m.ID, T0))
 	other := Merchant(t, s, "imp00000002")
 	must(t, s.SaveSandboxClock(ctx, other.ID, T0.Add(time.Minute)))
-	if at, err := s.LatestSandboxClock(ctx); err != nil || !at.Equal(T0.Add(time.Hour)) {
-		t.Errorf("a sandbox clock moved back: %v %v", at, err)
+	clocks, err := s.SandboxClocks(ctx)
+	if err != nil || len(clocks) != 2 || !clocks[m.ID].Equal(T0.Add(time.Hour)) || !clocks[other.ID].Equal(T0.Add(time.Minute)) {
+		t.Errorf("each merchant's clock, none moved back: %v %v", clocks, err)
 	}
 }
 

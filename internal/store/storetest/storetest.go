@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"PaymentQueries", paymentQueries},
 		{"ScheduleBooking", scheduleBooking},
 		{"ScheduleQueue", scheduleQueue},
+		{"MerchantScheduleQueue", merchantScheduleQueue},
 		{"ScheduleRearm", scheduleRearm},
 		{"Outbox", outbox},
 		{"VaultKeys", vaultKeys},
@@ -548,6 +549,32 @@ func scheduleBooking(t *testing.T, s *store.Store) {
 	})
 	if err != nil || n != 2 {
 		t.Fatalf("revoke a customer's schedules: %d %v", n, err)
+	}
+}
+
+// merchantScheduleQueue: a sandbox merchant whose clock runs ahead claims
+// only its own rows, due by its time, leased on the shared time.
+func merchantScheduleQueue(t *testing.T, s *store.Store) {
+	a := Merchant(t, s, "imp00000001")
+	b := Merchant(t, s, "imp00000002")
+	must(t, s.InsertSchedules(ctx, []core.Schedule{schedule(a, "a1", T0.Add(time.Hour)), schedule(a, "a2", T0.Add(48*time.Hour)),
+		schedule(b, "b1", T0.Add(time.Hour))}))
+	aheadAt := T0.Add(24 * time.Hour)
+	if n, err := s.CountMerchantDue(ctx, a.ID, aheadAt); err != nil || n != 1 {
+		t.Fatalf("a's due rows by its time: %d %v", n, err)
+	}
+	if n, err := s.CountDue(ctx, T0); err != nil || n != 0 {
+		t.Fatalf("due by the shared time: %d %v", n, err)
+	}
+	claimed, err := s.ClaimMerchantDueSchedules(ctx, a.ID, aheadAt, T0, T0.Add(time.Minute), "a", 10)
+	if err != nil || len(claimed) != 1 || claimed[0].MerchantUID != "a1" {
+		t.Fatalf("a's claim: %+v %v", claimed, err)
+	}
+	if again, err := s.ClaimMerchantDueSchedules(ctx, a.ID, aheadAt, T0, T0.Add(time.Minute), "b", 10); err != nil || len(again) != 0 {
+		t.Fatalf("a leased row claimed again: %+v %v", again, err)
+	}
+	if other, err := s.ClaimMerchantDueSchedules(ctx, b.ID, T0, T0, T0.Add(time.Minute), "c", 10); err != nil || len(other) != 0 {
+		t.Fatalf("b's row claimed before its time: %+v %v", other, err)
 	}
 }
 
