@@ -53,7 +53,7 @@ func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, e
 	case errors.Is(err, pg.ErrNoSuchCharge) && now.After(p.AttemptDeadline) && p.Checks+1 >= notSeenChecks:
 		at := clock.For(s.clock, p.MerchantID)
 		p.Status, p.FailedAt, p.UpdatedAt = core.StatusFailed, at, at
-		p.FailReason = "PG에 결제 요청이 도달하지 않았습니다 (charge never reached the PG)"
+		p.FailReason = pg.NeverReachedReason
 		o.NeverReached = true
 		s.log.Info("reconciled charge as never made", "imp_uid", p.ImpUID)
 	default:

@@ -146,6 +146,12 @@ var ErrUnknownOutcome = errors.New("pg: outcome unknown")
 // ErrNoSuchCharge is returned by lookups for keys the PG never saw.
 var ErrNoSuchCharge = errors.New("pg: no such charge")
 
+// NeverReachedReason is the fail_reason of an attempt the reconciler found
+// never reached its PG. Another Billkey serving as an i'mport upstream shows
+// it on such a payment: nothing was charged and no card refused it, so the
+// iamport connector reads it as no charge at all, not as a decline.
+const NeverReachedReason = "PG에 결제 요청이 도달하지 않았습니다 (charge never reached the PG)"
+
 // Error is a definite refusal by the PG (validation, unsupported operation,
 // 5xx before anything was charged). Nothing was charged.
 type Error struct {

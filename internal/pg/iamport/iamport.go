@@ -493,11 +493,18 @@ func (c *Client) find(ctx context.Context, chargeKey string) (*Payment, error) {
 	}
 }
 
-// LookupCharge finds the charge by its derived merchant_uid.
+// LookupCharge finds the charge by its derived merchant_uid. An upstream
+// Billkey that found our request never reached its own PG (we died or hung
+// up mid-call) failed it without any card refusing it: that is no charge
+// here either, so our reconciler runs the work again instead of recording
+// a decline.
 func (c *Client) LookupCharge(ctx context.Context, _ pg.Target, idempotencyKey string) (*pg.ChargeResult, error) {
 	p, err := c.find(ctx, idempotencyKey)
 	if err != nil {
 		return nil, err
+	}
+	if p.Status == "failed" && str(p.FailReason) == pg.NeverReachedReason {
+		return nil, fmt.Errorf("%w: upstream payment %s never reached its PG", pg.ErrNoSuchCharge, p.MerchantUID)
 	}
 	return chargeResult(p)
 }

@@ -2,8 +2,11 @@ package iamport_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +234,36 @@ func TestMerchantUIDRoundTrip(t *testing.T) {
 	}
 	if back, ok := iamport.IdempotencyKeyOf("bk-imp_123456789012"); !ok || back != "imp_123456789012" {
 		t.Error("verbatim keys must round-trip")
+	}
+}
+
+// An upstream Billkey fails an attempt our request never got to its PG
+// (we were killed mid-call); a lookup must read that as no charge, so the
+// reconciler runs the work again, while a real refusal stays a decline.
+func TestUpstreamNeverReachedIsNoCharge(t *testing.T) {
+	t.Parallel()
+	reasons := map[string]string{
+		iamport.MerchantUID("imp_cut"):     pg.NeverReachedReason,
+		iamport.MerchantUID("imp_refused"): "[8001] 한도초과 혹은 잔액부족",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var resp any = map[string]any{"access_token": "tok", "now": 1, "expired_at": 1801}
+		if mu, ok := strings.CutPrefix(r.URL.Path, "/payments/find/"); ok {
+			resp = map[string]any{"imp_uid": "imp_up_" + mu, "merchant_uid": mu, "status": "failed", "amount": 1000, "fail_reason": reasons[mu]}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"code": 0, "message": nil, "response": resp})
+	}))
+	t.Cleanup(srv.Close)
+	c, err := iamport.New(iamport.Config{APIURL: srv.URL, ImpKey: "k", ImpSecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if got, err := c.LookupCharge(ctx, target, "imp_cut"); !errors.Is(err, pg.ErrNoSuchCharge) {
+		t.Fatalf("never reached upstream: %+v %v, want no such charge", got, err)
+	}
+	got, err := c.LookupCharge(ctx, target, "imp_refused")
+	if err != nil || got.Status != pg.ChargeDeclined || !strings.Contains(got.DeclineReason, "한도초과") {
+		t.Fatalf("refused upstream: %+v %v, want a decline", got, err)
 	}
 }
