@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/billkey/billkey/internal/app/apptest"
-	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/pg/provider"
 	"github.com/billkey/billkey/internal/testenv"
 )
 
@@ -35,8 +35,8 @@ func TestLongOrderNames(t *testing.T) {
 		}
 		l := e.App.Sim.Ledger()
 		got := l[len(l)-1].OrderName
-		if sim.NameBytes(got) > 40 || !strings.HasPrefix(name, got) || got == "" {
-			t.Errorf("NICE got order name %q (%d bytes)", got, sim.NameBytes(got))
+		if provider.NameBytes(got) > 40 || !strings.HasPrefix(name, got) || got == "" {
+			t.Errorf("NICE got order name %q (%d bytes)", got, provider.NameBytes(got))
 		}
 		e.Do("POST", "/subscribe/payments/onetime", tok, map[string]any{
 			"merchant_uid": "long_onetime", "amount": 1000, "name": strings.Repeat("가", 100),

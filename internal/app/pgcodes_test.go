@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/billkey/billkey/internal/app/apptest"
-	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/pg/provider"
 	"github.com/billkey/billkey/internal/testenv"
 )
 
@@ -44,7 +44,7 @@ func TestGuidePGCodesResolve(t *testing.T) {
 					t.Errorf("window pg %q resolved to %+v (%v)", v, ch, err)
 				}
 			}
-			if p, ok := sim.Lookup(code); !ok || len(p.Window) == 0 {
+			if p, ok := provider.Lookup(code); !ok || len(p.Window) == 0 {
 				t.Errorf("%s: no window personality", code)
 			}
 		}
@@ -54,16 +54,16 @@ func TestGuidePGCodesResolve(t *testing.T) {
 			for _, c := range chans {
 				found = found || (c.Provider == code && c.Type == "api_payment")
 			}
-			if _, ok := sim.Lookup(code); !ok || !found {
+			if _, ok := provider.Lookup(code); !ok || !found {
 				t.Errorf("%s: REST channel %v, personality %v", code, found, ok)
 			}
 		}
 		// Danal's codes as i'mport defines them: danal_tpay is the card
 		// window, danal phone billing.
-		if p, _ := sim.Lookup("danal_tpay"); !p.SupportsWindowMethod(sim.MethodCard) || p.SupportsWindowMethod(sim.MethodPhone) {
+		if p, _ := provider.Lookup("danal_tpay"); !p.SupportsWindowMethod(provider.MethodCard) || p.SupportsWindowMethod(provider.MethodPhone) {
 			t.Errorf("danal_tpay is Danal's card window: %v", p.Window)
 		}
-		if p, _ := sim.Lookup("danal"); !p.SupportsWindowMethod(sim.MethodPhone) || p.SupportsWindowMethod(sim.MethodCard) {
+		if p, _ := provider.Lookup("danal"); !p.SupportsWindowMethod(provider.MethodPhone) || p.SupportsWindowMethod(provider.MethodCard) {
 			t.Errorf("danal is Danal's phone billing: %v", p.Window)
 		}
 

@@ -31,7 +31,7 @@ import (
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg"
-	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/pg/provider"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/vault"
 )
@@ -362,7 +362,7 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pgName := ch.Provider
-	if p, ok := sim.Lookup(ch.Provider); ok {
+	if p, ok := provider.Lookup(ch.Provider); ok {
 		pgName = p.Name
 		if in.Mobile != nil && in.Callback != nil {
 			mode, msg := windowMode(p, *in.Mobile, *in.Callback, req.RedirectURL != "")
@@ -420,7 +420,7 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 // Danal, Kakao Pay, PAYCO and KG Mobilians call back on mobile as on PC;
 // the rest call back on PC and redirect on mobile. Without a callback the
 // window can only redirect.
-func windowMode(p sim.Personality, mobile, callback, hasRedirect bool) (mode, problem string) {
+func windowMode(p provider.PG, mobile, callback, hasRedirect bool) (mode, problem string) {
 	switch {
 	case p.PCRedirect && !hasRedirect:
 		return "", p.Name + " 결제는 PC와 모바일 모두 m_redirect_url로 이동합니다. m_redirect_url을 지정하세요. " +
@@ -674,7 +674,7 @@ func (h *Handler) windowInput(s *session, r *http.Request) (charge.WindowInput, 
 		Buyer: q.Buyer, CustomData: q.CustomData, NoticeURL: q.NoticeURL, PG: s.channel.Provider + "." + s.channel.MID,
 		CustomerUID: q.CustomerUID, Channel: channel,
 	}}
-	if p, ok := sim.Lookup(s.channel.Provider); ok && p.Wallet {
+	if p, ok := provider.Lookup(s.channel.Provider); ok && p.Wallet {
 		return walletInput(in, f, p)
 	}
 	switch q.PayMethod {
@@ -805,10 +805,10 @@ var walletMeans = []struct {
 	{"point", "카카오머니 KakaoMoney", "", true},
 }
 
-func walletOptions(p sim.Personality) []option {
+func walletOptions(p provider.PG) []option {
 	var out []option
 	for _, m := range walletMeans {
-		if m.points && !p.SupportsWindowMethod(sim.MethodPoint) {
+		if m.points && !p.SupportsWindowMethod(provider.MethodPoint) {
 			continue
 		}
 		out = append(out, option{Value: m.value, Label: m.label})
@@ -820,7 +820,7 @@ func walletOptions(p sim.Personality) []option {
 // buyer signs in with phone number and 6-digit payment password and picks
 // one of the wallet's means; the pay_method the merchant sent does not
 // matter, the means does.
-func walletInput(in charge.WindowInput, f url.Values, p sim.Personality) (charge.WindowInput, string) {
+func walletInput(in charge.WindowInput, f url.Values, p provider.PG) (charge.WindowInput, string) {
 	tel := strings.NewReplacer("-", "", " ", "").Replace(f.Get("wallet_phone"))
 	if !(digits(tel, 10) || digits(tel, 11)) || !strings.HasPrefix(tel, "01") {
 		return in, "휴대폰 번호를 확인해 주세요. (Check the mobile number.)"
@@ -829,7 +829,7 @@ func walletInput(in charge.WindowInput, f url.Values, p sim.Personality) (charge
 		return in, "결제 비밀번호 6자리를 입력해 주세요. (Enter your 6-digit payment password.)"
 	}
 	for _, m := range walletMeans {
-		if m.value != f.Get("wallet_means") || (m.points && !p.SupportsWindowMethod(sim.MethodPoint)) {
+		if m.value != f.Get("wallet_means") || (m.points && !p.SupportsWindowMethod(provider.MethodPoint)) {
 			continue
 		}
 		if m.points {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/core"
-	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/pg/provider"
 )
 
 // The demo merchant page (GET /demo?merchant=imp…) is a stand-in for a
@@ -57,7 +57,7 @@ func (h *Handler) demoPage(w http.ResponseWriter, r *http.Request) {
 		h.log.Error("demo: channels", "err", err)
 	}
 	for _, c := range chans {
-		p, ok := sim.Lookup(c.Provider)
+		p, ok := provider.Lookup(c.Provider)
 		if c.Type != "payment" || !ok {
 			continue
 		}

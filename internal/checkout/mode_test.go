@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/pg/provider"
 )
 
 // TestWindowModePerPG: each PG's PC/mobile rule from its i'mport guide.
@@ -31,7 +31,7 @@ func TestWindowModePerPG(t *testing.T) {
 		{"kicc", false, true, false, "popup"},
 	}
 	for _, tt := range tests {
-		p, ok := sim.Lookup(tt.pg)
+		p, ok := provider.Lookup(tt.pg)
 		if !ok {
 			t.Fatalf("%s: no personality", tt.pg)
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/billkey/billkey/internal/core"
-	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/pg/provider"
 )
 
 type option struct{ Value, Label string }
@@ -98,13 +98,13 @@ func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s *sess
 		CustomerUID: s.req.CustomerUID, Error: errText, Phone: s.req.Buyer.Tel,
 		Banks: banks, Carriers: carriers, TestCards: testCards, OTP: SandboxOTP,
 	}
-	if p, ok := sim.Lookup(s.channel.Provider); ok {
+	if p, ok := provider.Lookup(s.channel.Provider); ok {
 		d.Wallet = p.Wallet
 		if d.Wallet {
 			d.WalletMeans = walletOptions(p)
 		}
 		// A window that only displays its amount charges nothing now.
-		if s.req.CustomerUID != "" && p.WindowAmount == sim.AmountDisplayOnly {
+		if s.req.CustomerUID != "" && p.WindowAmount == provider.AmountDisplayOnly {
 			d.KeyOnly = true
 		}
 	}

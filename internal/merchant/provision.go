@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/pg/provider"
 	"github.com/billkey/billkey/internal/store"
 )
 
@@ -27,43 +28,18 @@ type Credentials struct {
 // D24SecretAAD binds a sealed D24 signing secret to its merchant.
 func D24SecretAAD(merchantID int64) string { return fmt.Sprintf("d24_secret:%d", merchantID) }
 
-// DefaultChannels are the sandbox PG contracts every new merchant gets: the
-// REST key-in PGs (nice is the default) and the payment-window PGs.
+// DefaultChannels are the sandbox PG contracts every new merchant gets, from
+// the provider catalog: the REST key-in PGs (nice is the default) and the
+// payment-window PGs.
 func DefaultChannels() []core.Channel {
-	api := []struct{ provider, mid, name string }{
-		{"nice", "nictest04m", "NICE 정기결제 (sandbox)"},
-		{"kcp", "T0000", "KCP 정기결제 (sandbox)"},
-		{"html5_inicis", "INIBillTst", "KG이니시스 빌링 (sandbox)"},
-		{"jtnet", "tjtnet001", "JTNet 빌링 (sandbox)"},
-		{"settle", "M2345678", "세틀뱅크 빌링 (sandbox)"},
-		{"daou", "CTS16826", "페이조아 빌링 (sandbox)"},
-		{"paymentwall", "pw_test", "Paymentwall (sandbox)"},
-	}
-	// Provider codes as i'mport defines them: danal_tpay is Danal's card
-	// window, danal its phone billing, kcp_billing KCP's billing window.
-	window := []struct{ provider, mid, name string }{
-		{"danal_tpay", "A010002002", "다날 신용카드 (sandbox)"},
-		{"danal", "9810030929", "다날 휴대폰 (sandbox)"},
-		{"kicc", "T5102001", "KICC (sandbox)"},
-		{"payco", "PARTNERTEST", "페이코 (sandbox)"},
-		{"kakaopay", "TCSUBSCRIP", "카카오페이 정기 (sandbox)"},
-		{"naverpay", "np_test", "네이버페이 (sandbox)"},
-		{"mobilians", "170622040674", "모빌리언스 휴대폰 (sandbox)"},
-		{"chai", "chai_test", "차이 계좌 (sandbox)"},
-		{"kcp_billing", "T0001", "KCP 빌링 결제창 (sandbox)"},
-		{"html5_inicis", "INIpayTest", "KG이니시스 결제창 (sandbox)"},
-		{"inicis", "INIpayTest", "KG이니시스 ActiveX 결제창 (sandbox)"},
-		{"jtnet", "tpaytest2m", "JTNet 결제창 (sandbox)"},
-		{"paymentwall", "pw_test", "Paymentwall 결제창 (sandbox)"},
-	}
 	var out []core.Channel
-	for i, c := range api {
-		out = append(out, core.Channel{Provider: c.provider, MID: c.mid, Sandbox: true, Type: "api_payment", Name: c.name,
-			Key: "channel-key-" + c.provider + "-" + c.mid, IsDefault: i == 0})
-	}
-	for _, c := range window {
-		out = append(out, core.Channel{Provider: c.provider, MID: c.mid, Sandbox: true, Type: "payment", Name: c.name,
-			Key: "channel-key-" + c.provider + "-" + c.mid})
+	for i, c := range provider.SandboxChannels() {
+		typ := "api_payment"
+		if c.Window {
+			typ = "payment"
+		}
+		out = append(out, core.Channel{Provider: c.Provider, MID: c.MID, Sandbox: true, Type: typ, Name: c.Name,
+			Key: "channel-key-" + c.Provider + "-" + c.MID, IsDefault: i == 0})
 	}
 	return out
 }

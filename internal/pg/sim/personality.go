@@ -2,85 +2,38 @@ package sim
 
 import (
 	"slices"
-	"time"
 	"unicode/utf8"
+
+	"github.com/billkey/billkey/internal/pg/provider"
 )
 
-// Window payment methods, spelled as i'mport's pay_method.
+// Window payment methods and amount rules are the catalog's: the simulator
+// enforces what internal/pg/provider says each PG can do.
 const (
-	MethodCard  = "card"
-	MethodTrans = "trans"
-	MethodPhone = "phone"
-	// MethodPoint is a wallet's own balance (KakaoMoney), as i'mport reports it.
-	MethodPoint = "point"
+	MethodCard  = provider.MethodCard
+	MethodTrans = provider.MethodTrans
+	MethodPhone = provider.MethodPhone
+	MethodPoint = provider.MethodPoint
 )
 
 // AmountRule is what a PG's billing window does with the amount it is given.
-type AmountRule int
+type AmountRule = provider.AmountRule
 
 const (
-	// AmountKeyOrCharge: 0 issues the key only; more issues the key and
-	// approves that amount (JTNet, Kakao Pay, Danal card).
-	AmountKeyOrCharge AmountRule = iota
-	// AmountDisplayOnly: the amount is only shown to the buyer; nothing is
-	// ever approved at issuance (CHAI, INICIS, PAYCO, KCP, KICC, Naver Pay).
-	AmountDisplayOnly
-	// AmountChargeRequired: a key is only issued together with a real first
-	// charge (Danal phone, KG Mobilians, Paymentwall).
-	AmountChargeRequired
+	AmountKeyOrCharge    = provider.AmountKeyOrCharge
+	AmountDisplayOnly    = provider.AmountDisplayOnly
+	AmountChargeRequired = provider.AmountChargeRequired
 )
 
-// Personality is one PG as the simulator models it, following the PG's
-// i'mport billing guide: what it can do over its REST API and in its payment
-// window, and how it words its refusals.
+// Personality is one PG as the simulator models it: the catalog entry's
+// capabilities, which the simulator enforces, and how the PG words its
+// refusals and numbers its transactions.
 type Personality struct {
-	Provider string // i'mport pg code, e.g. "nice"
-	Name     string // display name used in the PG's own messages
-	TestMID  string // the shared test MID merchants usually start with
-
-	RESTKeyIn bool // issue a key only over REST (POST /subscribe/customers/{uid})
-	// RESTIssueWithCharge: issue a key over REST together with a first
-	// charge (onetime with customer_uid). Hecto (Settlebank) and Paymentwall
-	// issue keys only this way.
-	RESTIssueWithCharge bool
-	KeyInCharge         bool // charge card data over REST without storing it
-	BillingKeyCharge    bool // charge a stored billing key over REST
-	Cancel              bool
-	PartialCancel       bool
-	Window              []string // methods its payment window can issue billing keys for
-	// WindowAnyMethod: the window ignores pay_method; the buyer picks how to
-	// pay inside the PG's app (Kakao Pay, PAYCO), and that method is kept.
-	WindowAnyMethod bool
-	WindowAmount    AmountRule
-	// TestAuthAmount is what the PG itself approves at a key-only issuance to
-	// check the card, and cancels TestAuthCancelAfter later (Danal card).
-	TestAuthAmount      int64
-	TestAuthCancelAfter time.Duration
-	// SameAmountMonthly: charges by key must be the first charge's amount,
-	// once a month on the first charge's day ±5 days (phone billing).
-	SameAmountMonthly bool
-	// PCRedirect: the window redirects to m_redirect_url on PC as on mobile
-	// (CHAI); CallbackOnMobile: the window calls back on mobile as on PC.
-	PCRedirect       bool
-	CallbackOnMobile bool
-	// OrderNameMaxBytes is the width of the PG's order-name field, in
-	// EUC-KR bytes (a Hangul syllable takes two); 0 = wide enough for any.
-	OrderNameMaxBytes int
-	Wallet            bool     // a wallet app (Naver Pay, Kakao Pay, PAYCO): sign in, then pay
-	RequiredBuyer     []string // request_pay fields the window refuses to open without
-	// SameBuyerEmail: charges by key need the buyer_email the key was
-	// issued with (Paymentwall).
-	SameBuyerEmail bool
+	provider.PG
 
 	tidPrefix string
 	texts     map[errKind]pgText
 	rules     map[errKind]pgText // texts of the PG's own rules, over texts
-}
-
-// SupportsWindowMethod reports whether the PG's payment window can issue a
-// billing key for method.
-func (p Personality) SupportsWindowMethod(method string) bool {
-	return p.WindowAnyMethod && len(p.Window) > 0 || slices.Contains(p.Window, method)
 }
 
 type errKind int
@@ -232,67 +185,42 @@ var (
 	}
 )
 
+// voices is how each catalog PG speaks: its transaction id prefix, its
+// refusal texts and the texts of its own rules.
+var voices = map[string]struct {
+	tidPrefix    string
+	texts, rules map[errKind]pgText
+}{
+	"nice":         {"nictest04m0116", niceTexts, nil},
+	"kcp":          {"KCP", kcpTexts, nil},
+	"kcp_billing":  {"KCB", kcpTexts, nil},
+	"html5_inicis": {"StdpayCARDINIBillTst", inicisTexts, nil},
+	"inicis":       {"StdpayCARDINIBillTst", inicisTexts, nil},
+	"jtnet":        {"JTN", jtnetTexts, nil},
+	"settle":       {"STL", settleTexts, settleRuleTexts},
+	"daou":         {"DAO", daouTexts, nil},
+	"danal_tpay":   {"DNL", windowTexts, nil},
+	"danal":        {"DTP", windowTexts, danalPhoneTexts},
+	"mobilians":    {"MBL", windowTexts, mobiliansTexts},
+	"chai":         {"CHI", windowTexts, nil},
+	"kakaopay":     {"T", windowTexts, nil},
+	"payco":        {"PCO", windowTexts, nil},
+	"naverpay":     {"NPY", windowTexts, naverpayTexts},
+	"kicc":         {"KIC", windowTexts, nil},
+	"paymentwall":  {"PW", windowTexts, paymentwallTexts},
+}
+
+// personalities models every catalog PG; a catalog entry without a voice
+// speaks the window PGs' generic texts.
 var personalities = func() map[string]Personality {
-	rest := func(provider, name, mid, tid string, texts map[errKind]pgText) Personality {
-		return Personality{Provider: provider, Name: name, TestMID: mid, tidPrefix: tid, texts: texts,
-			RESTKeyIn: true, RESTIssueWithCharge: true, KeyInCharge: true, BillingKeyCharge: true, Cancel: true, PartialCancel: true}
-	}
-	win := func(provider, name, mid, tid string, amount AmountRule, window ...string) Personality {
-		return Personality{Provider: provider, Name: name, TestMID: mid, tidPrefix: tid, texts: windowTexts,
-			BillingKeyCharge: true, Cancel: true, PartialCancel: true, Window: window, WindowAmount: amount}
-	}
-	// The window half of a PG that also has a REST contract.
-	withWindow := func(p Personality, amount AmountRule, window ...string) Personality {
-		p.Window, p.WindowAmount = window, amount
-		return p
-	}
-
-	nice := rest("nice", "나이스페이", "nictest04m", "nictest04m0116", niceTexts)
-	nice.OrderNameMaxBytes = 40
-	// KCP's REST billing and its billing window are separate contracts
-	// (kcp and kcp_billing); the window only shows the amount, and not on PC.
-	kcp := rest("kcp", "NHN KCP", "T0000", "KCP", kcpTexts)
-	kcp.OrderNameMaxBytes = 100
-	kcpBilling := win("kcp_billing", "NHN KCP", "T0001", "KCB", AmountDisplayOnly, MethodCard)
-	kcpBilling.texts = kcpTexts
-	inicis := withWindow(rest("html5_inicis", "KG이니시스", "INIBillTst", "StdpayCARDINIBillTst", inicisTexts), AmountDisplayOnly, MethodCard)
-	activeX := inicis
-	activeX.Provider = "inicis"
-	jtnet := withWindow(rest("jtnet", "JTNet", "tpaytest2m", "JTN", jtnetTexts), AmountKeyOrCharge, MethodCard)
-	jtnet.OrderNameMaxBytes = 40
-	settle := rest("settle", "세틀뱅크", "M2103135", "STL", settleTexts)
-	settle.RESTKeyIn, settle.rules = false, settleRuleTexts
-	daou := rest("daou", "페이조아", "CTS16826", "DAO", daouTexts)
-
-	danalCard := win("danal_tpay", "다날", "A010002002", "DNL", AmountKeyOrCharge, MethodCard)
-	danalCard.TestAuthAmount, danalCard.TestAuthCancelAfter = 10, 30*time.Minute
-	danalCard.CallbackOnMobile = true
-	// Phone payments are billed by carriers, which refuse partial refunds.
-	danalPhone := win("danal", "다날 휴대폰결제", "9810030929", "DTP", AmountChargeRequired, MethodPhone)
-	danalPhone.PartialCancel, danalPhone.SameAmountMonthly, danalPhone.CallbackOnMobile = false, true, true
-	danalPhone.rules = danalPhoneTexts
-	mobilians := win("mobilians", "KG모빌리언스", "170622040674", "MBL", AmountChargeRequired, MethodPhone)
-	mobilians.PartialCancel, mobilians.SameAmountMonthly, mobilians.CallbackOnMobile = false, true, true
-	mobilians.rules = mobiliansTexts
-
-	chai := win("chai", "차이", "chai_test", "CHI", AmountDisplayOnly, MethodTrans)
-	chai.PCRedirect = true
-	kakao := win("kakaopay", "카카오페이", "TCSUBSCRIP", "T", AmountKeyOrCharge, MethodCard, MethodPoint)
-	kakao.WindowAnyMethod, kakao.Wallet, kakao.CallbackOnMobile = true, true, true
-	payco := win("payco", "페이코", "PAYCOTEST", "PCO", AmountDisplayOnly, MethodCard)
-	payco.WindowAnyMethod, payco.Wallet, payco.CallbackOnMobile = true, true, true
-	naver := win("naverpay", "네이버페이", "np_test", "NPY", AmountDisplayOnly, MethodCard)
-	naver.Wallet, naver.RequiredBuyer, naver.rules = true, []string{"buyer_tel"}, naverpayTexts
-	kicc := win("kicc", "KICC 이지페이", "T5102001", "KIC", AmountDisplayOnly, MethodCard)
-	pw := win("paymentwall", "Paymentwall", "pw_test", "PW", AmountChargeRequired, MethodCard)
-	pw.RESTIssueWithCharge, pw.KeyInCharge, pw.RequiredBuyer, pw.rules = true, true, []string{"buyer_email"}, paymentwallTexts
-	pw.SameBuyerEmail = true
-
-	all := []Personality{nice, kcp, kcpBilling, inicis, activeX, jtnet, settle, daou,
-		danalCard, danalPhone, mobilians, chai, kakao, payco, naver, kicc, pw}
+	all := provider.All()
 	m := make(map[string]Personality, len(all))
-	for _, p := range all {
-		m[p.Provider] = p
+	for _, pg := range all {
+		v, ok := voices[pg.Provider]
+		if !ok {
+			v.tidPrefix, v.texts = "SIM", windowTexts
+		}
+		m[pg.Provider] = Personality{PG: pg, tidPrefix: v.tidPrefix, texts: v.texts, rules: v.rules}
 	}
 	return m
 }()
@@ -361,36 +289,3 @@ func topic(name string) string {
 }
 
 var methodNames = map[string]string{MethodCard: "카드", MethodTrans: "계좌이체", MethodPhone: "휴대폰", MethodPoint: "포인트(머니)"}
-
-// NameBytes counts s as the EUC-KR order-name fields of Korean PGs do: two
-// bytes for a Hangul (or other non-ASCII) character, one for ASCII.
-func NameBytes(s string) int {
-	n := 0
-	for _, r := range s {
-		n++
-		if r >= utf8.RuneSelf {
-			n++
-		}
-	}
-	return n
-}
-
-// FitName shortens an order name to the PG's field, on a character boundary;
-// names that fit, and PGs without a limit, keep it whole.
-func (p Personality) FitName(name string) string {
-	if p.OrderNameMaxBytes <= 0 || NameBytes(name) <= p.OrderNameMaxBytes {
-		return name
-	}
-	n := 0
-	for i, r := range name {
-		w := 1
-		if r >= utf8.RuneSelf {
-			w = 2
-		}
-		if n+w > p.OrderNameMaxBytes {
-			return name[:i]
-		}
-		n += w
-	}
-	return name
-}

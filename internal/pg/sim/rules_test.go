@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/billkey/billkey/internal/pg/provider"
 )
 
 // simCall drives a simulator over its wire protocol.
@@ -201,8 +203,8 @@ func TestOrderNameWidth(t *testing.T) {
 	if kakao, _ := Lookup("kakaopay"); kakao.FitName(long) != long {
 		t.Error("a PG without a limit got a shortened name")
 	}
-	if got := p.FitName("abc" + long); NameBytes(got) != 39 {
-		t.Errorf("mixed name fitted to %d bytes", NameBytes(got))
+	if got := p.FitName("abc" + long); provider.NameBytes(got) != 39 {
+		t.Errorf("mixed name fitted to %d bytes", provider.NameBytes(got))
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/pg/provider"
 )
 
 // Config shapes how the simulated PG misbehaves.
@@ -555,7 +556,7 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 	if req.Currency == "" {
 		req.Currency = "KRW"
 	}
-	if p.OrderNameMaxBytes > 0 && NameBytes(req.OrderName) > p.OrderNameMaxBytes {
+	if p.OrderNameMaxBytes > 0 && provider.NameBytes(req.OrderName) > p.OrderNameMaxBytes {
 		return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kNameTooLong))
 	}
 	var number, src string

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/pg/provider"
 	"github.com/billkey/billkey/internal/pg/sim"
 )
 
@@ -214,7 +215,7 @@ func (c *Client) Charge(ctx context.Context, req pg.ChargeRequest) (*pg.ChargeRe
 		IdempotencyKey: req.IdempotencyKey, BillingKey: req.BillingKey, Amount: req.Amount,
 		Currency: req.Currency, OrderName: req.OrderName, CardQuota: req.CardQuota, BuyerEmail: req.BuyerEmail,
 	}
-	if p, ok := sim.Lookup(req.Target.Provider); ok {
+	if p, ok := provider.Lookup(req.Target.Provider); ok {
 		// i'mport takes longer names than some PGs' order-name fields: the
 		// payment keeps the whole name, the PG gets what fits.
 		in.OrderName = p.FitName(req.OrderName)
