@@ -6,10 +6,8 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -21,82 +19,45 @@ import (
 	"github.com/billkey/billkey/internal/pg/tosspayments"
 )
 
-// Processor providers: channels of these providers hold credentials and
-// move real money (or the processor's own test mode).
-const (
-	IAMPort      = iamport.Provider
-	TossPayments = tosspayments.Provider
-	Stripe       = stripe.Provider
-)
+// processors are the real processors channels can route to, in the order
+// docs show them. Adding a connector is its package (with its
+// pg.Processor) plus one entry here.
+var processors = []pg.Processor{iamport.Processor, tosspayments.Processor, stripe.Processor}
 
-// Processors lists the real processors, in the order docs show them.
-var Processors = []string{IAMPort, TossPayments, Stripe}
+// Processors lists the real processors' names, in the order docs show them.
+var Processors = func() []string {
+	names := make([]string, len(processors))
+	for i, p := range processors {
+		names[i] = p.Name
+	}
+	return names
+}()
+
+func processor(name string) (pg.Processor, bool) {
+	i := slices.IndexFunc(processors, func(p pg.Processor) bool { return p.Name == name })
+	if i < 0 {
+		return pg.Processor{}, false
+	}
+	return processors[i], true
+}
 
 // IsProcessor reports whether provider is a real processor.
-func IsProcessor(provider string) bool { return slices.Contains(Processors, provider) }
+func IsProcessor(provider string) bool { _, ok := processor(provider); return ok }
 
-// Credentials are what a processor channel needs; which fields depends on
-// the provider. They are sealed by the vault as JSON and never shown again.
-type Credentials struct {
-	ImpKey     string `json:"imp_key,omitempty"`    // iamport
-	ImpSecret  string `json:"imp_secret,omitempty"` // iamport
-	UpstreamPG string `json:"pg,omitempty"`         // iamport: the upstream account's pg value
-	SecretKey  string `json:"secret_key,omitempty"` // tosspayments, stripe
-}
-
-// String never shows a secret, so a Credentials printed by mistake leaks
-// nothing.
-func (c Credentials) String() string { return "router.Credentials{…}" }
-
-// LogValue keeps credentials out of structured logs.
-func (c Credentials) LogValue() slog.Value { return slog.StringValue("[credentials]") }
-
-// Marshal is the sealed form.
-func (c Credentials) Marshal() ([]byte, error) { return json.Marshal(c) }
+// Credentials are what a processor channel needs (see pg.Credentials).
+type Credentials = pg.Credentials
 
 // UnmarshalCredentials opens the sealed form.
-func UnmarshalCredentials(b []byte) (Credentials, error) {
-	var c Credentials
-	err := json.Unmarshal(b, &c)
-	return c, err
-}
+func UnmarshalCredentials(b []byte) (Credentials, error) { return pg.UnmarshalCredentials(b) }
 
 // Validate checks credentials for provider and reports whether they are
-// live (move real money). For Toss and Stripe the key says so; an i'mport
-// account is live unless the channel is added as sandbox.
+// live (move real money), as the provider's pg.Processor decides.
 func Validate(provider string, c Credentials, sandbox bool) (live bool, err error) {
-	switch provider {
-	case IAMPort:
-		if c.ImpKey == "" || c.ImpSecret == "" {
-			return false, errors.New("iamport needs --imp-key and --imp-secret")
-		}
-		return !sandbox, nil
-	case TossPayments:
-		switch {
-		case strings.HasPrefix(c.SecretKey, "test_sk_"):
-			live = false
-		case strings.HasPrefix(c.SecretKey, "live_sk_"):
-			live = true
-		default:
-			return false, errors.New("tosspayments needs --secret-key test_sk_… or live_sk_… (the API individual-integration secret key, not a widget or client key)")
-		}
-	case Stripe:
-		switch {
-		case strings.HasPrefix(c.SecretKey, "sk_test_"), strings.HasPrefix(c.SecretKey, "rk_test_"):
-			live = false
-		case stripe.IsLiveKey(c.SecretKey):
-			live = true
-		default:
-			return false, errors.New("stripe needs --secret-key sk_test_… or sk_live_… (or a restricted rk_ key)")
-		}
-	default:
+	p, ok := processor(provider)
+	if !ok {
 		return false, fmt.Errorf("%q is not a processor (one of %s)", provider, strings.Join(Processors, ", "))
 	}
-	if live == sandbox {
-		return live, fmt.Errorf("%s: a %s key on a %s channel", provider, map[bool]string{true: "live", false: "test"}[live],
-			map[bool]string{true: "sandbox", false: "live"}[sandbox])
-	}
-	return live, nil
+	return p.Live(c, sandbox)
 }
 
 // Channel is a processor channel as the router needs it.
@@ -199,15 +160,11 @@ func (r *Router) connector(ctx context.Context, t pg.Target) (pg.Connector, erro
 }
 
 func build(provider string, ch *Channel, timeout time.Duration) (pg.Connector, error) {
-	switch provider {
-	case IAMPort:
-		return iamport.New(iamport.Config{APIURL: ch.APIURL, ImpKey: ch.Creds.ImpKey, ImpSecret: ch.Creds.ImpSecret, PG: ch.Creds.UpstreamPG, Timeout: timeout})
-	case TossPayments:
-		return tosspayments.New(tosspayments.Config{BaseURL: ch.APIURL, SecretKey: ch.Creds.SecretKey, Timeout: timeout})
-	case Stripe:
-		return stripe.New(stripe.Config{BaseURL: ch.APIURL, SecretKey: ch.Creds.SecretKey, Timeout: timeout})
+	p, ok := processor(provider)
+	if !ok {
+		return nil, fmt.Errorf("no connector for %q", provider)
 	}
-	return nil, fmt.Errorf("no connector for %q", provider)
+	return p.New(ch.APIURL, ch.Creds, timeout)
 }
 
 // IssueBillingKey routes by target.
@@ -292,7 +249,7 @@ func lookupErr(err error) error {
 // idempotency key (the imp_uid of our attempt) and the upstream's verdict.
 // The notification itself is never trusted.
 func (r *Router) VerifyIAMPortNotice(ctx context.Context, merchantID int64, mid string, n iamport.Notice) (string, *pg.ChargeResult, error) {
-	c, err := r.connector(ctx, pg.Target{MerchantID: merchantID, Provider: IAMPort, MID: mid})
+	c, err := r.connector(ctx, pg.Target{MerchantID: merchantID, Provider: iamport.Provider, MID: mid})
 	if err != nil {
 		return "", nil, err
 	}
