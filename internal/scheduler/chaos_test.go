@@ -23,19 +23,26 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/billkey/billkey/internal/pg/iamport"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/testenv"
 )
 
 // TestChaosExactlyOnce is the process-level test of the scheduler's promise:
 // three `billkey serve` processes share one Postgres and a standalone
-// simulated PG that loses 5% of approval responses; while they drain 400
+// simulated PG that loses a share of approval responses; while they drain
 // entries due at once, nodes are SIGKILLed and restarted at random moments.
 // Afterwards the PG's ledger and the store must agree: no merchant_uid
 // approved twice, every entry executed and paid, and the store's paid
 // payments are exactly the PG's approved charges.
 //
-// It takes 40-70 s: attempts cut off by a kill are settled by the
+// The iamport case runs the same chaos with the merchant's default channel
+// an iamport channel: the three nodes charge through a fourth `billkey
+// serve` (own schema, own lossy simulator) acting as the upstream i'mport
+// account, which is never killed; the ledger checked is the upstream's,
+// traced back to our attempts by the derived upstream merchant_uid.
+//
+// Each case takes 40-70 s: attempts cut off by a kill are settled by the
 // reconciler after their deadline (PG timeout + 30 s grace), and a look-up
 // claimed by a node that was then killed waits out the reconciler's 1-minute
 // claim lease. Debugging knobs: CHAOS_DEBUG=1 logs the drain's progress and
@@ -44,16 +51,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 	if testing.Short() && !testenv.InCI() {
 		t.Skip("chaos test: builds the binary and runs processes (skipped with -short outside CI)")
 	}
-	pgdb, _ := testenv.Postgres(t, true)
-	const (
-		nodes     = 3
-		customers = 20
-		perCust   = 20
-		total     = customers * perCust
-	)
-	seed := time.Now().UnixNano()
-	rng := rand.New(rand.NewPCG(uint64(seed), 7))
-	t.Logf("seed %d", seed)
+	testenv.Postgres(t, true)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "billkey")
 	build := exec.Command("go", "build", "-o", bin, "github.com/billkey/billkey/cmd/billkey")
@@ -62,21 +60,47 @@ func TestChaosExactlyOnce(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	t.Logf("built in %s", time.Since(start).Round(time.Millisecond))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	for _, tc := range []chaosCase{
+		{name: "sandbox", customers: 20, perCust: 20, lostRate: 0.05},
+		// Fewer entries keep the run short; a higher loss rate keeps "no
+		// response was lost" as unlikely as with 400 (0.92^150 ≈ 4e-6).
+		{name: "iamport", customers: 10, perCust: 15, lostRate: 0.08, upstream: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { runChaos(t, bin, tc) })
+	}
+}
 
-	// The PG: 50 ms per call with 2 workers per node keeps ~6 charges in
-	// flight, so kills land in the middle of PG calls and commits.
-	simAddr := freeAddr(t)
-	simProc := startProc(t, dir, bin, nil, "pgsim", "--addr", simAddr, "--lost-rate", "0.05", "--latency", "50ms",
-		"--seed", fmt.Sprint(seed))
-	defer simProc.kill()
-	simURL := "http://" + simAddr
-	waitHTTP(t, simURL+"/_sim/config")
+type chaosCase struct {
+	name               string
+	customers, perCust int
+	lostRate           float64
+	// upstream puts a second Billkey, reached through an iamport channel,
+	// between the nodes and the simulated PG.
+	upstream bool
+}
 
-	envv := []string{
-		"BILLKEY_DATABASE_URL=" + pgdb.URL,
-		"BILLKEY_PG_URL=" + simURL,
+type chaosCred struct {
+	MerchantCode string `json:"merchant_code"`
+	ImpKey       string `json:"imp_key"`
+	ImpSecret    string `json:"imp_secret"`
+}
+
+func createMerchant(t *testing.T, dir, bin string, envv []string, name string) chaosCred {
+	t.Helper()
+	out, err := runCmd(dir, bin, envv, "merchant", "create", "--name", name, "--json")
+	if err != nil {
+		t.Fatalf("merchant create: %v\n%s", err, out)
+	}
+	var cred chaosCred
+	if err := json.Unmarshal(lastLine(out), &cred); err != nil {
+		t.Fatalf("merchant create output %q: %v", out, err)
+	}
+	return cred
+}
+
+func nodeEnv(dbURL string) []string {
+	return []string{
+		"BILLKEY_DATABASE_URL=" + dbURL,
 		"BILLKEY_MASTER_KEY=" + strings.Repeat("ab", 32),
 		"BILLKEY_PG_TIMEOUT=1s",
 		"BILLKEY_RECONCILE_INTERVAL=250ms",
@@ -85,16 +109,52 @@ func TestChaosExactlyOnce(t *testing.T) {
 		"BILLKEY_SCHEDULER_LEASE=3s",
 		"BILLKEY_LOG_LEVEL=warn",
 	}
-	out, err := runCmd(dir, bin, envv, "merchant", "create", "--name", "chaos", "--json")
-	if err != nil {
-		t.Fatalf("merchant create: %v\n%s", err, out)
+}
+
+func runChaos(t *testing.T, bin string, tc chaosCase) {
+	pgdb, _ := testenv.Postgres(t, true)
+	const nodes = 3
+	customers, perCust := tc.customers, tc.perCust
+	total := customers * perCust
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 7))
+	t.Logf("seed %d", seed)
+	dir := t.TempDir()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// The PG: 50 ms per call with 2 workers per node keeps ~6 charges in
+	// flight, so kills land in the middle of PG calls and commits.
+	simAddr := freeAddr(t)
+	simProc := startProc(t, dir, bin, nil, "pgsim", "--addr", simAddr, "--lost-rate", fmt.Sprint(tc.lostRate), "--latency", "50ms",
+		"--seed", fmt.Sprint(seed))
+	defer simProc.kill()
+	simURL := "http://" + simAddr
+	waitHTTP(t, simURL+"/_sim/config")
+
+	envv := nodeEnv(pgdb.URL)
+	if !tc.upstream {
+		envv = append(envv, "BILLKEY_PG_URL="+simURL)
 	}
-	var cred struct {
-		ImpKey    string `json:"imp_key"`
-		ImpSecret string `json:"imp_secret"`
-	}
-	if err := json.Unmarshal(lastLine(out), &cred); err != nil {
-		t.Fatalf("merchant create output %q: %v", out, err)
+	cred := createMerchant(t, dir, bin, envv, "chaos")
+	var upDB *sql.DB
+	if tc.upstream {
+		upPG, _ := testenv.Postgres(t, true)
+		upEnv := append(nodeEnv(upPG.URL), "BILLKEY_PG_URL="+simURL)
+		upCred := createMerchant(t, dir, bin, upEnv, "chaos-upstream")
+		upAddr := freeAddr(t)
+		startProc(t, dir, bin, upEnv, "serve", "--addr", upAddr)
+		waitHTTP(t, "http://"+upAddr+"/readyz")
+		var err error
+		if upDB, err = sql.Open("pgx", upPG.URL); err != nil {
+			t.Fatal(err)
+		}
+		defer upDB.Close()
+		if out, err := runCmd(dir, bin, envv, "channel", "add", "--merchant", cred.MerchantCode, "--pg", "iamport", "--mid", "up",
+			"--imp-key", upCred.ImpKey, "--imp-secret", upCred.ImpSecret, "--api-url", "http://"+upAddr, "--default"); err != nil {
+			t.Fatalf("channel add: %v\n%s", err, out)
+		}
 	}
 
 	addrs := make([]string, nodes)
@@ -216,11 +276,39 @@ func TestChaosExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	approved := map[string]bool{} // imp_uid
-	for _, c := range ledger {
-		if c.Status == "approved" && c.Amount >= 1000 {
-			approved[c.IdempotencyKey] = true
+	// ours maps the PG's idempotency key to our attempt's imp_uid: the
+	// same key on the sandbox; through the upstream, its imp_uid, whose
+	// merchant_uid is derived from ours.
+	ours := func(key string) (string, bool) { return key, true }
+	if upDB != nil {
+		upOrders := map[string]string{} // upstream imp_uid → upstream merchant_uid
+		rows, err := upDB.QueryContext(ctx, `SELECT imp_uid, merchant_uid FROM payments`)
+		if err != nil {
+			t.Fatal(err)
 		}
+		for rows.Next() {
+			var imp, mu string
+			if err := rows.Scan(&imp, &mu); err != nil {
+				t.Fatal(err)
+			}
+			upOrders[imp] = mu
+		}
+		rows.Close()
+		ours = func(key string) (string, bool) { return iamport.IdempotencyKeyOf(upOrders[key]) }
+	}
+	approved := map[string]bool{} // our imp_uid
+	for _, c := range ledger {
+		if c.Status != "approved" || c.Amount < 1000 {
+			continue
+		}
+		imp, ok := ours(c.IdempotencyKey)
+		switch {
+		case !ok:
+			t.Errorf("PG approved %s, which traces back to no attempt of ours", c.IdempotencyKey)
+		case approved[imp]:
+			t.Errorf("DOUBLE: PG approved attempt %s twice", imp)
+		}
+		approved[imp] = true
 	}
 	rows, err := db.QueryContext(ctx, `SELECT imp_uid, merchant_uid, status FROM payments WHERE customer_uid_usage = 'payment.scheduled'`)
 	if err != nil {
