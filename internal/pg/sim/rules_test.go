@@ -157,7 +157,7 @@ func TestPhoneBillingMonthlySameAmount(t *testing.T) {
 			return c.do("/v1/charges", simwire.WireCharge{Provider: provider, BillingKey: key.BillingKey, Amount: amount,
 				IdempotencyKey: provider + string(rune('a'+n))}, &out)
 		}
-		p, _ := Lookup(provider)
+		p, _ := lookup(provider)
 		codeOf := func(k errKind) string { return p.text(k).code }
 		steps := []struct {
 			advance time.Duration
@@ -194,7 +194,7 @@ func TestOrderNameWidth(t *testing.T) {
 	if st != 400 || we.Code != "F121" {
 		t.Fatalf("42-byte name: %d %+v", st, we)
 	}
-	p, _ := Lookup("nice")
+	p, _ := lookup("nice")
 	fit := p.FitName(long)
 	if fit != strings.Repeat("가", 20) {
 		t.Fatalf("FitName = %q", fit)
@@ -202,7 +202,7 @@ func TestOrderNameWidth(t *testing.T) {
 	if st, we := c.do("/v1/charges", simwire.WireCharge{Provider: "nice", IdempotencyKey: "n2", Amount: 100, Card: visa, OrderName: fit}, &out); st != 200 {
 		t.Fatalf("fitted name: %d %+v", st, we)
 	}
-	if kakao, _ := Lookup("kakaopay"); kakao.FitName(long) != long {
+	if kakao, _ := lookup("kakaopay"); kakao.FitName(long) != long {
 		t.Error("a PG without a limit got a shortened name")
 	}
 	if got := p.FitName("abc" + long); provider.NameBytes(got) != 39 {
