@@ -8,8 +8,9 @@ import (
 	"github.com/billkey/billkey/internal/clock"
 )
 
-// setupCheckout mounts the payment window: the IMP SDK at /v1/iamport.js,
-// the hosted window under /v1/checkout/ and the demo merchant page at /demo.
+// setupCheckout builds the payment window (the IMP SDK at /v1/iamport.js,
+// the hosted window under /v1/checkout/, the demo merchant page at /demo),
+// which the V1 router mounts.
 func (a *App) setupCheckout(ctx context.Context) error {
 	origins := a.Config.CheckoutOrigins
 	demo := !a.Config.DisableDemo
@@ -27,9 +28,7 @@ func (a *App) setupCheckout(ctx context.Context) error {
 		return err
 	}
 	a.Log.Debug("payment window", "frame_ancestors", h.FrameAncestors(), "sdk_integrity", checkout.SDKIntegrity(), "demo", demo)
-	for _, r := range h.Routes() {
-		a.mounts = append(a.mounts, mount{pattern: r.Pattern, handler: r.Handler})
-	}
+	a.window = h
 	return nil
 }
 
