@@ -89,31 +89,31 @@ func TestPGErrorFailsEntry(t *testing.T) {
 func TestConcurrentSchedulersExecuteEachOnce(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
+		_, e := setup(t, b)
 		ctx := context.Background()
 		const n = 150
 		for i := range 5 {
-			e.issue(fmt.Sprintf("c%d", i), cardOK, core.Buyer{})
+			e.IssueKey(t, fmt.Sprintf("c%d", i), cardOK)
 		}
 		for i := range 5 {
 			var es []entry
 			for j := range n / 5 {
 				es = append(es, entry{fmt.Sprintf("cc-%d-%03d", i, j), 1, int64(100 + j)})
 			}
-			e.book(fmt.Sprintf("c%d", i), es...)
+			e.bookAll(e.newScheduler(1), fmt.Sprintf("c%d", i), es...)
 		}
 		e.Clock.Advance(time.Second)
 		// Background loops and synchronous drains at once.
 		runCtx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		for range 2 {
-			s := newScheduler(e, 6)
+			s := e.newScheduler(6)
 			wg.Add(1)
 			go func() { defer wg.Done(); s.Run(runCtx) }()
 		}
 		var total sync.Map
 		for i := range 2 {
-			s := newScheduler(e, 4)
+			s := e.newScheduler(4)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -126,7 +126,7 @@ func TestConcurrentSchedulersExecuteEachOnce(t *testing.T) {
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			stats, err := e.App.Store.ScheduleStats(ctx)
+			stats, err := e.Store.ScheduleStats(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +149,7 @@ func TestConcurrentSchedulersExecuteEachOnce(t *testing.T) {
 				t.Fatalf("%s approved %d times", mu, c)
 			}
 		}
-		if got := len(e.App.Sim.Ledger()); got != n {
+		if got := len(e.Sim.Ledger()); got != n {
 			t.Fatalf("ledger has %d charges, want %d", got, n)
 		}
 	})
@@ -351,18 +351,18 @@ func TestRefundShowsOnSchedule(t *testing.T) {
 func TestClaimHonoursLimit(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
-		e.issue("c", cardOK, core.Buyer{})
+		s, e := setup(t, b)
+		e.IssueKey(t, "c", cardOK)
 		var es []entry
 		for i := range 300 {
 			es = append(es, entry{fmt.Sprintf("lim-%03d", i), 1, 100})
 		}
-		e.book("c", es...)
+		e.bookAll(s, "c", es...)
 		e.Clock.Advance(time.Second)
 		now := e.Clock.Now()
 		seen := map[string]bool{}
 		for i := range 5 {
-			l, err := e.App.Store.ClaimDueSchedules(context.Background(), now, now.Add(time.Minute), fmt.Sprint("tok", i), 2)
+			l, err := e.Store.ClaimDueSchedules(context.Background(), now, now.Add(time.Minute), fmt.Sprint("tok", i), 2)
 			if err != nil || len(l) != 2 {
 				t.Fatalf("claim %d: got %d rows, %v; want 2", i, len(l), err)
 			}
