@@ -69,16 +69,16 @@ func TestUnknownOutcomeStaysPendingUntilReconciled(t *testing.T) {
 // A PG error (5xx, nothing charged) is a stored failure, webhook included.
 func TestPGErrorFailsEntry(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, testenv.SQLite(t))
-	e.issue("err", cardOK, core.Buyer{})
-	e.book("err", entry{"pe-1", 60, 100})
-	e.App.Sim.SetConfig(simErrors(1))
-	e.advance(60)
-	got := e.get("pe-1")
-	if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "failed" || got.FailReason == nil {
+	s, e := setup(t, testenv.SQLite(t))
+	e.IssueKey(t, "err", cardOK)
+	e.bookAll(s, "err", entry{"pe-1", 60, 100})
+	e.Sim.SetConfig(simErrors(1))
+	e.runAfter(s, 60)
+	got := e.schedule("pe-1")
+	if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusFailed || got.FailReason == "" {
 		t.Fatalf("entry after a PG error %+v", got)
 	}
-	events, _ := e.App.Store.Events(context.Background(), e.Merchant.ID, *got.ImpUID)
+	events, _ := e.Store.Events(context.Background(), e.Merchant.ID, got.ImpUID)
 	if len(events) != 1 || events[0].Payload["status"] != "failed" {
 		t.Fatalf("failed event: %+v", events)
 	}
@@ -315,15 +315,15 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 func TestOrderPaidElsewhereIsNotChargedAgain(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
-		e.issue("cust", cardOK, core.Buyer{})
-		e.book("cust", entry{"dup-1", 60, 100})
-		if _, err := e.App.Service.Again(context.Background(), e.Merchant.ID, againInput("cust", "dup-1")); err != nil {
+		s, e := setup(t, b)
+		e.IssueKey(t, "cust", cardOK)
+		e.bookAll(s, "cust", entry{"dup-1", 60, 100})
+		if _, err := e.Service.Again(context.Background(), e.Merchant.ID, againInput("cust", "dup-1")); err != nil {
 			t.Fatal(err)
 		}
-		e.advance(60)
-		got := e.get("dup-1")
-		if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "failed" || got.FailReason == nil {
+		e.runAfter(s, 60)
+		got := e.schedule("dup-1")
+		if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusFailed || got.FailReason == "" {
 			t.Fatalf("entry for a paid order %+v", got)
 		}
 		if per := e.approvedPerOrder(); per["dup-1"] != 1 {

@@ -57,6 +57,16 @@ func (bd *testBundle) approvedPerOrder() map[string]int {
 	return approvedPerOrder(bd.t, bd.Sim, bd.Store, bd.Merchant.ID)
 }
 
+// runAfter moves the test clock seconds on and runs everything due, as the
+// sandbox clock endpoint does.
+func (bd *testBundle) runAfter(s *scheduler.Scheduler, seconds int64) {
+	bd.t.Helper()
+	bd.Clock.Advance(time.Duration(seconds) * time.Second)
+	if _, err := s.RunDue(context.Background()); err != nil {
+		bd.t.Fatal(err)
+	}
+}
+
 // schedule reads an entry's row.
 func (bd *testBundle) schedule(mu string) *core.Schedule {
 	bd.t.Helper()
