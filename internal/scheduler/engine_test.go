@@ -69,16 +69,16 @@ func TestUnknownOutcomeStaysPendingUntilReconciled(t *testing.T) {
 // A PG error (5xx, nothing charged) is a stored failure, webhook included.
 func TestPGErrorFailsEntry(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, testenv.SQLite(t))
-	e.issue("err", cardOK, core.Buyer{})
-	e.book("err", entry{"pe-1", 60, 100})
-	e.App.Sim.SetConfig(simErrors(1))
-	e.advance(60)
-	got := e.get("pe-1")
-	if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "failed" || got.FailReason == nil {
+	s, e := setup(t, testenv.SQLite(t))
+	e.IssueKey(t, "err", cardOK)
+	e.bookAll(s, "err", entry{"pe-1", 60, 100})
+	e.Sim.SetConfig(simErrors(1))
+	e.runAfter(s, 60)
+	got := e.schedule("pe-1")
+	if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusFailed || got.FailReason == "" {
 		t.Fatalf("entry after a PG error %+v", got)
 	}
-	events, _ := e.App.Store.Events(context.Background(), e.Merchant.ID, *got.ImpUID)
+	events, _ := e.Store.Events(context.Background(), e.Merchant.ID, got.ImpUID)
 	if len(events) != 1 || events[0].Payload["status"] != "failed" {
 		t.Fatalf("failed event: %+v", events)
 	}
@@ -157,24 +157,24 @@ func TestConcurrentSchedulersExecuteEachOnce(t *testing.T) {
 
 // startAttempt plays a node that claimed an entry and recorded its attempt,
 // then died; it returns the attempt and the PG request it would have sent.
-func startAttempt(t *testing.T, e *env, mu string) (*core.Payment, pg.ChargeRequest) {
+func startAttempt(t *testing.T, e *testBundle, mu string) (*core.Payment, pg.ChargeRequest) {
 	t.Helper()
 	ctx := context.Background()
 	now := e.Clock.Now()
-	claimed, err := e.App.Store.ClaimDueSchedules(ctx, now, now.Add(time.Minute), "dead-node", 10)
+	claimed, err := e.Store.ClaimDueSchedules(ctx, now, now.Add(time.Minute), "dead-node", 10)
 	if err != nil || len(claimed) != 1 || claimed[0].MerchantUID != mu {
 		t.Fatalf("claim: %+v %v", claimed, err)
 	}
 	sc := claimed[0]
-	k, err := e.App.Store.GetBillingKey(ctx, e.Merchant.ID, sc.CustomerUID)
+	k, err := e.Store.GetBillingKey(ctx, e.Merchant.ID, sc.CustomerUID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, req := e.App.Service.PrepareAgain(e.Merchant.ID, charge.PayInput{
+	p, req := e.Service.PrepareAgain(e.Merchant.ID, charge.PayInput{
 		MerchantUID: sc.MerchantUID, Amount: sc.Amount, Currency: sc.Currency, CustomerUID: sc.CustomerUID, Usage: core.UsageScheduled,
 	}, k)
 	p.ImpUID = charge.NewImpUID()
-	err = e.App.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = e.Store.InTx(ctx, func(tx *store.Tx) error {
 		ok, err := tx.StartScheduleAttempt(ctx, &sc, "dead-node", p, now)
 		if err != nil || !ok {
 			return fmt.Errorf("start: %v %v", ok, err)
@@ -195,31 +195,30 @@ func startAttempt(t *testing.T, e *env, mu string) (*core.Payment, pg.ChargeRequ
 func TestCrashAfterApprovalIsReconciled(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
+		s, e := setup(t, b)
 		ctx := context.Background()
-		e.issue("cust", cardOK, core.Buyer{})
-		e.book("cust", entry{"crash-1", 60, 3000})
+		e.IssueKey(t, "cust", cardOK)
+		e.bookAll(s, "cust", entry{"crash-1", 60, 3000})
 		e.Clock.Advance(time.Minute)
 		_, req := startAttempt(t, e, "crash-1")
-		if res, err := e.App.PG.Charge(ctx, req); err != nil || res.Status != pg.ChargeApproved {
+		if res, err := e.PG.Charge(ctx, req); err != nil || res.Status != pg.ChargeApproved {
 			t.Fatalf("charge at PG: %+v %v", res, err)
 		}
-		s := newScheduler(e, 2)
+		s = e.newScheduler(2)
 		for range 3 {
 			if n, _ := s.RunDue(ctx); n != 0 {
 				t.Fatalf("an executing entry must not be claimed again (%d)", n)
 			}
 			e.Clock.Advance(10 * time.Minute)
 		}
-		if _, err := e.App.Service.Reconcile(ctx); err != nil {
+		if _, err := e.Service.Reconcile(ctx); err != nil {
 			t.Fatal(err)
 		}
-		e.token = e.Token(e.Cred) // 30 minutes of test-clock time went by
-		got := e.get("crash-1")
-		if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "paid" {
+		got := e.schedule("crash-1")
+		if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusPaid {
 			t.Fatalf("after reconcile %+v", got)
 		}
-		if per := e.approvedPerOrder(); per["crash-1"] != 1 || len(e.App.Sim.Ledger()) != 1 {
+		if per := e.approvedPerOrder(); per["crash-1"] != 1 || len(e.Sim.Ledger()) != 1 {
 			t.Fatalf("approvals %v", per)
 		}
 	})
@@ -231,26 +230,26 @@ func TestCrashAfterApprovalIsReconciled(t *testing.T) {
 func TestCrashBeforePGCallIsRearmed(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
+		s, e := setup(t, b)
 		ctx := context.Background()
-		e.issue("cust", cardOK, core.Buyer{})
-		e.book("cust", entry{"crash-2", 60, 3000})
+		e.IssueKey(t, "cust", cardOK)
+		e.bookAll(s, "cust", entry{"crash-2", 60, 3000})
 		e.Clock.Advance(time.Minute)
 		dead, _ := startAttempt(t, e, "crash-2")
 		for range 4 {
 			e.Clock.Advance(time.Minute)
-			if _, err := e.App.Service.Reconcile(ctx); err != nil {
+			if _, err := e.Service.Reconcile(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got := e.get("crash-2"); got.ScheduleStatus != "scheduled" || got.ImpUID != nil {
+		if got := e.schedule("crash-2"); got.Status != core.ScheduleScheduled || got.ImpUID != "" {
 			t.Fatalf("entry whose attempt never reached the PG: %+v", got)
 		}
-		if n, err := newScheduler(e, 2).RunDue(ctx); err != nil || n != 1 {
+		if n, err := e.newScheduler(2).RunDue(ctx); err != nil || n != 1 {
 			t.Fatalf("re-run: %d %v", n, err)
 		}
-		got := e.get("crash-2")
-		if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "paid" || str(got.ImpUID) == dead.ImpUID {
+		got := e.schedule("crash-2")
+		if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusPaid || got.ImpUID == dead.ImpUID {
 			t.Fatalf("after re-run %+v", got)
 		}
 		if per := e.approvedPerOrder(); per["crash-2"] != 1 {
@@ -316,15 +315,15 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 func TestOrderPaidElsewhereIsNotChargedAgain(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
-		e.issue("cust", cardOK, core.Buyer{})
-		e.book("cust", entry{"dup-1", 60, 100})
-		if _, err := e.App.Service.Again(context.Background(), e.Merchant.ID, againInput("cust", "dup-1")); err != nil {
+		s, e := setup(t, b)
+		e.IssueKey(t, "cust", cardOK)
+		e.bookAll(s, "cust", entry{"dup-1", 60, 100})
+		if _, err := e.Service.Again(context.Background(), e.Merchant.ID, againInput("cust", "dup-1")); err != nil {
 			t.Fatal(err)
 		}
-		e.advance(60)
-		got := e.get("dup-1")
-		if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "failed" || got.FailReason == nil {
+		e.runAfter(s, 60)
+		got := e.schedule("dup-1")
+		if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusFailed || got.FailReason == "" {
 			t.Fatalf("entry for a paid order %+v", got)
 		}
 		if per := e.approvedPerOrder(); per["dup-1"] != 1 {

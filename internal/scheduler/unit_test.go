@@ -57,6 +57,26 @@ func (bd *testBundle) approvedPerOrder() map[string]int {
 	return approvedPerOrder(bd.t, bd.Sim, bd.Store, bd.Merchant.ID)
 }
 
+// runAfter moves the test clock seconds on and runs everything due, as the
+// sandbox clock endpoint does.
+func (bd *testBundle) runAfter(s *scheduler.Scheduler, seconds int64) {
+	bd.t.Helper()
+	bd.Clock.Advance(time.Duration(seconds) * time.Second)
+	if _, err := s.RunDue(context.Background()); err != nil {
+		bd.t.Fatal(err)
+	}
+}
+
+// schedule reads an entry's row.
+func (bd *testBundle) schedule(mu string) *core.Schedule {
+	bd.t.Helper()
+	sc, err := bd.Store.GetSchedule(context.Background(), bd.Merchant.ID, mu)
+	if err != nil {
+		bd.t.Fatalf("schedule %s: %v", mu, err)
+	}
+	return sc
+}
+
 // newScheduler is another node on the same store and service.
 func (bd *testBundle) newScheduler(workers int) *scheduler.Scheduler {
 	return scheduler.New(bd.Service, bd.Store, scheduler.Config{Workers: workers, Batch: max(1, workers/2), Poll: 5 * time.Millisecond,
