@@ -19,6 +19,7 @@ import (
 
 	"github.com/billkey/billkey/internal/api/iamport"
 	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/checkout"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/console"
 	"github.com/billkey/billkey/internal/httplimit"
@@ -114,7 +115,8 @@ type App struct {
 	workers []func(ctx context.Context)
 	// mounts are extra HTTP handlers by path prefix (operator and sandbox endpoints).
 	mounts []mount
-	v1     http.Handler // the V1 router, mounted at "/"
+	window *checkout.Handler // the payment window, mounted by the V1 router
+	v1     http.Handler      // the V1 router, mounted at "/"
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	// listener is Serve's, for the connection metrics.
@@ -243,7 +245,7 @@ func (a *App) routes() http.Handler {
 		mux.Handle(m.pattern, m.handler)
 	}
 	a.v1 = iamport.New(a.Service, a.Merchants, iamport.Options{Logger: a.Log, Clock: a.Config.Clock, Registerer: a.registry,
-		Schedules: a.scheduleAPI(), Webhooks: a.Core.Webhooks(), Sandbox: a.sandboxAPI()})
+		Schedules: a.scheduleAPI(), Webhooks: a.Core.Webhooks(), Sandbox: a.sandboxAPI(), Window: a.window})
 	mux.Handle("/", a.v1)
 	// The request id wraps everything, so that even a refused malformed
 	// request answers with one and logs under it.

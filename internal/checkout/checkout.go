@@ -60,6 +60,16 @@ type Options struct {
 	Store *store.Store
 	// Demo serves the demo merchant page at /demo.
 	Demo bool
+	// Terms tells a key-only window that belongs to a recurring agreement
+	// (a v3 OneShot subscription) what will really be charged; nil, or no
+	// terms for the order, shows the plain key-only note.
+	Terms func(ctx context.Context, merchantID int64, merchantUID string) (Terms, bool)
+}
+
+// Terms are a recurring agreement's terms as the window states them, in
+// Korean and English.
+type Terms struct {
+	Ko, En string
 }
 
 // Handler serves the SDK, the window and the demo.
@@ -79,6 +89,7 @@ type Handler struct {
 	submits         *limiter
 	creates         *limiter
 	demo            bool
+	terms           func(ctx context.Context, merchantID int64, merchantUID string) (Terms, bool)
 }
 
 // New builds the handler; it fails on malformed origins.
@@ -94,7 +105,7 @@ func New(opts Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{svc: opts.Service, mer: opts.Merchants, log: opts.Logger, clock: opts.Clock, origins: ps, ttl: opts.SessionTTL,
-		maxAttempts: opts.MaxAttempts, demo: opts.Demo}
+		maxAttempts: opts.MaxAttempts, demo: opts.Demo, terms: opts.Terms}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -499,7 +510,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.respondResult(w, r, h.wait(r.Context(), s))
 		return
 	}
-	h.renderForm(w, s, http.StatusOK, "", nil)
+	h.renderForm(r.Context(), w, s, http.StatusOK, "", nil)
 }
 
 const (
@@ -574,7 +585,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	now := h.clock.Now()
 	if !h.submits.allow(clientIP(r), now) {
 		h.log.Warn("checkout: submission rate limit", "ip", clientIP(r), "merchant", s.merchant.Code)
-		h.renderForm(w, s, http.StatusTooManyRequests, "요청이 너무 많습니다. 1분 후 다시 시도하세요. (Too many attempts from your network; wait a minute.)", r.PostForm)
+		h.renderForm(r.Context(), w, s, http.StatusTooManyRequests, "요청이 너무 많습니다. 1분 후 다시 시도하세요. (Too many attempts from your network; wait a minute.)", r.PostForm)
 		return
 	}
 	// Claim the window: only one submission ever reaches the PG, on
@@ -632,7 +643,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if err := h.sessions.st.ReopenCheckoutSession(context.WithoutCancel(r.Context()), s.id); err != nil {
 		h.log.Error("checkout: reopen window", "err", err)
 	}
-	h.renderForm(w, s, http.StatusUnprocessableEntity, formErr, r.PostForm)
+	h.renderForm(r.Context(), w, s, http.StatusUnprocessableEntity, formErr, r.PostForm)
 }
 
 func cardErrorText(reason string) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/billkey/billkey/internal/app/apptest"
 	"github.com/billkey/billkey/internal/checkout"
 	"github.com/billkey/billkey/internal/merchant"
+	"github.com/billkey/billkey/internal/subscription"
 	"github.com/billkey/billkey/internal/testenv"
 )
 
@@ -576,4 +577,41 @@ func TestMerchantCheckoutOrigins(t *testing.T) {
 	if resp.Header.Get("Access-Control-Allow-Origin") != shop {
 		t.Fatal("preflight refused a merchant's configured origin")
 	}
+}
+
+// TestOneShotWindowStatesTerms: the key-only window of a v3 OneShot
+// subscription states the charge that follows the key (today's first
+// amount, the recurring amount and period, the next date), not "nothing is
+// charged now"; any other key-only window keeps the plain note.
+func TestOneShotWindowStatesTerms(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		e := apptest.New(t, b)
+		sub, err := e.App.Subscriptions().Create(t.Context(), e.Merchant.ID, subscription.CreateInput{
+			InvoiceID: "terms-1", Amount: 9900, Currency: "KRW", Country: "KR", Description: "월간 구독", Plan: "MONTHLY",
+			PlanUnit: 1, AutoRenewal: true, BackURL: merchantOrigin + "/back",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		open := func(merchantUID, customerUID string) string {
+			t.Helper()
+			_, out := openWindow(t, e.Server.URL, merchantOrigin, e.Cred.MerchantCode, "popup", map[string]any{
+				"pg": "kicc", "pay_method": "card", "merchant_uid": merchantUID, "customer_uid": customerUID, "amount": 0, "name": "월간 구독",
+			})
+			page, _, _ := windowPage(t, out.URL)
+			return html.UnescapeString(page)
+		}
+		page := open(subscription.KeyOrderUID(sub.ID), subscription.CheckoutCustomerUID(sub))
+		for _, want := range []string{"오늘 9900 KRW이(가) 바로 결제되고", "매월 9900 KRW", "charged today", "every month", "Next charge: " + sub.StartDate[:4]} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the OneShot window lacks %q:\n%s", want, page)
+			}
+		}
+		if strings.Contains(page, "Nothing is charged now") || strings.Contains(page, "지금은 결제되지 않으며") {
+			t.Error("the OneShot window says nothing is charged now, but its first charge follows the key")
+		}
+		if plain := open("plain-key-1", "cust_plain"); !strings.Contains(plain, "Nothing is charged now") || strings.Contains(plain, "charged today") {
+			t.Error("a plain key-only window must keep its note")
+		}
+	})
 }

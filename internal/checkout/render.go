@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,14 +49,17 @@ type formData struct {
 	Provider, Method           string
 	OrderName, Amount          string
 	KeyOnly, Sandbox, Redirect bool
-	CustomerUID                string
-	Error                      string
-	Phone, Carrier, Bank       string
-	Banks, Carriers            []option
-	TestCards                  []testCard
-	OTP                        string
-	Wallet                     bool
-	WalletMeans                []option
+	// Terms replace the plain key-only note when the key starts a
+	// recurring agreement whose first charge follows.
+	Terms                *Terms
+	CustomerUID          string
+	Error                string
+	Phone, Carrier, Bank string
+	Banks, Carriers      []option
+	TestCards            []testCard
+	OTP                  string
+	Wallet               bool
+	WalletMeans          []option
 }
 
 type resultData struct {
@@ -85,7 +89,7 @@ func (h *Handler) render(w http.ResponseWriter, name string, data any) {
 
 // renderForm shows the window's form. prev refills the fields that are not
 // secret after a validation error; card fields are never echoed back.
-func (h *Handler) renderForm(w http.ResponseWriter, s *session, status int, errText string, prev url.Values) {
+func (h *Handler) renderForm(ctx context.Context, w http.ResponseWriter, s *session, status int, errText string, prev url.Values) {
 	d := formData{
 		Action: "/v1/checkout/" + s.id, CancelAction: "/v1/checkout/" + s.id + "/cancel", CSRF: s.csrf,
 		MerchantName: s.merchant.Name, PGName: s.pgName, Provider: s.channel.Provider, Method: s.req.PayMethod,
@@ -102,6 +106,11 @@ func (h *Handler) renderForm(w http.ResponseWriter, s *session, status int, errT
 		// A window that only displays its amount charges nothing now.
 		if s.req.CustomerUID != "" && p.WindowAmount == provider.AmountDisplayOnly {
 			d.KeyOnly = true
+		}
+	}
+	if d.KeyOnly && h.terms != nil {
+		if t, ok := h.terms(ctx, s.merchant.ID, s.req.MerchantUID); ok {
+			d.Terms = &t
 		}
 	}
 	if prev != nil {

@@ -2,6 +2,7 @@ package pg
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -44,6 +45,30 @@ func UnmarshalCredentials(b []byte) (Credentials, error) {
 	var c Credentials
 	err := json.Unmarshal(b, &c)
 	return c, err
+}
+
+// SecretKeyProcessor describes a processor whose one secret key says
+// whether it is live (Toss, Stripe): isTest and isLive classify the key,
+// hint is the error for any other, connect builds the client.
+func SecretKeyProcessor(name string, isTest, isLive func(key string) bool, hint string,
+	connect func(apiURL, key string, timeout time.Duration) (Connector, error)) Processor {
+	return Processor{
+		Name: name,
+		Live: func(c Credentials, sandbox bool) (bool, error) {
+			var live bool
+			switch {
+			case isTest(c.SecretKey):
+			case isLive(c.SecretKey):
+				live = true
+			default:
+				return false, errors.New(hint)
+			}
+			return live, KeyMismatch(name, live, sandbox)
+		},
+		New: func(apiURL string, c Credentials, timeout time.Duration) (Connector, error) {
+			return connect(apiURL, c.SecretKey, timeout)
+		},
+	}
 }
 
 // KeyMismatch refuses a test key on a live channel or a live key on a

@@ -69,16 +69,16 @@ func TestUnknownOutcomeStaysPendingUntilReconciled(t *testing.T) {
 // A PG error (5xx, nothing charged) is a stored failure, webhook included.
 func TestPGErrorFailsEntry(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, testenv.SQLite(t))
-	e.issue("err", cardOK, core.Buyer{})
-	e.book("err", entry{"pe-1", 60, 100})
-	e.App.Sim.SetConfig(simErrors(1))
-	e.advance(60)
-	got := e.get("pe-1")
-	if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "failed" || got.FailReason == nil {
+	s, e := setup(t, testenv.SQLite(t))
+	e.IssueKey(t, "err", cardOK)
+	e.bookAll(s, "err", entry{"pe-1", 60, 100})
+	e.Sim.SetConfig(simErrors(1))
+	e.runAfter(s, 60)
+	got := e.schedule("pe-1")
+	if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusFailed || got.FailReason == "" {
 		t.Fatalf("entry after a PG error %+v", got)
 	}
-	events, _ := e.App.Store.Events(context.Background(), e.Merchant.ID, *got.ImpUID)
+	events, _ := e.Store.Events(context.Background(), e.Merchant.ID, got.ImpUID)
 	if len(events) != 1 || events[0].Payload["status"] != "failed" {
 		t.Fatalf("failed event: %+v", events)
 	}
@@ -89,31 +89,31 @@ func TestPGErrorFailsEntry(t *testing.T) {
 func TestConcurrentSchedulersExecuteEachOnce(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
+		_, e := setup(t, b)
 		ctx := context.Background()
 		const n = 150
 		for i := range 5 {
-			e.issue(fmt.Sprintf("c%d", i), cardOK, core.Buyer{})
+			e.IssueKey(t, fmt.Sprintf("c%d", i), cardOK)
 		}
 		for i := range 5 {
 			var es []entry
 			for j := range n / 5 {
 				es = append(es, entry{fmt.Sprintf("cc-%d-%03d", i, j), 1, int64(100 + j)})
 			}
-			e.book(fmt.Sprintf("c%d", i), es...)
+			e.bookAll(e.newScheduler(1), fmt.Sprintf("c%d", i), es...)
 		}
 		e.Clock.Advance(time.Second)
 		// Background loops and synchronous drains at once.
 		runCtx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		for range 2 {
-			s := newScheduler(e, 6)
+			s := e.newScheduler(6)
 			wg.Add(1)
 			go func() { defer wg.Done(); s.Run(runCtx) }()
 		}
 		var total sync.Map
 		for i := range 2 {
-			s := newScheduler(e, 4)
+			s := e.newScheduler(4)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -126,7 +126,7 @@ func TestConcurrentSchedulersExecuteEachOnce(t *testing.T) {
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			stats, err := e.App.Store.ScheduleStats(ctx)
+			stats, err := e.Store.ScheduleStats(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +149,7 @@ func TestConcurrentSchedulersExecuteEachOnce(t *testing.T) {
 				t.Fatalf("%s approved %d times", mu, c)
 			}
 		}
-		if got := len(e.App.Sim.Ledger()); got != n {
+		if got := len(e.Sim.Ledger()); got != n {
 			t.Fatalf("ledger has %d charges, want %d", got, n)
 		}
 	})
@@ -157,24 +157,24 @@ func TestConcurrentSchedulersExecuteEachOnce(t *testing.T) {
 
 // startAttempt plays a node that claimed an entry and recorded its attempt,
 // then died; it returns the attempt and the PG request it would have sent.
-func startAttempt(t *testing.T, e *env, mu string) (*core.Payment, pg.ChargeRequest) {
+func startAttempt(t *testing.T, e *testBundle, mu string) (*core.Payment, pg.ChargeRequest) {
 	t.Helper()
 	ctx := context.Background()
 	now := e.Clock.Now()
-	claimed, err := e.App.Store.ClaimDueSchedules(ctx, now, now.Add(time.Minute), "dead-node", 10)
+	claimed, err := e.Store.ClaimDueSchedules(ctx, now, now.Add(time.Minute), "dead-node", 10)
 	if err != nil || len(claimed) != 1 || claimed[0].MerchantUID != mu {
 		t.Fatalf("claim: %+v %v", claimed, err)
 	}
 	sc := claimed[0]
-	k, err := e.App.Store.GetBillingKey(ctx, e.Merchant.ID, sc.CustomerUID)
+	k, err := e.Store.GetBillingKey(ctx, e.Merchant.ID, sc.CustomerUID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, req := e.App.Service.PrepareAgain(e.Merchant.ID, charge.PayInput{
+	p, req := e.Service.PrepareAgain(e.Merchant.ID, charge.PayInput{
 		MerchantUID: sc.MerchantUID, Amount: sc.Amount, Currency: sc.Currency, CustomerUID: sc.CustomerUID, Usage: core.UsageScheduled,
 	}, k)
 	p.ImpUID = charge.NewImpUID()
-	err = e.App.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = e.Store.InTx(ctx, func(tx *store.Tx) error {
 		ok, err := tx.StartScheduleAttempt(ctx, &sc, "dead-node", p, now)
 		if err != nil || !ok {
 			return fmt.Errorf("start: %v %v", ok, err)
@@ -195,31 +195,30 @@ func startAttempt(t *testing.T, e *env, mu string) (*core.Payment, pg.ChargeRequ
 func TestCrashAfterApprovalIsReconciled(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
+		s, e := setup(t, b)
 		ctx := context.Background()
-		e.issue("cust", cardOK, core.Buyer{})
-		e.book("cust", entry{"crash-1", 60, 3000})
+		e.IssueKey(t, "cust", cardOK)
+		e.bookAll(s, "cust", entry{"crash-1", 60, 3000})
 		e.Clock.Advance(time.Minute)
 		_, req := startAttempt(t, e, "crash-1")
-		if res, err := e.App.PG.Charge(ctx, req); err != nil || res.Status != pg.ChargeApproved {
+		if res, err := e.PG.Charge(ctx, req); err != nil || res.Status != pg.ChargeApproved {
 			t.Fatalf("charge at PG: %+v %v", res, err)
 		}
-		s := newScheduler(e, 2)
+		s = e.newScheduler(2)
 		for range 3 {
 			if n, _ := s.RunDue(ctx); n != 0 {
 				t.Fatalf("an executing entry must not be claimed again (%d)", n)
 			}
 			e.Clock.Advance(10 * time.Minute)
 		}
-		if _, err := e.App.Service.Reconcile(ctx); err != nil {
+		if _, err := e.Service.Reconcile(ctx); err != nil {
 			t.Fatal(err)
 		}
-		e.token = e.Token(e.Cred) // 30 minutes of test-clock time went by
-		got := e.get("crash-1")
-		if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "paid" {
+		got := e.schedule("crash-1")
+		if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusPaid {
 			t.Fatalf("after reconcile %+v", got)
 		}
-		if per := e.approvedPerOrder(); per["crash-1"] != 1 || len(e.App.Sim.Ledger()) != 1 {
+		if per := e.approvedPerOrder(); per["crash-1"] != 1 || len(e.Sim.Ledger()) != 1 {
 			t.Fatalf("approvals %v", per)
 		}
 	})
@@ -231,26 +230,26 @@ func TestCrashAfterApprovalIsReconciled(t *testing.T) {
 func TestCrashBeforePGCallIsRearmed(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
+		s, e := setup(t, b)
 		ctx := context.Background()
-		e.issue("cust", cardOK, core.Buyer{})
-		e.book("cust", entry{"crash-2", 60, 3000})
+		e.IssueKey(t, "cust", cardOK)
+		e.bookAll(s, "cust", entry{"crash-2", 60, 3000})
 		e.Clock.Advance(time.Minute)
 		dead, _ := startAttempt(t, e, "crash-2")
 		for range 4 {
 			e.Clock.Advance(time.Minute)
-			if _, err := e.App.Service.Reconcile(ctx); err != nil {
+			if _, err := e.Service.Reconcile(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got := e.get("crash-2"); got.ScheduleStatus != "scheduled" || got.ImpUID != nil {
+		if got := e.schedule("crash-2"); got.Status != core.ScheduleScheduled || got.ImpUID != "" {
 			t.Fatalf("entry whose attempt never reached the PG: %+v", got)
 		}
-		if n, err := newScheduler(e, 2).RunDue(ctx); err != nil || n != 1 {
+		if n, err := e.newScheduler(2).RunDue(ctx); err != nil || n != 1 {
 			t.Fatalf("re-run: %d %v", n, err)
 		}
-		got := e.get("crash-2")
-		if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "paid" || str(got.ImpUID) == dead.ImpUID {
+		got := e.schedule("crash-2")
+		if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusPaid || got.ImpUID == dead.ImpUID {
 			t.Fatalf("after re-run %+v", got)
 		}
 		if per := e.approvedPerOrder(); per["crash-2"] != 1 {
@@ -316,15 +315,15 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 func TestOrderPaidElsewhereIsNotChargedAgain(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
-		e.issue("cust", cardOK, core.Buyer{})
-		e.book("cust", entry{"dup-1", 60, 100})
-		if _, err := e.App.Service.Again(context.Background(), e.Merchant.ID, againInput("cust", "dup-1")); err != nil {
+		s, e := setup(t, b)
+		e.IssueKey(t, "cust", cardOK)
+		e.bookAll(s, "cust", entry{"dup-1", 60, 100})
+		if _, err := e.Service.Again(context.Background(), e.Merchant.ID, againInput("cust", "dup-1")); err != nil {
 			t.Fatal(err)
 		}
-		e.advance(60)
-		got := e.get("dup-1")
-		if got.ScheduleStatus != "executed" || str(got.PaymentStatus) != "failed" || got.FailReason == nil {
+		e.runAfter(s, 60)
+		got := e.schedule("dup-1")
+		if got.Status != core.ScheduleExecuted || got.PaymentStatus != core.StatusFailed || got.FailReason == "" {
 			t.Fatalf("entry for a paid order %+v", got)
 		}
 		if per := e.approvedPerOrder(); per["dup-1"] != 1 {
@@ -351,18 +350,18 @@ func TestRefundShowsOnSchedule(t *testing.T) {
 func TestClaimHonoursLimit(t *testing.T) {
 	t.Parallel()
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b)
-		e.issue("c", cardOK, core.Buyer{})
+		s, e := setup(t, b)
+		e.IssueKey(t, "c", cardOK)
 		var es []entry
 		for i := range 300 {
 			es = append(es, entry{fmt.Sprintf("lim-%03d", i), 1, 100})
 		}
-		e.book("c", es...)
+		e.bookAll(s, "c", es...)
 		e.Clock.Advance(time.Second)
 		now := e.Clock.Now()
 		seen := map[string]bool{}
 		for i := range 5 {
-			l, err := e.App.Store.ClaimDueSchedules(context.Background(), now, now.Add(time.Minute), fmt.Sprint("tok", i), 2)
+			l, err := e.Store.ClaimDueSchedules(context.Background(), now, now.Add(time.Minute), fmt.Sprint("tok", i), 2)
 			if err != nil || len(l) != 2 {
 				t.Fatalf("claim %d: got %d rows, %v; want 2", i, len(l), err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/scheduler"
+	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/testenv"
 )
 
@@ -223,14 +224,19 @@ func (e *env) advance(seconds int64) int {
 // mapping its idempotency keys (our imp_uids) through the store.
 func (e *env) approvedPerOrder() map[string]int {
 	e.t.Helper()
+	return approvedPerOrder(e.t, e.App.Sim, e.App.Store, e.Merchant.ID)
+}
+
+func approvedPerOrder(t *testing.T, ps *sim.Server, st *store.Store, merchantID int64) map[string]int {
+	t.Helper()
 	out := map[string]int{}
-	for _, c := range e.App.Sim.Ledger() {
+	for _, c := range ps.Ledger() {
 		if c.Status != pg.ChargeApproved {
 			continue
 		}
-		p, err := e.App.Store.GetPayment(context.Background(), e.Merchant.ID, c.IdempotencyKey)
+		p, err := st.GetPayment(context.Background(), merchantID, c.IdempotencyKey)
 		if err != nil {
-			e.t.Fatalf("ledger charge %s has no payment: %v", c.IdempotencyKey, err)
+			t.Fatalf("ledger charge %s has no payment: %v", c.IdempotencyKey, err)
 		}
 		out[p.MerchantUID]++
 	}

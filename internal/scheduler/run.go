@@ -99,6 +99,20 @@ func (s *Scheduler) RunDue(ctx context.Context) (int, error) {
 	}
 }
 
+// WaitIdle waits, up to max of wall time, until no execution this scheduler
+// started is in flight: a sandbox advance then also counts what its loop
+// happened to pick up meanwhile.
+func (s *Scheduler) WaitIdle(ctx context.Context, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 // dispatch claims up to want due rows, starts their attempts in one
 // transaction, and runs one execution per started row.
 func (s *Scheduler) dispatch(ctx context.Context, want int, wg *sync.WaitGroup, freed chan struct{}) (int, error) {

@@ -156,7 +156,9 @@ func (s *Store) SetPoolSize(n int) {
 // Dialect tells which backend this is.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// DB exposes the handle for tests and benchmarks that inspect raw rows.
+// DB exposes the raw handle to tests that break or inspect rows directly.
+// It exists for tests only (Go has no test-only export across packages):
+// TestDBOnlyInTests fails if code outside _test.go files calls it.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database.

@@ -82,23 +82,32 @@ func KeyOrderUID(subID int64) string { return fmt.Sprintf("v3s%d-key", subID) }
 // the merchant about it with its own deposit notifications, so the window's
 // payment sends no V1 webhook.
 func (e *Engine) ownsWindowOrder(ctx context.Context, merchantID int64, merchantUID string) (core.Dialect, bool) {
-	rest, ok := strings.CutPrefix(merchantUID, "v3s")
-	if !ok {
-		return "", false
-	}
-	idText, ok := strings.CutSuffix(rest, "-key")
-	if !ok {
-		return "", false
-	}
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || KeyOrderUID(id) != merchantUID {
-		return "", false
-	}
-	sub, err := e.st.GetSubscription(ctx, merchantID, id)
-	if err != nil || sub.Flow != core.FlowOneShot {
+	if _, ok := e.WindowSubscription(ctx, merchantID, merchantUID); !ok {
 		return "", false
 	}
 	return core.DialectV3, true
+}
+
+// WindowSubscription is the OneShot subscription whose key window has
+// order merchantUID (KeyOrderUID), if any.
+func (e *Engine) WindowSubscription(ctx context.Context, merchantID int64, merchantUID string) (*core.Subscription, bool) {
+	rest, ok := strings.CutPrefix(merchantUID, "v3s")
+	if !ok {
+		return nil, false
+	}
+	idText, ok := strings.CutSuffix(rest, "-key")
+	if !ok {
+		return nil, false
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || KeyOrderUID(id) != merchantUID {
+		return nil, false
+	}
+	sub, err := e.st.GetSubscription(ctx, merchantID, id)
+	if err != nil || sub.Flow != core.FlowOneShot {
+		return nil, false
+	}
+	return sub, true
 }
 
 // Errors the v3 dialect maps to its codes.

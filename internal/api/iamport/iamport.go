@@ -7,12 +7,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/billkey/billkey/internal/charge"
+	"github.com/billkey/billkey/internal/checkout"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/merchant"
@@ -36,6 +38,16 @@ type Options struct {
 	Sandbox SandboxClock
 	// Schedules serves the scheduled-payment endpoints; nil leaves them out.
 	Schedules Schedules
+	// Window serves the browser side of V1 (the IMP SDK, the hosted payment
+	// window, the demo page); nil leaves it out.
+	Window PaymentWindow
+}
+
+// PaymentWindow is the payment-window handler (internal/checkout). Its
+// routes answer browsers, not API clients: they sit beside the API, outside
+// its token check, envelope and metrics.
+type PaymentWindow interface {
+	Routes() []checkout.Route
 }
 
 const defaultMaxBody = 1 << 20
@@ -136,5 +148,39 @@ func newHandler(svc service, mer merchants, opts Options) http.Handler {
 			area(r)
 		}
 	})
-	return r
+	if opts.Window == nil {
+		return r
+	}
+	root := chi.NewRouter()
+	for _, wr := range opts.Window.Routes() {
+		method, path, _ := strings.Cut(wr.Pattern, " ")
+		root.Method(method, path, wr.Handler)
+	}
+	root.Mount("/", freshRouting{r})
+	return headAsGet{root}
+}
+
+// freshRouting routes the API with a routing context of its own: the root's
+// would carry "method not allowed" from a window path into the API, which
+// answers an unknown path with 404 whatever the method. It stays a
+// chi.Routes, so that route walks see the API.
+type freshRouting struct{ *chi.Mux }
+
+func (f freshRouting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.Mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, chi.NewRouteContext())))
+}
+
+// headAsGet answers HEAD on the window's GET routes, as http.ServeMux does
+// for GET patterns (browsers and caches probe the SDK and assets with HEAD);
+// the server still drops the body. It stays a chi.Routes, listing GET only.
+type headAsGet struct{ *chi.Mux }
+
+func (h headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		if p := h.Find(chi.NewRouteContext(), http.MethodGet, r.URL.Path); p != "" && p != "/*" {
+			r = r.WithContext(r.Context())
+			r.Method = http.MethodGet
+		}
+	}
+	h.Mux.ServeHTTP(w, r)
 }

@@ -755,6 +755,29 @@ func oneShotTerms(sub *core.Subscription, now time.Time) map[string]any {
 	return out
 }
 
+// OneShotNotice is what a OneShot subscription's key window states
+// instead of "nothing is charged now": the first charge that follows the
+// key (today or on the start date), the recurring amount and period, and
+// the next date, in Korean and English.
+func OneShotNotice(sub *core.Subscription, now time.Time) (ko, en string) {
+	t := oneShotTerms(sub, now)
+	amount := core.FormatAmount(sub.Amount, sub.Currency) + " " + sub.Currency
+	if t["FirstNow"].(bool) {
+		ko = "등록을 마치면 오늘 " + amount + "이(가) 바로 결제되고"
+		en = "Once saved, " + amount + " is charged today"
+	} else {
+		ko = "등록을 마치면 " + sub.StartDate + "에 첫 결제 " + amount + "이(가) 이루어지고"
+		en = "Once saved, the first " + amount + " is charged on " + sub.StartDate
+	}
+	ko += ", 이후 " + t["PlanKo"].(string) + " " + amount + "이(가) 이 수단으로 자동 결제됩니다."
+	en += ", then " + amount + " " + t["PlanEn"].(string) + " to this method."
+	if next, ok := t["NextDate"].(string); ok {
+		ko += " 다음 결제일: " + next + "."
+		en += " Next charge: " + next + "."
+	}
+	return ko, en
+}
+
 func (h *Handler) checkoutComplete(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	q := r.URL.Query()

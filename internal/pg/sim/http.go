@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/billkey/billkey/internal/pg/simwire"
 )
 
 const maxBody = 1 << 20
@@ -59,14 +61,14 @@ func (s *Server) writeRefusal(w http.ResponseWriter, ref *refusal) {
 // decode never quotes the body back: it may hold a card number.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, WireError{Code: CodeBadRequest, Message: "요청 본문(JSON)을 해석할 수 없습니다."})
+		writeJSON(w, http.StatusBadRequest, simwire.WireError{Code: simwire.CodeBadRequest, Message: "요청 본문(JSON)을 해석할 수 없습니다."})
 		return false
 	}
 	return true
 }
 
 func (s *Server) handleIssue(w http.ResponseWriter, r *http.Request) {
-	var req WireIssueKey
+	var req simwire.WireIssueKey
 	if !decode(w, r, &req) {
 		return
 	}
@@ -91,7 +93,7 @@ func (s *Server) handleDeleteKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCharge(w http.ResponseWriter, r *http.Request) {
-	var req WireCharge
+	var req simwire.WireCharge
 	if !decode(w, r, &req) {
 		return
 	}
@@ -134,7 +136,7 @@ func (s *Server) handleLookupCharge(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
-	var req WireCancel
+	var req simwire.WireCancel
 	if !decode(w, r, &req) {
 		return
 	}
@@ -201,10 +203,10 @@ func (s *Server) handleSetConfig(w http.ResponseWriter, r *http.Request) {
 	jit, err2 := time.ParseDuration(cj.Jitter)
 	switch {
 	case err1 != nil || err2 != nil || lat < 0 || jit < 0:
-		writeJSON(w, http.StatusBadRequest, WireError{Code: CodeBadRequest, Message: "latency/jitter must be durations like \"200ms\""})
+		writeJSON(w, http.StatusBadRequest, simwire.WireError{Code: simwire.CodeBadRequest, Message: "latency/jitter must be durations like \"200ms\""})
 		return
 	case cj.ErrorRate < 0 || cj.ErrorRate > 1 || cj.LostRate < 0 || cj.LostRate > 1:
-		writeJSON(w, http.StatusBadRequest, WireError{Code: CodeBadRequest, Message: "error_rate/lost_rate must be within [0,1]"})
+		writeJSON(w, http.StatusBadRequest, simwire.WireError{Code: simwire.CodeBadRequest, Message: "error_rate/lost_rate must be within [0,1]"})
 		return
 	}
 	cfg := Config{Latency: lat, Jitter: jit, ErrorRate: cj.ErrorRate, LostRate: cj.LostRate, Seed: cj.Seed}

@@ -17,7 +17,6 @@ var simImporters = map[string]string{
 	"internal/app":               "starts the in-process sandbox PG",
 	"cmd/billkey":                "pgsim runs the sandbox PG on its own",
 	"cmd/billkey-bench":          "tunes the sandbox PG's latency; not shipped",
-	"internal/pg/simclient":      "speaks the simulator's wire format",
 	"internal/charge/chargetest": "builds the charge protocol over the simulator for unit tests",
 }
 

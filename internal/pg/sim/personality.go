@@ -244,27 +244,6 @@ func Personalities() []Personality {
 	return out
 }
 
-// Lookup finds a PG personality by its i'mport provider code.
-func Lookup(provider string) (Personality, bool) {
-	p, ok := personalities[provider]
-	if ok {
-		p.Window = slices.Clone(p.Window)
-	}
-	return p, ok
-}
-
-// SupportsRESTKeyIn reports whether provider issues billing keys from card
-// data over REST (as opposed to only through its payment window).
-func SupportsRESTKeyIn(provider string) bool {
-	return personalities[provider].RESTKeyIn
-}
-
-// WindowMethods lists the methods provider's payment window issues billing
-// keys for; nil for unknown providers.
-func WindowMethods(provider string) []string {
-	return slices.Clone(personalities[provider].Window)
-}
-
 func (p Personality) text(k errKind) pgText {
 	if t, ok := p.rules[k]; ok {
 		return t

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/billkey/billkey/internal/pg/provider"
+
+	"github.com/billkey/billkey/internal/pg/simwire"
 )
 
 // simCall drives a simulator over its wire protocol.
@@ -19,12 +21,12 @@ type simCall struct {
 	h http.Handler
 }
 
-func (c simCall) do(path string, in, out any) (int, WireError) {
+func (c simCall) do(path string, in, out any) (int, simwire.WireError) {
 	c.t.Helper()
 	b, _ := json.Marshal(in)
 	rec := httptest.NewRecorder()
 	c.h.ServeHTTP(rec, httptest.NewRequest("POST", path, bytes.NewReader(b)))
-	var we WireError
+	var we simwire.WireError
 	if rec.Code != 200 {
 		json.Unmarshal(rec.Body.Bytes(), &we)
 		return rec.Code, we
@@ -47,7 +49,7 @@ func (f *fakeNow) add(d time.Duration) {
 	f.mu.Unlock()
 }
 
-var visa = &WireCard{Number: CardApprove, Expiry: "2030-12", Birth: "800101", Pwd2Digit: "12"}
+var visa = &simwire.WireCard{Number: CardApprove, Expiry: "2030-12", Birth: "800101", Pwd2Digit: "12"}
 
 // TestIssuanceRules: each PG issues keys the way its i'mport guide says,
 // refusing the rest in its own words.
@@ -56,38 +58,38 @@ func TestIssuanceRules(t *testing.T) {
 	c := simCall{t, New(Config{}).Handler()}
 	tests := []struct {
 		name         string
-		req          WireIssueKey
+		req          simwire.WireIssueKey
 		status       int
 		msg          string // part of the PG's refusal
 		windowCharge int64
 	}{
-		{"nice REST key only", WireIssueKey{Provider: "nice", Card: visa}, 200, "", 0},
-		{"nice has no billing window", WireIssueKey{Provider: "nice", Channel: ChannelWindow, Card: visa}, 400, "결제창 빌링키 발급을 지원하지 않습니다", 0},
-		{"kakaopay has no REST key-in", WireIssueKey{Provider: "kakaopay", Card: visa}, 400, "카카오페이는 REST API 빌링키 발급(키인)을 지원하지 않습니다", 0},
-		{"danal_tpay (card) has no REST key-in", WireIssueKey{Provider: "danal_tpay", Card: visa}, 400, "REST API 빌링키 발급", 0},
-		{"settle: no key-only issuance", WireIssueKey{Provider: "settle", Card: visa}, 400, "빌키 단독 발급은 지원하지 않습니다", 0},
-		{"settle: key with a first charge", WireIssueKey{Provider: "settle", Card: visa, FirstCharge: 1000}, 200, "", 0},
-		{"paymentwall REST: no key-only issuance", WireIssueKey{Provider: "paymentwall", Card: visa}, 400, "only together with a payment", 0},
-		{"danal_tpay window is card only", WireIssueKey{Provider: "danal_tpay", Channel: ChannelWindow, Method: MethodPhone}, 400, "다날은 휴대폰 결제창", 0},
-		{"danal window is phone only", WireIssueKey{Provider: "danal", Channel: ChannelWindow, Card: visa}, 400, "다날 휴대폰결제는 카드 결제창", 0},
-		{"danal phone needs a first charge", WireIssueKey{Provider: "danal", Channel: ChannelWindow, Method: MethodPhone}, 400, "[DN303]", 0},
-		{"mobilians phone needs a first charge", WireIssueKey{Provider: "mobilians", Channel: ChannelWindow, Method: MethodPhone}, 400, "결제금액 필요", 0},
-		{"danal phone with a first charge", WireIssueKey{Provider: "danal", Channel: ChannelWindow, Method: MethodPhone, FirstCharge: 10000}, 200, "", 10000},
-		{"chai is trans only", WireIssueKey{Provider: "chai", Channel: ChannelWindow, Card: visa}, 400, "차이는 카드 결제창", 0},
-		{"chai amount is display only", WireIssueKey{Provider: "chai", Channel: ChannelWindow, Method: MethodTrans, FirstCharge: 5000}, 200, "", 0},
-		{"kcp_billing amount is display only", WireIssueKey{Provider: "kcp_billing", Channel: ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 0},
-		{"kicc amount is display only", WireIssueKey{Provider: "kicc", Channel: ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 0},
-		{"html5_inicis amount is display only", WireIssueKey{Provider: "html5_inicis", Channel: ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 0},
-		{"payco ignores pay_method, amount display only", WireIssueKey{Provider: "payco", Channel: ChannelWindow, Method: MethodTrans, Card: visa, FirstCharge: 5000}, 200, "", 0},
-		{"jtnet window approves its amount", WireIssueKey{Provider: "jtnet", Channel: ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 5000},
-		{"kakaopay approves its amount", WireIssueKey{Provider: "kakaopay", Channel: ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 5000},
-		{"naverpay needs buyer_tel", WireIssueKey{Provider: "naverpay", Channel: ChannelWindow, Card: visa}, 400, "buyer_tel", 0},
-		{"naverpay with buyer_tel, display only", WireIssueKey{Provider: "naverpay", Channel: ChannelWindow, Card: visa, BuyerTel: "010-1234-5678", FirstCharge: 900}, 200, "", 0},
-		{"paymentwall window needs buyer_email", WireIssueKey{Provider: "paymentwall", Channel: ChannelWindow, Card: visa, FirstCharge: 50}, 400, "buyer_email is required", 0},
-		{"paymentwall window always charges", WireIssueKey{Provider: "paymentwall", Channel: ChannelWindow, Card: visa, BuyerEmail: "a@b.c"}, 400, "only together with a payment", 0},
+		{"nice REST key only", simwire.WireIssueKey{Provider: "nice", Card: visa}, 200, "", 0},
+		{"nice has no billing window", simwire.WireIssueKey{Provider: "nice", Channel: simwire.ChannelWindow, Card: visa}, 400, "결제창 빌링키 발급을 지원하지 않습니다", 0},
+		{"kakaopay has no REST key-in", simwire.WireIssueKey{Provider: "kakaopay", Card: visa}, 400, "카카오페이는 REST API 빌링키 발급(키인)을 지원하지 않습니다", 0},
+		{"danal_tpay (card) has no REST key-in", simwire.WireIssueKey{Provider: "danal_tpay", Card: visa}, 400, "REST API 빌링키 발급", 0},
+		{"settle: no key-only issuance", simwire.WireIssueKey{Provider: "settle", Card: visa}, 400, "빌키 단독 발급은 지원하지 않습니다", 0},
+		{"settle: key with a first charge", simwire.WireIssueKey{Provider: "settle", Card: visa, FirstCharge: 1000}, 200, "", 0},
+		{"paymentwall REST: no key-only issuance", simwire.WireIssueKey{Provider: "paymentwall", Card: visa}, 400, "only together with a payment", 0},
+		{"danal_tpay window is card only", simwire.WireIssueKey{Provider: "danal_tpay", Channel: simwire.ChannelWindow, Method: MethodPhone}, 400, "다날은 휴대폰 결제창", 0},
+		{"danal window is phone only", simwire.WireIssueKey{Provider: "danal", Channel: simwire.ChannelWindow, Card: visa}, 400, "다날 휴대폰결제는 카드 결제창", 0},
+		{"danal phone needs a first charge", simwire.WireIssueKey{Provider: "danal", Channel: simwire.ChannelWindow, Method: MethodPhone}, 400, "[DN303]", 0},
+		{"mobilians phone needs a first charge", simwire.WireIssueKey{Provider: "mobilians", Channel: simwire.ChannelWindow, Method: MethodPhone}, 400, "결제금액 필요", 0},
+		{"danal phone with a first charge", simwire.WireIssueKey{Provider: "danal", Channel: simwire.ChannelWindow, Method: MethodPhone, FirstCharge: 10000}, 200, "", 10000},
+		{"chai is trans only", simwire.WireIssueKey{Provider: "chai", Channel: simwire.ChannelWindow, Card: visa}, 400, "차이는 카드 결제창", 0},
+		{"chai amount is display only", simwire.WireIssueKey{Provider: "chai", Channel: simwire.ChannelWindow, Method: MethodTrans, FirstCharge: 5000}, 200, "", 0},
+		{"kcp_billing amount is display only", simwire.WireIssueKey{Provider: "kcp_billing", Channel: simwire.ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 0},
+		{"kicc amount is display only", simwire.WireIssueKey{Provider: "kicc", Channel: simwire.ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 0},
+		{"html5_inicis amount is display only", simwire.WireIssueKey{Provider: "html5_inicis", Channel: simwire.ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 0},
+		{"payco ignores pay_method, amount display only", simwire.WireIssueKey{Provider: "payco", Channel: simwire.ChannelWindow, Method: MethodTrans, Card: visa, FirstCharge: 5000}, 200, "", 0},
+		{"jtnet window approves its amount", simwire.WireIssueKey{Provider: "jtnet", Channel: simwire.ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 5000},
+		{"kakaopay approves its amount", simwire.WireIssueKey{Provider: "kakaopay", Channel: simwire.ChannelWindow, Card: visa, FirstCharge: 5000}, 200, "", 5000},
+		{"naverpay needs buyer_tel", simwire.WireIssueKey{Provider: "naverpay", Channel: simwire.ChannelWindow, Card: visa}, 400, "buyer_tel", 0},
+		{"naverpay with buyer_tel, display only", simwire.WireIssueKey{Provider: "naverpay", Channel: simwire.ChannelWindow, Card: visa, BuyerTel: "010-1234-5678", FirstCharge: 900}, 200, "", 0},
+		{"paymentwall window needs buyer_email", simwire.WireIssueKey{Provider: "paymentwall", Channel: simwire.ChannelWindow, Card: visa, FirstCharge: 50}, 400, "buyer_email is required", 0},
+		{"paymentwall window always charges", simwire.WireIssueKey{Provider: "paymentwall", Channel: simwire.ChannelWindow, Card: visa, BuyerEmail: "a@b.c"}, 400, "only together with a payment", 0},
 	}
 	for _, tt := range tests {
-		var out WireIssueKeyResult
+		var out simwire.WireIssueKeyResult
 		status, we := c.do("/v1/billing-keys", tt.req, &out)
 		if status != tt.status || !strings.Contains(we.Message, tt.msg) {
 			t.Errorf("%s: HTTP %d %q, want %d %q", tt.name, status, we.Message, tt.status, tt.msg)
@@ -108,8 +110,8 @@ func TestDanalCardTestAuthorization(t *testing.T) {
 	clk := &fakeNow{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	s.setClock(clk.now)
 	c := simCall{t, s.Handler()}
-	var out WireIssueKeyResult
-	if st, we := c.do("/v1/billing-keys", WireIssueKey{Provider: "danal_tpay", MID: "m", Channel: ChannelWindow, Card: visa, IdempotencyKey: "k1"}, &out); st != 200 {
+	var out simwire.WireIssueKeyResult
+	if st, we := c.do("/v1/billing-keys", simwire.WireIssueKey{Provider: "danal_tpay", MID: "m", Channel: simwire.ChannelWindow, Card: visa, IdempotencyKey: "k1"}, &out); st != 200 {
 		t.Fatalf("%d %+v", st, we)
 	}
 	l := s.Ledger()
@@ -124,7 +126,7 @@ func TestDanalCardTestAuthorization(t *testing.T) {
 	if l := s.Ledger(); l[0].Cancelled != 10 || len(l[0].Cancellations) != 1 {
 		t.Fatalf("not cancelled after 30 minutes: %+v", l[0])
 	}
-	if st, _ := c.do("/v1/billing-keys", WireIssueKey{Provider: "danal_tpay", MID: "m", Channel: ChannelWindow, Card: visa, FirstCharge: 500, IdempotencyKey: "k2"}, &out); st != 200 {
+	if st, _ := c.do("/v1/billing-keys", simwire.WireIssueKey{Provider: "danal_tpay", MID: "m", Channel: simwire.ChannelWindow, Card: visa, FirstCharge: 500, IdempotencyKey: "k2"}, &out); st != 200 {
 		t.Fatal(st)
 	}
 	if n := len(s.Ledger()); n != 1 {
@@ -141,21 +143,21 @@ func TestPhoneBillingMonthlySameAmount(t *testing.T) {
 		clk := &fakeNow{t: time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)}
 		s.setClock(clk.now)
 		c := simCall{t, s.Handler()}
-		var key WireIssueKeyResult
-		if st, we := c.do("/v1/billing-keys", WireIssueKey{Provider: provider, Channel: ChannelWindow, Method: MethodPhone, FirstCharge: 10000}, &key); st != 200 {
+		var key simwire.WireIssueKeyResult
+		if st, we := c.do("/v1/billing-keys", simwire.WireIssueKey{Provider: provider, Channel: simwire.ChannelWindow, Method: MethodPhone, FirstCharge: 10000}, &key); st != 200 {
 			t.Fatalf("%s: %d %+v", provider, st, we)
 		}
 		if key.Method != MethodPhone {
 			t.Errorf("%s: key method %q", provider, key.Method)
 		}
 		n := 0
-		charge := func(amount int64) (int, WireError) {
+		charge := func(amount int64) (int, simwire.WireError) {
 			n++
-			var out WireChargeResult
-			return c.do("/v1/charges", WireCharge{Provider: provider, BillingKey: key.BillingKey, Amount: amount,
+			var out simwire.WireChargeResult
+			return c.do("/v1/charges", simwire.WireCharge{Provider: provider, BillingKey: key.BillingKey, Amount: amount,
 				IdempotencyKey: provider + string(rune('a'+n))}, &out)
 		}
-		p, _ := Lookup(provider)
+		p, _ := lookup(provider)
 		codeOf := func(k errKind) string { return p.text(k).code }
 		steps := []struct {
 			advance time.Duration
@@ -187,20 +189,20 @@ func TestOrderNameWidth(t *testing.T) {
 	t.Parallel()
 	c := simCall{t, New(Config{}).Handler()}
 	long := strings.Repeat("가", 21) // 42 bytes
-	var out WireChargeResult
-	st, we := c.do("/v1/charges", WireCharge{Provider: "nice", IdempotencyKey: "n1", Amount: 100, Card: visa, OrderName: long}, &out)
+	var out simwire.WireChargeResult
+	st, we := c.do("/v1/charges", simwire.WireCharge{Provider: "nice", IdempotencyKey: "n1", Amount: 100, Card: visa, OrderName: long}, &out)
 	if st != 400 || we.Code != "F121" {
 		t.Fatalf("42-byte name: %d %+v", st, we)
 	}
-	p, _ := Lookup("nice")
+	p, _ := lookup("nice")
 	fit := p.FitName(long)
 	if fit != strings.Repeat("가", 20) {
 		t.Fatalf("FitName = %q", fit)
 	}
-	if st, we := c.do("/v1/charges", WireCharge{Provider: "nice", IdempotencyKey: "n2", Amount: 100, Card: visa, OrderName: fit}, &out); st != 200 {
+	if st, we := c.do("/v1/charges", simwire.WireCharge{Provider: "nice", IdempotencyKey: "n2", Amount: 100, Card: visa, OrderName: fit}, &out); st != 200 {
 		t.Fatalf("fitted name: %d %+v", st, we)
 	}
-	if kakao, _ := Lookup("kakaopay"); kakao.FitName(long) != long {
+	if kakao, _ := lookup("kakaopay"); kakao.FitName(long) != long {
 		t.Error("a PG without a limit got a shortened name")
 	}
 	if got := p.FitName("abc" + long); provider.NameBytes(got) != 39 {
@@ -213,15 +215,15 @@ func TestOrderNameWidth(t *testing.T) {
 func TestPaymentwallSameBuyerEmail(t *testing.T) {
 	t.Parallel()
 	c := simCall{t, New(Config{}).Handler()}
-	var key WireIssueKeyResult
-	if st, we := c.do("/v1/billing-keys", WireIssueKey{Provider: "paymentwall", Channel: ChannelWindow, Card: visa, FirstCharge: 50, BuyerEmail: "a@example.com"}, &key); st != 200 {
+	var key simwire.WireIssueKeyResult
+	if st, we := c.do("/v1/billing-keys", simwire.WireIssueKey{Provider: "paymentwall", Channel: simwire.ChannelWindow, Card: visa, FirstCharge: 50, BuyerEmail: "a@example.com"}, &key); st != 200 {
 		t.Fatalf("%d %+v", st, we)
 	}
-	var out WireChargeResult
-	if st, we := c.do("/v1/charges", WireCharge{Provider: "paymentwall", BillingKey: key.BillingKey, Amount: 50, IdempotencyKey: "p1", BuyerEmail: "b@example.com"}, &out); st != 400 || we.Code != "PW03" {
+	var out simwire.WireChargeResult
+	if st, we := c.do("/v1/charges", simwire.WireCharge{Provider: "paymentwall", BillingKey: key.BillingKey, Amount: 50, IdempotencyKey: "p1", BuyerEmail: "b@example.com"}, &out); st != 400 || we.Code != "PW03" {
 		t.Fatalf("another e-mail: %d %+v", st, we)
 	}
-	if st, we := c.do("/v1/charges", WireCharge{Provider: "paymentwall", BillingKey: key.BillingKey, Amount: 50, IdempotencyKey: "p2", BuyerEmail: "A@example.com"}, &out); st != 200 || out.Status != "approved" {
+	if st, we := c.do("/v1/charges", simwire.WireCharge{Provider: "paymentwall", BillingKey: key.BillingKey, Amount: 50, IdempotencyKey: "p2", BuyerEmail: "A@example.com"}, &out); st != 200 || out.Status != "approved" {
 		t.Fatalf("same e-mail: %d %+v", st, we)
 	}
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/provider"
+
+	"github.com/billkey/billkey/internal/pg/simwire"
 )
 
 // Config shapes how the simulated PG misbehaves.
@@ -310,19 +312,19 @@ func (s *Server) delay(ctx context.Context) {
 // refusal is a definite "no" from the PG: nothing was charged.
 type refusal struct {
 	status int
-	WireError
+	simwire.WireError
 }
 
 func refuse(status int, p Personality, t pgText) *refusal {
-	return &refusal{status: status, WireError: WireError{Provider: p.Provider, Code: t.code, Message: t.msg}}
+	return &refusal{status: status, WireError: simwire.WireError{Provider: p.Provider, Code: t.code, Message: t.msg}}
 }
 
 func badRequest(provider, msg string) *refusal {
-	return &refusal{status: http.StatusBadRequest, WireError: WireError{Provider: provider, Code: CodeBadRequest, Message: msg}}
+	return &refusal{status: http.StatusBadRequest, WireError: simwire.WireError{Provider: provider, Code: simwire.CodeBadRequest, Message: msg}}
 }
 
 func unsupported(p Personality, msg string) *refusal {
-	return &refusal{status: http.StatusBadRequest, WireError: WireError{Provider: p.Provider, Code: CodeUnsupported, Message: msg, Unsupported: true}}
+	return &refusal{status: http.StatusBadRequest, WireError: simwire.WireError{Provider: p.Provider, Code: simwire.CodeUnsupported, Message: msg, Unsupported: true}}
 }
 
 func (s *Server) systemError(p Personality) *refusal {
@@ -333,8 +335,8 @@ func (s *Server) systemError(p Personality) *refusal {
 func personalityFor(provider string) (Personality, *refusal) {
 	p, ok := personalities[provider]
 	if !ok {
-		return p, &refusal{status: http.StatusBadRequest, WireError: WireError{
-			Provider: provider, Code: CodeUnknownProvider, Unsupported: true,
+		return p, &refusal{status: http.StatusBadRequest, WireError: simwire.WireError{
+			Provider: provider, Code: simwire.CodeUnknownProvider, Unsupported: true,
 			Message: fmt.Sprintf("지원하지 않는 PG사입니다: %q", provider),
 		}}
 	}
@@ -347,7 +349,7 @@ func secretHash(number string) string {
 }
 
 // validateCard returns the normalized number. Texts never quote the number.
-func validateCard(p Personality, c *WireCard) (string, *refusal) {
+func validateCard(p Personality, c *simwire.WireCard) (string, *refusal) {
 	if c == nil {
 		return "", badRequest(p.Provider, "카드 정보가 없습니다.")
 	}
@@ -361,48 +363,48 @@ func validateCard(p Personality, c *WireCard) (string, *refusal) {
 	return n, nil
 }
 
-func (s *Server) issue(req WireIssueKey) (WireIssueKeyResult, *refusal) {
+func (s *Server) issue(req simwire.WireIssueKey) (simwire.WireIssueKeyResult, *refusal) {
 	p, ref := personalityFor(req.Provider)
 	if ref != nil {
-		return WireIssueKeyResult{}, ref
+		return simwire.WireIssueKeyResult{}, ref
 	}
 	method := MethodCard
 	var windowCharge int64
 	switch req.Channel {
-	case "", ChannelAPI:
+	case "", simwire.ChannelAPI:
 		switch {
 		case req.FirstCharge < 0:
-			return WireIssueKeyResult{}, badRequest(p.Provider, "first_charge는 0 이상이어야 합니다.")
+			return simwire.WireIssueKeyResult{}, badRequest(p.Provider, "first_charge는 0 이상이어야 합니다.")
 		case req.FirstCharge > 0 && p.RESTIssueWithCharge, req.FirstCharge == 0 && p.RESTKeyIn:
 		case p.RESTIssueWithCharge:
-			return WireIssueKeyResult{}, unsupported(p, p.text(kKeyOnlyRefused).msg)
+			return simwire.WireIssueKeyResult{}, unsupported(p, p.text(kKeyOnlyRefused).msg)
 		default:
-			return WireIssueKeyResult{}, unsupported(p, topic(p.Name)+" REST API 빌링키 발급(키인)을 지원하지 않습니다.")
+			return simwire.WireIssueKeyResult{}, unsupported(p, topic(p.Name)+" REST API 빌링키 발급(키인)을 지원하지 않습니다.")
 		}
-	case ChannelWindow:
+	case simwire.ChannelWindow:
 		if req.Method != "" {
 			method = req.Method
 		}
 		if len(p.Window) == 0 {
-			return WireIssueKeyResult{}, unsupported(p, topic(p.Name)+" 결제창 빌링키 발급을 지원하지 않습니다. (REST API로 발급하세요)")
+			return simwire.WireIssueKeyResult{}, unsupported(p, topic(p.Name)+" 결제창 빌링키 발급을 지원하지 않습니다. (REST API로 발급하세요)")
 		}
 		if !p.SupportsWindowMethod(method) {
-			return WireIssueKeyResult{}, unsupported(p, fmt.Sprintf("%s %s 결제창 빌링키 발급을 지원하지 않습니다.", topic(p.Name), methodNames[method]))
+			return simwire.WireIssueKeyResult{}, unsupported(p, fmt.Sprintf("%s %s 결제창 빌링키 발급을 지원하지 않습니다.", topic(p.Name), methodNames[method]))
 		}
 		if ref := p.checkBuyer(req); ref != nil {
-			return WireIssueKeyResult{}, ref
+			return simwire.WireIssueKeyResult{}, ref
 		}
 		switch p.WindowAmount {
 		case AmountKeyOrCharge:
 			windowCharge = req.FirstCharge
 		case AmountChargeRequired:
 			if req.FirstCharge <= 0 {
-				return WireIssueKeyResult{}, refuse(http.StatusBadRequest, p, p.text(kKeyOnlyRefused))
+				return simwire.WireIssueKeyResult{}, refuse(http.StatusBadRequest, p, p.text(kKeyOnlyRefused))
 			}
 			windowCharge = req.FirstCharge
 		}
 	default:
-		return WireIssueKeyResult{}, badRequest(p.Provider, "channel은 api 또는 window여야 합니다.")
+		return simwire.WireIssueKeyResult{}, badRequest(p.Provider, "channel은 api 또는 window여야 합니다.")
 	}
 	var (
 		number string
@@ -412,7 +414,7 @@ func (s *Server) issue(req WireIssueKey) (WireIssueKeyResult, *refusal) {
 	if method == MethodCard {
 		n, ref := validateCard(p, req.Card)
 		if ref != nil {
-			return WireIssueKeyResult{}, ref
+			return simwire.WireIssueKeyResult{}, ref
 		}
 		number, info, fp = n, CardInfoFor(n), "card:"+secretHash(n)
 	}
@@ -423,25 +425,25 @@ func (s *Server) issue(req WireIssueKey) (WireIssueKeyResult, *refusal) {
 	if req.IdempotencyKey != "" {
 		if k, ok := s.issued[lk]; ok {
 			if k.fingerprint != fp {
-				return WireIssueKeyResult{}, conflict(p)
+				return simwire.WireIssueKeyResult{}, conflict(p)
 			}
 			s.stats.replays.Add(1)
 			return keyView(k), nil
 		}
 	}
 	if s.chance(s.cfg.Load().ErrorRate) {
-		return WireIssueKeyResult{}, s.systemError(p)
+		return simwire.WireIssueKeyResult{}, s.systemError(p)
 	}
 	b := behaviourOf(number)
 	switch b {
 	case bPGError:
-		return WireIssueKeyResult{}, s.systemError(p)
+		return simwire.WireIssueKeyResult{}, s.systemError(p)
 	case bDecline:
-		return WireIssueKeyResult{}, refuse(http.StatusPaymentRequired, p, p.text(kDecline))
+		return simwire.WireIssueKeyResult{}, refuse(http.StatusPaymentRequired, p, p.text(kDecline))
 	case bInsufficient:
-		return WireIssueKeyResult{}, refuse(http.StatusPaymentRequired, p, p.text(kInsufficient))
+		return simwire.WireIssueKeyResult{}, refuse(http.StatusPaymentRequired, p, p.text(kInsufficient))
 	case bExpired:
-		return WireIssueKeyResult{}, refuse(http.StatusPaymentRequired, p, p.text(kExpired))
+		return simwire.WireIssueKeyResult{}, refuse(http.StatusPaymentRequired, p, p.text(kExpired))
 	}
 	k := &billingKey{
 		token: "sim_bk_" + rand.Text(), provider: p.Provider, mid: req.MID, method: method,
@@ -452,14 +454,14 @@ func (s *Server) issue(req WireIssueKey) (WireIssueKeyResult, *refusal) {
 		s.issued[lk] = k
 	}
 	s.stats.issuedKeys.Add(1)
-	if req.Channel == ChannelWindow && windowCharge == 0 && p.TestAuthAmount > 0 {
+	if req.Channel == simwire.ChannelWindow && windowCharge == 0 && p.TestAuthAmount > 0 {
 		s.testAuth(p, k, req)
 	}
 	return keyView(k), nil
 }
 
 // checkBuyer refuses a window opened without the buyer fields the PG needs.
-func (p Personality) checkBuyer(req WireIssueKey) *refusal {
+func (p Personality) checkBuyer(req simwire.WireIssueKey) *refusal {
 	for _, f := range p.RequiredBuyer {
 		switch {
 		case f == "buyer_tel" && strings.TrimSpace(req.BuyerTel) == "":
@@ -474,7 +476,7 @@ func (p Personality) checkBuyer(req WireIssueKey) *refusal {
 // testAuth records the small approval a PG makes itself to check a card at a
 // key-only issuance (Danal card: 10 won), cancelled TestAuthCancelAfter
 // later. It is the PG's own charge: the merchant never sees it.
-func (s *Server) testAuth(p Personality, k *billingKey, req WireIssueKey) {
+func (s *Server) testAuth(p Personality, k *billingKey, req simwire.WireIssueKey) {
 	now := s.clock()
 	s.seq++
 	c := &charge{Charge: Charge{
@@ -507,18 +509,18 @@ func (s *Server) settleAutoCancels() {
 	}
 }
 
-func keyView(k *billingKey) WireIssueKeyResult {
-	return WireIssueKeyResult{Provider: k.provider, MID: k.mid, BillingKey: k.token, Method: k.method, Card: wireCard(k.card),
+func keyView(k *billingKey) simwire.WireIssueKeyResult {
+	return simwire.WireIssueKeyResult{Provider: k.provider, MID: k.mid, BillingKey: k.token, Method: k.method, Card: wireCard(k.card),
 		WindowCharge: k.windowCharge}
 }
 
-func wireCard(c pg.CardInfo) WireCardInfo {
-	return WireCardInfo{CardName: c.CardName, CardCode: c.CardCode, CardNumber: c.CardNumber, CardType: c.CardType}
+func wireCard(c pg.CardInfo) simwire.WireCardInfo {
+	return simwire.WireCardInfo{CardName: c.CardName, CardCode: c.CardCode, CardNumber: c.CardNumber, CardType: c.CardType}
 }
 
 func conflict(p Personality) *refusal {
-	return &refusal{status: http.StatusConflict, WireError: WireError{
-		Provider: p.Provider, Code: CodeIdempotencyConflict,
+	return &refusal{status: http.StatusConflict, WireError: simwire.WireError{
+		Provider: p.Provider, Code: simwire.CodeIdempotencyConflict,
 		Message: "같은 idempotency_key로 내용이 다른 요청이 이미 처리되었습니다.",
 	}}
 }
@@ -540,38 +542,38 @@ func (s *Server) deleteKey(provider, mid, token string) *refusal {
 }
 
 // charge returns the answer and whether to drop it instead of answering.
-func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *refusal) {
+func (s *Server) charge(req simwire.WireCharge, host string) (simwire.WireChargeResult, bool, *refusal) {
 	p, ref := personalityFor(req.Provider)
 	if ref != nil {
-		return WireChargeResult{}, false, ref
+		return simwire.WireChargeResult{}, false, ref
 	}
 	switch {
 	case req.IdempotencyKey == "":
-		return WireChargeResult{}, false, badRequest(p.Provider, "idempotency_key가 필요합니다.")
+		return simwire.WireChargeResult{}, false, badRequest(p.Provider, "idempotency_key가 필요합니다.")
 	case req.Amount <= 0:
-		return WireChargeResult{}, false, badRequest(p.Provider, "결제금액은 0보다 커야 합니다.")
+		return simwire.WireChargeResult{}, false, badRequest(p.Provider, "결제금액은 0보다 커야 합니다.")
 	case (req.BillingKey == "") == (req.Card == nil):
-		return WireChargeResult{}, false, badRequest(p.Provider, "billing_key와 card 중 하나만 보내야 합니다.")
+		return simwire.WireChargeResult{}, false, badRequest(p.Provider, "billing_key와 card 중 하나만 보내야 합니다.")
 	}
 	if req.Currency == "" {
 		req.Currency = "KRW"
 	}
 	if p.OrderNameMaxBytes > 0 && provider.NameBytes(req.OrderName) > p.OrderNameMaxBytes {
-		return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kNameTooLong))
+		return simwire.WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kNameTooLong))
 	}
 	var number, src string
 	if req.Card != nil {
 		if !p.KeyInCharge {
-			return WireChargeResult{}, false, unsupported(p, topic(p.Name)+" REST API 키인 결제를 지원하지 않습니다.")
+			return simwire.WireChargeResult{}, false, unsupported(p, topic(p.Name)+" REST API 키인 결제를 지원하지 않습니다.")
 		}
 		n, ref := validateCard(p, req.Card)
 		if ref != nil {
-			return WireChargeResult{}, false, ref
+			return simwire.WireChargeResult{}, false, ref
 		}
 		number, src = n, "card:"+secretHash(n)
 	} else {
 		if !p.BillingKeyCharge {
-			return WireChargeResult{}, false, unsupported(p, topic(p.Name)+" REST API 빌링키 결제를 지원하지 않습니다.")
+			return simwire.WireChargeResult{}, false, unsupported(p, topic(p.Name)+" REST API 빌링키 결제를 지원하지 않습니다.")
 		}
 		src = "bk:" + req.BillingKey
 	}
@@ -582,13 +584,13 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 	lk := ledgerKey{p.Provider, req.MID, req.IdempotencyKey}
 	if c, ok := s.charges[lk]; ok {
 		if c.fingerprint != fp {
-			return WireChargeResult{}, false, conflict(p)
+			return simwire.WireChargeResult{}, false, conflict(p)
 		}
 		s.stats.replays.Add(1)
 		return chargeView(c), c.alwaysLose, nil
 	}
 	if s.chance(s.cfg.Load().ErrorRate) {
-		return WireChargeResult{}, false, s.systemError(p)
+		return simwire.WireChargeResult{}, false, s.systemError(p)
 	}
 	var (
 		b    behaviour
@@ -599,16 +601,16 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 	} else {
 		k, ok := s.keys[req.BillingKey]
 		if !ok || k.deleted || k.provider != p.Provider || k.mid != req.MID {
-			return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kUnknownBillingKey))
+			return simwire.WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kUnknownBillingKey))
 		}
 		b, info = k.behaviour, k.card
 		if p.SameBuyerEmail && k.buyerEmail != "" && !strings.EqualFold(strings.TrimSpace(req.BuyerEmail), k.buyerEmail) {
-			return WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kBuyerEmailChanged))
+			return simwire.WireChargeResult{}, false, refuse(http.StatusBadRequest, p, p.text(kBuyerEmailChanged))
 		}
 		if p.SameAmountMonthly && k.firstAmount > 0 {
 			cycle, ref := phoneCycle(p, k, req.Amount, s.clock())
 			if ref != nil {
-				return WireChargeResult{}, false, ref
+				return simwire.WireChargeResult{}, false, ref
 			}
 			defer func() {
 				if c, ok := s.charges[lk]; ok && c.Status == pg.ChargeApproved {
@@ -632,7 +634,7 @@ func (s *Server) charge(req WireCharge, host string) (WireChargeResult, bool, *r
 		}
 	}
 	if b == bPGError {
-		return WireChargeResult{}, false, s.systemError(p)
+		return simwire.WireChargeResult{}, false, s.systemError(p)
 	}
 
 	now := s.clock()
@@ -699,8 +701,8 @@ func phoneCycle(p Personality, k *billingKey, amount int64, now time.Time) (int,
 	}
 }
 
-func chargeView(c *charge) WireChargeResult {
-	r := WireChargeResult{
+func chargeView(c *charge) simwire.WireChargeResult {
+	r := simwire.WireChargeResult{
 		Provider: c.Provider, MID: c.MID, IdempotencyKey: c.IdempotencyKey, Status: string(c.Status),
 		PGTID: c.PGTID, ApplyNum: c.ApplyNum, Card: wireCard(c.Card), DeclineCode: c.DeclineCode,
 		DeclineReason: c.DeclineReason, Retryable: c.Retryable, Amount: c.Amount, Currency: c.Currency, Cancelled: c.Cancelled,
@@ -712,33 +714,33 @@ func chargeView(c *charge) WireChargeResult {
 	return r
 }
 
-func (s *Server) lookupCharge(provider, mid, key string) (WireChargeResult, *refusal) {
+func (s *Server) lookupCharge(provider, mid, key string) (simwire.WireChargeResult, *refusal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settleAutoCancels()
 	c, ok := s.charges[ledgerKey{provider, mid, key}]
 	if !ok {
-		return WireChargeResult{}, notFound(provider, CodeNoSuchCharge, "존재하지 않는 거래입니다.")
+		return simwire.WireChargeResult{}, notFound(provider, simwire.CodeNoSuchCharge, "존재하지 않는 거래입니다.")
 	}
 	return chargeView(c), nil
 }
 
 func notFound(provider, code, msg string) *refusal {
-	return &refusal{status: http.StatusNotFound, WireError: WireError{Provider: provider, Code: code, Message: msg}}
+	return &refusal{status: http.StatusNotFound, WireError: simwire.WireError{Provider: provider, Code: code, Message: msg}}
 }
 
-func (s *Server) cancel(chargeKey string, req WireCancel) (WireCancelResult, *refusal) {
+func (s *Server) cancel(chargeKey string, req simwire.WireCancel) (simwire.WireCancelResult, *refusal) {
 	p, ref := personalityFor(req.Provider)
 	if ref != nil {
-		return WireCancelResult{}, ref
+		return simwire.WireCancelResult{}, ref
 	}
 	switch {
 	case req.IdempotencyKey == "":
-		return WireCancelResult{}, badRequest(p.Provider, "idempotency_key가 필요합니다.")
+		return simwire.WireCancelResult{}, badRequest(p.Provider, "idempotency_key가 필요합니다.")
 	case req.Amount < 0:
-		return WireCancelResult{}, badRequest(p.Provider, "취소금액은 0 이상이어야 합니다.")
+		return simwire.WireCancelResult{}, badRequest(p.Provider, "취소금액은 0 이상이어야 합니다.")
 	case !p.Cancel:
-		return WireCancelResult{}, unsupported(p, topic(p.Name)+" API 취소를 지원하지 않습니다.")
+		return simwire.WireCancelResult{}, unsupported(p, topic(p.Name)+" API 취소를 지원하지 않습니다.")
 	}
 	fp := fmt.Sprintf("%s|%d", chargeKey, req.Amount)
 
@@ -747,34 +749,34 @@ func (s *Server) cancel(chargeKey string, req WireCancel) (WireCancelResult, *re
 	ck := ledgerKey{p.Provider, req.MID, req.IdempotencyKey}
 	if ref, ok := s.cancels[ck]; ok {
 		if ref.fingerprint != fp {
-			return WireCancelResult{}, conflict(p)
+			return simwire.WireCancelResult{}, conflict(p)
 		}
 		s.stats.replays.Add(1)
 		return cancelView(ref), nil
 	}
 	c, ok := s.charges[ledgerKey{p.Provider, req.MID, chargeKey}]
 	if !ok {
-		return WireCancelResult{}, notFound(p.Provider, CodeNoSuchCharge, "존재하지 않는 거래입니다.")
+		return simwire.WireCancelResult{}, notFound(p.Provider, simwire.CodeNoSuchCharge, "존재하지 않는 거래입니다.")
 	}
 	if c.Status != pg.ChargeApproved {
-		return WireCancelResult{}, refuse(http.StatusBadRequest, p, p.text(kNotApproved))
+		return simwire.WireCancelResult{}, refuse(http.StatusBadRequest, p, p.text(kNotApproved))
 	}
 	remaining := c.Amount - c.Cancelled
 	if remaining == 0 {
-		return WireCancelResult{}, refuse(http.StatusBadRequest, p, p.text(kAlreadyCancelled))
+		return simwire.WireCancelResult{}, refuse(http.StatusBadRequest, p, p.text(kAlreadyCancelled))
 	}
 	amt := req.Amount
 	if amt == 0 {
 		amt = remaining
 	}
 	if amt > remaining {
-		return WireCancelResult{}, refuse(http.StatusBadRequest, p, p.text(kOverRefund))
+		return simwire.WireCancelResult{}, refuse(http.StatusBadRequest, p, p.text(kOverRefund))
 	}
 	if amt < c.Amount && !p.PartialCancel {
-		return WireCancelResult{}, unsupported(p, topic(p.Name)+" 부분취소를 지원하지 않습니다.")
+		return simwire.WireCancelResult{}, unsupported(p, topic(p.Name)+" 부분취소를 지원하지 않습니다.")
 	}
 	if s.chance(s.cfg.Load().ErrorRate) {
-		return WireCancelResult{}, s.systemError(p)
+		return simwire.WireCancelResult{}, s.systemError(p)
 	}
 	now := s.clock()
 	s.seq++
@@ -789,22 +791,22 @@ func (s *Server) cancel(chargeKey string, req WireCancel) (WireCancelResult, *re
 	return cancelView(r), nil
 }
 
-func cancelView(r *cancelRef) WireCancelResult {
+func cancelView(r *cancelRef) simwire.WireCancelResult {
 	c := r.charge
 	x := c.Cancellations[r.idx]
-	return WireCancelResult{
+	return simwire.WireCancelResult{
 		Provider: c.Provider, MID: c.MID, IdempotencyKey: x.IdempotencyKey, ChargeKey: c.IdempotencyKey,
 		PGTID: x.PGTID, Amount: x.Amount, Reason: x.Reason, CancelledAt: x.CancelledAt,
 		ReceiptURL: c.ReceiptURL,
 	}
 }
 
-func (s *Server) lookupCancel(provider, mid, key string) (WireCancelResult, *refusal) {
+func (s *Server) lookupCancel(provider, mid, key string) (simwire.WireCancelResult, *refusal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.cancels[ledgerKey{provider, mid, key}]
 	if !ok {
-		return WireCancelResult{}, notFound(provider, CodeNoSuchCancel, "존재하지 않는 취소 거래입니다.")
+		return simwire.WireCancelResult{}, notFound(provider, simwire.CodeNoSuchCancel, "존재하지 않는 취소 거래입니다.")
 	}
 	return cancelView(r), nil
 }

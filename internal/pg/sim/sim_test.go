@@ -13,19 +13,19 @@ import (
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
 	for _, p := range []string{"nice", "kcp", "html5_inicis", "inicis", "jtnet", "daou"} {
-		if !SupportsRESTKeyIn(p) {
+		if !personalities[p].RESTKeyIn {
 			t.Errorf("%s should support REST key-in", p)
 		}
 	}
 	for _, p := range []string{"danal", "danal_tpay", "kicc", "payco", "kakaopay", "naverpay", "mobilians", "chai", "kcp_billing", "settle", "paymentwall", "unknown"} {
-		if SupportsRESTKeyIn(p) {
+		if personalities[p].RESTKeyIn {
 			t.Errorf("%s should not support REST key-in", p)
 		}
 	}
-	if got := WindowMethods("nope"); got != nil {
-		t.Error("unknown provider has window methods")
+	if _, ok := lookup("nope"); ok {
+		t.Error("unknown provider modelled")
 	}
-	p, ok := Lookup("kakaopay")
+	p, ok := lookup("kakaopay")
 	if !ok || p.KeyInCharge || !p.BillingKeyCharge || !p.SupportsWindowMethod(MethodCard) || !p.SupportsWindowMethod(MethodTrans) {
 		t.Errorf("kakaopay ignores pay_method: %+v", p)
 	}
@@ -60,7 +60,7 @@ func TestGuideCodes(t *testing.T) {
 		{"naverpay", []string{MethodCard}, false, "네이버페이"},
 	}
 	for _, tt := range tests {
-		p, ok := Lookup(tt.code)
+		p, ok := lookup(tt.code)
 		if !ok {
 			t.Errorf("%s: not a personality", tt.code)
 			continue

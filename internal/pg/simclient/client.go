@@ -19,7 +19,7 @@ import (
 
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/provider"
-	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/pg/simwire"
 )
 
 // Client implements pg.Connector against one simulator base URL.
@@ -92,7 +92,7 @@ func (c *Client) do(ctx context.Context, k kind, provider, method, path string, 
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if k == mutating && neverSent(err) {
-			return &pg.Error{Provider: provider, Code: sim.CodeNetwork,
+			return &pg.Error{Provider: provider, Code: simwire.CodeNetwork,
 				Message: "PG 서버에 연결할 수 없습니다: " + dialReason(err)}
 		}
 		return fmt.Errorf("%w: %s %s: %w", pg.ErrUnknownOutcome, method, path, err)
@@ -115,9 +115,9 @@ func (c *Client) do(ctx context.Context, k kind, provider, method, path string, 
 }
 
 func mapStatus(k kind, provider, method, path string, status int, raw []byte) error {
-	var we sim.WireError
+	var we simwire.WireError
 	isPG := json.Unmarshal(raw, &we) == nil && we.Code != ""
-	if status == http.StatusNotFound && isPG && (we.Code == sim.CodeNoSuchCharge || we.Code == sim.CodeNoSuchCancel) {
+	if status == http.StatusNotFound && isPG && (we.Code == simwire.CodeNoSuchCharge || we.Code == simwire.CodeNoSuchCancel) {
 		if k == lookup {
 			return pg.ErrNoSuchCharge
 		}
@@ -139,7 +139,7 @@ func mapStatus(k kind, provider, method, path string, status int, raw []byte) er
 	return perr
 }
 
-func toPGError(provider string, we sim.WireError) *pg.Error {
+func toPGError(provider string, we simwire.WireError) *pg.Error {
 	if we.Provider != "" {
 		provider = we.Provider
 	}
@@ -165,28 +165,28 @@ func targetQuery(t pg.Target) string {
 	return "?" + url.Values{"provider": {t.Provider}, "mid": {t.MID}}.Encode()
 }
 
-func wireCard(c pg.Card) *sim.WireCard {
-	return &sim.WireCard{Number: c.Number, Expiry: c.Expiry, Birth: c.Birth, Pwd2Digit: c.Pwd2Digit, CVC: c.CVC}
+func wireCard(c pg.Card) *simwire.WireCard {
+	return &simwire.WireCard{Number: c.Number, Expiry: c.Expiry, Birth: c.Birth, Pwd2Digit: c.Pwd2Digit, CVC: c.CVC}
 }
 
-func cardInfo(w sim.WireCardInfo) pg.CardInfo {
+func cardInfo(w simwire.WireCardInfo) pg.CardInfo {
 	return pg.CardInfo{CardName: w.CardName, CardCode: w.CardCode, CardNumber: w.CardNumber, CardType: w.CardType}
 }
 
 // IssueBillingKey stores a card by REST key-in.
 func (c *Client) IssueBillingKey(ctx context.Context, req pg.IssueKeyRequest) (*pg.IssueKeyResult, error) {
-	return c.issue(ctx, req, sim.ChannelAPI, "")
+	return c.issue(ctx, req, simwire.ChannelAPI, "")
 }
 
 // IssueWindowBillingKey issues a billing key the way the PG's payment window
 // would (the hosted checkout uses it): allowed for window-only PGs, and for
 // phone/trans methods the card may be empty.
 func (c *Client) IssueWindowBillingKey(ctx context.Context, req pg.IssueKeyRequest, method string) (*pg.IssueKeyResult, error) {
-	return c.issue(ctx, req, sim.ChannelWindow, method)
+	return c.issue(ctx, req, simwire.ChannelWindow, method)
 }
 
 func (c *Client) issue(ctx context.Context, req pg.IssueKeyRequest, channel, method string) (*pg.IssueKeyResult, error) {
-	in := sim.WireIssueKey{
+	in := simwire.WireIssueKey{
 		Provider: req.Target.Provider, MID: req.Target.MID, Sandbox: req.Target.Sandbox,
 		IdempotencyKey: req.IdempotencyKey, CustomerUID: req.CustomerUID, Channel: channel, Method: method,
 		FirstCharge: req.FirstCharge, BuyerTel: req.BuyerTel, BuyerEmail: req.BuyerEmail,
@@ -194,7 +194,7 @@ func (c *Client) issue(ctx context.Context, req pg.IssueKeyRequest, channel, met
 	if req.Card.Number != "" {
 		in.Card = wireCard(req.Card)
 	}
-	var out sim.WireIssueKeyResult
+	var out simwire.WireIssueKeyResult
 	if err := c.do(ctx, mutating, req.Target.Provider, http.MethodPost, "/v1/billing-keys", in, &out); err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func (c *Client) DeleteBillingKey(ctx context.Context, target pg.Target, billing
 // Charge charges a billing key or a card. A declined charge is a result,
 // not an error.
 func (c *Client) Charge(ctx context.Context, req pg.ChargeRequest) (*pg.ChargeResult, error) {
-	in := sim.WireCharge{
+	in := simwire.WireCharge{
 		Provider: req.Target.Provider, MID: req.Target.MID, Sandbox: req.Target.Sandbox,
 		IdempotencyKey: req.IdempotencyKey, BillingKey: req.BillingKey, Amount: req.Amount,
 		Currency: req.Currency, OrderName: req.OrderName, CardQuota: req.CardQuota, BuyerEmail: req.BuyerEmail,
@@ -223,14 +223,14 @@ func (c *Client) Charge(ctx context.Context, req pg.ChargeRequest) (*pg.ChargeRe
 	if req.Card != nil {
 		in.Card = wireCard(*req.Card)
 	}
-	var out sim.WireChargeResult
+	var out simwire.WireChargeResult
 	if err := c.do(ctx, mutating, req.Target.Provider, http.MethodPost, "/v1/charges", in, &out); err != nil {
 		return nil, err
 	}
 	return chargeResult(out), nil
 }
 
-func chargeResult(w sim.WireChargeResult) *pg.ChargeResult {
+func chargeResult(w simwire.WireChargeResult) *pg.ChargeResult {
 	return &pg.ChargeResult{
 		Status: pg.ChargeStatus(w.Status), PGTID: w.PGTID, ApplyNum: w.ApplyNum, Card: cardInfo(w.Card),
 		DeclineCode: w.DeclineCode, DeclineReason: w.DeclineReason, Retryable: w.Retryable, Amount: w.Amount, Cancelled: w.Cancelled,
@@ -241,7 +241,7 @@ func chargeResult(w sim.WireChargeResult) *pg.ChargeResult {
 // LookupCharge asks the PG what became of a charge. Only pg.ErrNoSuchCharge
 // means it never happened; every other error wraps pg.ErrUnknownOutcome.
 func (c *Client) LookupCharge(ctx context.Context, target pg.Target, idempotencyKey string) (*pg.ChargeResult, error) {
-	var out sim.WireChargeResult
+	var out simwire.WireChargeResult
 	if err := c.do(ctx, lookup, target.Provider, http.MethodGet,
 		"/v1/charges/"+url.PathEscape(idempotencyKey)+targetQuery(target), nil, &out); err != nil {
 		return nil, err
@@ -252,11 +252,11 @@ func (c *Client) LookupCharge(ctx context.Context, target pg.Target, idempotency
 // Cancel refunds req.Amount, or everything still refundable when it is 0. An
 // unknown charge gives an error matching both pg.ErrNoSuchCharge and *pg.Error.
 func (c *Client) Cancel(ctx context.Context, req pg.CancelRequest) (*pg.CancelResult, error) {
-	in := sim.WireCancel{
+	in := simwire.WireCancel{
 		Provider: req.Target.Provider, MID: req.Target.MID, IdempotencyKey: req.IdempotencyKey,
 		Amount: req.Amount, Reason: req.Reason,
 	}
-	var out sim.WireCancelResult
+	var out simwire.WireCancelResult
 	if err := c.do(ctx, mutating, req.Target.Provider, http.MethodPost,
 		"/v1/charges/"+url.PathEscape(req.ChargeKey)+"/cancels", in, &out); err != nil {
 		return nil, err
@@ -267,7 +267,7 @@ func (c *Client) Cancel(ctx context.Context, req pg.CancelRequest) (*pg.CancelRe
 // LookupCancel finds a refund by its own idempotency key; the simulator
 // indexes refunds by that key alone, so chargeKey is not needed.
 func (c *Client) LookupCancel(ctx context.Context, target pg.Target, _, idempotencyKey string) (*pg.CancelResult, error) {
-	var out sim.WireCancelResult
+	var out simwire.WireCancelResult
 	if err := c.do(ctx, lookup, target.Provider, http.MethodGet,
 		"/v1/cancels/"+url.PathEscape(idempotencyKey)+targetQuery(target), nil, &out); err != nil {
 		return nil, err

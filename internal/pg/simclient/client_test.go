@@ -13,6 +13,7 @@ import (
 	"github.com/billkey/billkey/internal/pg"
 	"github.com/billkey/billkey/internal/pg/sim"
 	"github.com/billkey/billkey/internal/pg/simclient"
+	"github.com/billkey/billkey/internal/pg/simwire"
 )
 
 var (
@@ -202,7 +203,7 @@ func TestIdempotentCharge(t *testing.T) {
 		t.Fatalf("ledger has %d entries", n)
 	}
 	req.Amount = 10000
-	if pe := pgErr(t, func() error { _, err := c.Charge(ctx, req); return err }()); pe.Code != sim.CodeIdempotencyConflict {
+	if pe := pgErr(t, func() error { _, err := c.Charge(ctx, req); return err }()); pe.Code != simwire.CodeIdempotencyConflict {
 		t.Fatalf("code %q", pe.Code)
 	}
 	got, err := c.LookupCharge(ctx, nice, "imp_1/a b")
@@ -355,7 +356,7 @@ func TestUnsupported(t *testing.T) {
 		t.Fatalf("%+v", pe)
 	}
 	_, err = c.IssueBillingKey(ctx, pg.IssueKeyRequest{Target: pg.Target{Provider: "nope"}, Card: card(sim.CardApprove)})
-	if pe := pgErr(t, err); !pe.Unsupported || pe.Code != sim.CodeUnknownProvider {
+	if pe := pgErr(t, err); !pe.Unsupported || pe.Code != simwire.CodeUnknownProvider {
 		t.Fatalf("%+v", pe)
 	}
 

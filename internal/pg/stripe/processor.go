@@ -1,7 +1,6 @@
 package stripe
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -10,24 +9,14 @@ import (
 
 // Processor routes channels to Stripe; the secret key says whether it is
 // live.
-var Processor = pg.Processor{
-	Name: Provider,
-	Live: func(c pg.Credentials, sandbox bool) (bool, error) {
-		var live bool
-		switch {
-		case strings.HasPrefix(c.SecretKey, "sk_test_"), strings.HasPrefix(c.SecretKey, "rk_test_"):
-		case IsLiveKey(c.SecretKey):
-			live = true
-		default:
-			return false, errors.New("stripe needs --secret-key sk_test_… or sk_live_… (or a restricted rk_ key)")
-		}
-		return live, pg.KeyMismatch(Provider, live, sandbox)
-	},
-	New: func(apiURL string, c pg.Credentials, timeout time.Duration) (pg.Connector, error) {
-		client, err := New(Config{BaseURL: apiURL, SecretKey: c.SecretKey, Timeout: timeout})
+var Processor = pg.SecretKeyProcessor(Provider,
+	func(k string) bool { return strings.HasPrefix(k, "sk_test_") || strings.HasPrefix(k, "rk_test_") },
+	IsLiveKey,
+	"stripe needs --secret-key sk_test_… or sk_live_… (or a restricted rk_ key)",
+	func(apiURL, key string, timeout time.Duration) (pg.Connector, error) {
+		c, err := New(Config{BaseURL: apiURL, SecretKey: key, Timeout: timeout})
 		if err != nil {
 			return nil, err
 		}
-		return client, nil
-	},
-}
+		return c, nil
+	})

@@ -1,7 +1,6 @@
 package tosspayments
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -10,24 +9,14 @@ import (
 
 // Processor routes channels to Toss Payments; the secret key says whether
 // it is live.
-var Processor = pg.Processor{
-	Name: Provider,
-	Live: func(c pg.Credentials, sandbox bool) (bool, error) {
-		var live bool
-		switch {
-		case strings.HasPrefix(c.SecretKey, "test_sk_"):
-		case strings.HasPrefix(c.SecretKey, "live_sk_"):
-			live = true
-		default:
-			return false, errors.New("tosspayments needs --secret-key test_sk_… or live_sk_… (the API individual-integration secret key, not a widget or client key)")
-		}
-		return live, pg.KeyMismatch(Provider, live, sandbox)
-	},
-	New: func(apiURL string, c pg.Credentials, timeout time.Duration) (pg.Connector, error) {
-		client, err := New(Config{BaseURL: apiURL, SecretKey: c.SecretKey, Timeout: timeout})
+var Processor = pg.SecretKeyProcessor(Provider,
+	func(k string) bool { return strings.HasPrefix(k, "test_sk_") },
+	func(k string) bool { return strings.HasPrefix(k, "live_sk_") },
+	"tosspayments needs --secret-key test_sk_… or live_sk_… (the API individual-integration secret key, not a widget or client key)",
+	func(apiURL, key string, timeout time.Duration) (pg.Connector, error) {
+		c, err := New(Config{BaseURL: apiURL, SecretKey: key, Timeout: timeout})
 		if err != nil {
 			return nil, err
 		}
-		return client, nil
-	},
-}
+		return c, nil
+	})

@@ -233,3 +233,25 @@ func lifecycle(t *testing.T, s *store.Store) {
 		t.Error("a closed store answers")
 	}
 }
+
+func expediteCheck(t *testing.T, s *store.Store) {
+	m := Merchant(t, s, "imp00000001")
+	p := Payment(m, "imp_x", "o1")
+	must(t, s.BeginAttempt(ctx, p))
+	if ok, err := s.ExpediteCheck(ctx, m.ID, p.ImpUID, T0); err != nil || ok {
+		t.Errorf("expedited an attempt in flight: %v %v", ok, err)
+	}
+	must(t, s.MarkUnknown(ctx, m.ID, p.ImpUID, T0.Add(time.Hour), T0))
+	if due, err := s.ClaimUnresolved(ctx, T0.Add(2*time.Minute), T0.Add(3*time.Minute), 10); err != nil || len(due) != 0 {
+		t.Fatalf("due before its check %+v %v", due, err)
+	}
+	if ok, err := s.ExpediteCheck(ctx, m.ID, p.ImpUID, T0.Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("expedite %v %v", ok, err)
+	}
+	if due, err := s.ClaimUnresolved(ctx, T0.Add(2*time.Minute), T0.Add(3*time.Minute), 10); err != nil || len(due) != 1 || due[0].ImpUID != p.ImpUID {
+		t.Errorf("due after expedite %+v %v", due, err)
+	}
+	if ok, err := s.ExpediteCheck(ctx, m.ID+1, p.ImpUID, T0); err != nil || ok {
+		t.Errorf("expedited another merchant's attempt: %v %v", ok, err)
+	}
+}

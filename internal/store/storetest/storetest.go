@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ScheduleRestart", scheduleRestart},
 		{"WindowTerms", windowTerms},
 		{"MerchantSettings", merchantSettings},
+		{"ExpediteCheck", expediteCheck},
 		{"Lifecycle", lifecycle},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,4 +1,6 @@
-package sim
+// Package simwire is the sandbox PG's wire protocol, shared by the simulator
+// (internal/pg/sim) and its client (internal/pg/simclient).
+package simwire
 
 import "time"
 
