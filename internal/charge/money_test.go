@@ -152,3 +152,70 @@ func TestRefundNotFoundOnceStaysReserved(t *testing.T) {
 		}
 	})
 }
+
+// laggingLookups answers "no such charge" to the first look-ups of every
+// charge, as a PG whose look-up index lags its charge path does.
+type laggingLookups struct {
+	pg.Connector
+	lag     int32
+	lookups atomic.Int32
+}
+
+func (c *laggingLookups) LookupCharge(ctx context.Context, t pg.Target, key string) (*pg.ChargeResult, error) {
+	if c.lookups.Add(1) <= c.lag {
+		return nil, pg.ErrNoSuchCharge
+	}
+	return c.Connector.LookupCharge(ctx, t, key)
+}
+
+// A charge counts as never made only after two look-ups past its attempt
+// deadline found nothing. A "not found" before the deadline says nothing (the
+// call may still be on its way): counting it would fail an approved charge
+// after a single late look-up, and a scheduled entry would then be charged
+// again.
+func TestNotFoundBeforeDeadlineDoesNotCount(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		conn := &laggingLookups{lag: 2}
+		bd := chargetest.New(t, b, func(o *chargetest.Options) {
+			o.WrapPG = func(c pg.Connector) pg.Connector { conn.Connector = c; return conn }
+		})
+		ctx := context.Background()
+		bd.IssueKey(t, "cust", "4000-0000-0000-0259") // approved, answer lost
+		p, err := bd.Service.Again(ctx, bd.Merchant.ID, charge.PayInput{CustomerUID: "cust", MerchantUID: "order-lag", Amount: 1000})
+		if err != nil || p.Status != core.StatusUnknown {
+			t.Fatalf("again with a lost answer: %+v %v", p, err)
+		}
+		status := func() core.PaymentStatus {
+			t.Helper()
+			got, err := bd.Service.GetPayment(ctx, bd.Merchant.ID, p.ImpUID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.Status
+		}
+		// Look-up 1, before the deadline: not found.
+		if _, err := bd.Service.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := conn.lookups.Load(); n != 1 || status() != core.StatusUnknown {
+			t.Fatalf("after %d look-ups: %s, want one look-up and still unknown", n, status())
+		}
+		// Look-up 2, the first past the deadline: not found. Not proof yet.
+		bd.Clock.Advance(10 * time.Minute)
+		if _, err := bd.Service.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, st := conn.lookups.Load(), status(); n != 2 || st != core.StatusUnknown {
+			t.Fatalf("after %d look-ups: %s, want still unknown after one empty look-up past the deadline", n, st)
+		}
+		// Look-up 3: the PG's index caught up.
+		bd.Clock.Advance(10 * time.Minute)
+		if _, err := bd.Service.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := status(); st != core.StatusPaid {
+			t.Fatalf("after the look-up found the approval: %s, want paid", st)
+		}
+	})
+}

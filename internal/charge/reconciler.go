@@ -50,7 +50,21 @@ func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, e
 	case err == nil:
 		s.applyResult(&p, res)
 		s.log.Info("reconciled charge", "imp_uid", p.ImpUID, "status", p.Status)
-	case errors.Is(err, pg.ErrNoSuchCharge) && now.After(p.AttemptDeadline) && p.Checks+1 >= notSeenChecks:
+	case errors.Is(err, pg.ErrNoSuchCharge) && now.After(p.AttemptDeadline):
+		// Only empty look-ups past the deadline count: before it the call
+		// may still be on its way, and any other answer proves nothing.
+		seen, nerr := s.store.NoteNotSeen(ctx, p.MerchantID, p.ImpUID, now.Add(checkDelay(p.Checks+1)), p.Checks+1)
+		if nerr != nil {
+			return nil, fmt.Errorf("reconcile %s: %w", p.ImpUID, nerr)
+		}
+		if seen < notSeenChecks {
+			// seen == 0: settled elsewhere meanwhile; the row says how.
+			cur, gerr := s.store.GetPayment(ctx, p.MerchantID, p.ImpUID)
+			if gerr != nil {
+				return nil, fmt.Errorf("reconcile %s: %w", p.ImpUID, gerr)
+			}
+			return cur, nil
+		}
 		at := clock.For(s.clock, p.MerchantID)
 		p.Status, p.FailedAt, p.UpdatedAt = core.StatusFailed, at, at
 		p.FailReason = pg.NeverReachedReason

@@ -20,6 +20,7 @@ type Store interface {
 	MarkUnknown(ctx context.Context, merchantID int64, impUID string, nextCheck, now time.Time) error
 	ClaimUnresolved(ctx context.Context, now, leaseUntil time.Time, limit int) ([]core.Payment, error)
 	RescheduleCheck(ctx context.Context, merchantID int64, impUID string, next time.Time, checks int) error
+	NoteNotSeen(ctx context.Context, merchantID int64, impUID string, next time.Time, checks int) (int, error)
 	ReconcileBacklog(ctx context.Context) ([]store.Backlog, error)
 	GetPayment(ctx context.Context, merchantID int64, impUID string) (*core.Payment, error)
 	GetPayments(ctx context.Context, merchantID int64, impUIDs []string) ([]core.Payment, error)

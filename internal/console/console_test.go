@@ -302,6 +302,20 @@ func TestEveryPageAndItsForms(t *testing.T) {
 		if _, body := owner.get("/console/customers?q=nobody"); strings.Contains(body, "cust_order_3001") {
 			t.Fatal("customer search for another prefix lists the key")
 		}
+		// A card expiring in the merchant's current month is flagged; one
+		// that expires later is not.
+		var issued struct{ Code int }
+		e.Do("POST", "/subscribe/customers/cust_expiring", tok, map[string]any{"card_number": "4242-4242-4242-4242",
+			"expiry": apptest.Start.In(time.FixedZone("KST", 9*3600)).Format("2006-01"), "birth": "800101", "pwd_2digit": "12"}, &issued)
+		if issued.Code != 0 {
+			t.Fatalf("issue a key expiring this month: %+v", issued)
+		}
+		if _, body := owner.get("/console/customers?q=cust_expiring"); !strings.Contains(body, "expires this month") {
+			t.Fatal("a key expiring this month is not flagged")
+		}
+		if _, body := owner.get("/console/customers?q=cust_order_3"); strings.Contains(body, "expires this month") {
+			t.Fatal("a key expiring in 2030 is flagged")
+		}
 		if _, body := owner.get("/console/overview"); !strings.Contains(body, "12,000원") {
 			t.Fatal("overview does not show today's 12,000원")
 		}

@@ -156,6 +156,9 @@ type customersData struct {
 	Total      int
 	Page       int
 	Prev, Next string
+	// ThisMonth is the merchant's current month as YYYY-MM, the format of
+	// a key's CardExpiry: a card expiring in it needs the customer soon.
+	ThisMonth string
 }
 
 func (h *Handler) customers(w http.ResponseWriter, q *req) {
@@ -169,7 +172,8 @@ func (h *Handler) customers(w http.ResponseWriter, q *req) {
 		h.serverError(w, q.Request, err)
 		return
 	}
-	d := customersData{Search: search, Keys: keys, Total: total, Page: page}
+	d := customersData{Search: search, Keys: keys, Total: total, Page: page,
+		ThisMonth: clock.For(h.o.Clock, q.merchant.ID).In(p.loc).Format("2006-01")}
 	link := func(n int) string { return "?" + url.Values{"q": {search}, "page": {strconv.Itoa(n)}}.Encode() }
 	if page > 1 {
 		d.Prev = link(page - 1)

@@ -150,6 +150,25 @@ func (s *Store) RescheduleCheck(ctx context.Context, merchantID int64, impUID st
 	return err
 }
 
+// NoteNotSeen records a look-up past the attempt deadline that found no
+// trace of the charge and schedules the next one, returning how many such
+// look-ups the attempt has had. It reports 0 when the attempt is no longer
+// unresolved (another node settled it meanwhile).
+func (s *Store) NoteNotSeen(ctx context.Context, merchantID int64, impUID string, next time.Time, checks int) (int, error) {
+	var n int
+	err := s.InTx(ctx, func(tx *Tx) error {
+		err := tx.queryRow(ctx, `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?, not_seen = not_seen + 1
+			WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown') RETURNING not_seen`,
+			us(next), checks, merchantID, impUID).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			n = 0
+			return nil
+		}
+		return err
+	})
+	return n, err
+}
+
 // GetPayment returns one payment with its refunds.
 func (s *Store) GetPayment(ctx context.Context, merchantID int64, impUID string) (*core.Payment, error) {
 	p, err := scanPayment(s.queryRow(ctx, `SELECT `+paymentCols+` FROM payments WHERE merchant_id = ? AND imp_uid = ?`, merchantID, impUID))

@@ -372,6 +372,15 @@ func unresolved(t *testing.T, s *store.Store) {
 	if err != nil || len(rest) != 1 {
 		t.Fatalf("claimed rows are leased: %d %v", len(rest), err)
 	}
+	if n, err := s.NoteNotSeen(ctx, m.ID, "imp_1", now, 2); err != nil || n != 1 {
+		t.Fatalf("first empty look-up past the deadline: %d %v", n, err)
+	}
+	if n, err := s.NoteNotSeen(ctx, m.ID, "imp_1", now, 2); err != nil || n != 2 {
+		t.Fatalf("second empty look-up past the deadline: %d %v", n, err)
+	}
+	if n, err := s.NoteNotSeen(ctx, m.ID, "imp_none", now, 2); err != nil || n != 0 {
+		t.Fatalf("no unresolved attempt: %d %v", n, err)
+	}
 	must(t, s.RescheduleCheck(ctx, m.ID, "imp_1", now, 3))
 	again, err := s.ClaimUnresolved(ctx, now, now.Add(time.Minute), 10)
 	if err != nil || len(again) != 1 || again[0].ImpUID != "imp_1" || again[0].Checks != 3 || again[0].Status != core.StatusUnknown {
