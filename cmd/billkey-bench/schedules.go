@@ -68,8 +68,12 @@ func benchSchedules(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("run with PG latency %s: %w", lat, err)
 		}
-		fmt.Printf("  PG latency %-6s workers %-4d drained %d in %6.2fs = %7.0f charges/s; lateness p50 %.2fs p99 %.2fs max %.2fs\n",
-			lat, w, r.n, r.drain.Seconds(), float64(r.n)/r.drain.Seconds(), r.p50.Seconds(), r.p99.Seconds(), r.max.Seconds())
+		target := ""
+		if lat > 0 {
+			target = " (target ≥ 1000/s)"
+		}
+		fmt.Printf("  PG latency %-6s workers %-4d drained %d in %6.2fs = %7.0f charges/s%s; lateness p50 %.2fs p99 %.2fs max %.2fs\n",
+			lat, w, r.n, r.drain.Seconds(), float64(r.n)/r.drain.Seconds(), target, r.p50.Seconds(), r.p99.Seconds(), r.max.Seconds())
 		if r.lat0 {
 			defer func(rate float64) {
 				if *pgbench {
