@@ -1,12 +1,15 @@
 package app_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/billkey/billkey/internal/app"
 	"github.com/billkey/billkey/internal/app/apptest"
 	"github.com/billkey/billkey/internal/testenv"
 )
@@ -105,4 +108,42 @@ func TestRequestIDsAndAccessLines(t *testing.T) {
 	if !v1 || !v3 {
 		t.Fatalf("access lines with request ids: V1 %v, v3 %v\n%s", v1, v3, logs)
 	}
+}
+
+// A webhook names the request that caused it: its delivery carries that
+// request's X-Request-Id, and the delivery's log line too, so a merchant can
+// follow one payment from their call to their receiver.
+func TestWebhookCarriesCausingRequestID(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		e := apptest.New(t, b, func(c *app.Config) { c.WebhookAllowPrivate = true })
+		got := make(chan http.Header, 4)
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() }))
+		t.Cleanup(rcv.Close)
+		body, _ := json.Marshal(map[string]any{"merchant_uid": "rid_1", "amount": 1000, "card_number": "4242-4242-4242-4242",
+			"expiry": "2030-12", "birth": "800101", "notice_url": rcv.URL})
+		req, _ := http.NewRequest("POST", e.Server.URL+"/subscribe/payments/onetime", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.Token(e.Cred))
+		req.Header.Set("X-Request-Id", "req-pay-7")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if n, err := e.App.Webhooks().DeliverDue(t.Context()); err != nil || n != 1 {
+			t.Fatalf("deliver: %d %v", n, err)
+		}
+		h := <-got
+		if h.Get("X-Request-Id") != "req-pay-7" || h.Get("webhook-id") == "" {
+			t.Fatalf("delivery X-Request-Id %q (webhook-id %q), want the paying request's", h.Get("X-Request-Id"), h.Get("webhook-id"))
+		}
+		var logged bool
+		for _, l := range strings.Split(e.Logs.String(), "\n") {
+			logged = logged || strings.Contains(l, "webhook") && strings.Contains(l, "request_id=req-pay-7") && strings.Contains(l, h.Get("webhook-id"))
+		}
+		if !logged {
+			t.Fatalf("no delivery log line names the request:\n%s", e.Logs.String())
+		}
+	})
 }

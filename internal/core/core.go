@@ -241,6 +241,9 @@ type Event struct {
 	Profile   string
 	URL       string
 	CreatedAt time.Time
+	// RequestID is the X-Request-Id of the API request that caused the
+	// event ("" for the scheduler's and the reconciler's own work).
+	RequestID string
 }
 
 // Sentinel errors callers branch on.

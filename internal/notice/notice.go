@@ -14,6 +14,7 @@ import (
 	"github.com/billkey/billkey/internal/charge"
 	"github.com/billkey/billkey/internal/clock"
 	"github.com/billkey/billkey/internal/core"
+	"github.com/billkey/billkey/internal/reqid"
 	"github.com/billkey/billkey/internal/scheduler"
 	"github.com/billkey/billkey/internal/store"
 )
@@ -43,7 +44,7 @@ func New(clk clock.Clock) *Notifier {
 }
 
 // Events are the V1 webhooks an outcome fires.
-func (n *Notifier) Events(p *core.Payment, o charge.Outcome) []core.Event {
+func (n *Notifier) Events(ctx context.Context, p *core.Payment, o charge.Outcome) []core.Event {
 	if p.Dialect != core.DialectV1 {
 		return nil
 	}
@@ -52,29 +53,29 @@ func (n *Notifier) Events(p *core.Payment, o charge.Outcome) []core.Event {
 		if !o.RefundNotify {
 			return nil
 		}
-		return []core.Event{n.event(p, "cancelled", o.Refund.ID)}
+		return []core.Event{n.event(ctx, p, "cancelled", o.Refund.ID)}
 	case p.Status == core.StatusPaid, p.Status == core.StatusFailed && p.CustomerUIDUsage == core.UsageScheduled:
-		return []core.Event{n.event(p, string(p.Status), "")}
+		return []core.Event{n.event(ctx, p, string(p.Status), "")}
 	}
 	return nil
 }
 
 // Settled is the charge.SettleHook.
 func (n *Notifier) Settled(ctx context.Context, tx *store.Tx, p *core.Payment, o charge.Outcome) error {
-	events := n.Events(p, o)
+	events := n.Events(ctx, p, o)
 	if len(events) == 0 {
 		return nil
 	}
 	return tx.InsertEvents(ctx, events)
 }
 
-func (n *Notifier) event(p *core.Payment, status, cancellationID string) core.Event {
+func (n *Notifier) event(ctx context.Context, p *core.Payment, status, cancellationID string) core.Event {
 	payload := map[string]string{"imp_uid": p.ImpUID, "merchant_uid": p.MerchantUID, "status": status}
 	if cancellationID != "" {
 		payload["cancellation_id"] = cancellationID
 	}
 	return core.Event{
 		ID: charge.NewID("msg_"), MerchantID: p.MerchantID, Type: "payment." + status, ImpUID: p.ImpUID,
-		Payload: payload, URL: p.NoticeURL, CreatedAt: n.clock.Now(),
+		Payload: payload, URL: p.NoticeURL, CreatedAt: n.clock.Now(), RequestID: reqid.From(ctx),
 	}
 }

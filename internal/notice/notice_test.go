@@ -32,7 +32,7 @@ func TestEvents(t *testing.T) {
 		{"refund not asked", pay(core.DialectV1, core.StatusCancelled, core.UsagePayment), charge.Outcome{Refund: refund}, ""},
 		{"v3 renewal", pay(core.DialectV3, core.StatusPaid, core.UsageScheduled), charge.Outcome{}, ""},
 	} {
-		events := n.Events(c.p, c.o)
+		events := n.Events(t.Context(), c.p, c.o)
 		if c.want == "" {
 			if len(events) != 0 {
 				t.Errorf("%s: %+v, want none", c.name, events)

@@ -327,8 +327,8 @@ func (s *Store) listPayments(ctx context.Context, q string, args ...any) ([]core
 
 // An outbox row as inserted; eventValues has one placeholder per eventArgs value.
 const (
-	eventCols   = `id, merchant_id, type, imp_uid, payload, url, body_format, profile, status, next_attempt_at, created_at`
-	eventValues = `?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?`
+	eventCols   = `id, merchant_id, type, imp_uid, payload, url, body_format, profile, status, next_attempt_at, created_at, request_id`
+	eventValues = `?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?`
 )
 
 // eventArgs encodes an event for eventCols: a v1 field map is stored as
@@ -342,7 +342,7 @@ func eventArgs(e core.Event) ([]any, error) {
 		}
 		body = string(b)
 	}
-	return []any{e.ID, e.MerchantID, e.Type, e.ImpUID, body, e.URL, e.BodyFormat, e.Profile, us(e.CreatedAt), us(e.CreatedAt)}, nil
+	return []any{e.ID, e.MerchantID, e.Type, e.ImpUID, body, e.URL, e.BodyFormat, e.Profile, us(e.CreatedAt), us(e.CreatedAt), e.RequestID}, nil
 }
 
 // Events lists the outbox events of a payment (tests, operator view).

@@ -86,13 +86,13 @@ type DeliveryResult struct {
 }
 
 const outboxCols = `id, merchant_id, type, imp_uid, payload, url, body_format, profile, status, attempts, retry_base,
-	next_attempt_at, delivered_at, leased_until, created_at`
+	next_attempt_at, delivered_at, leased_until, created_at, request_id`
 
 func scanOutbox(row interface{ Scan(...any) error }) (*OutboxEvent, error) {
 	var e OutboxEvent
 	var next, delivered, leased, created int64
 	err := row.Scan(&e.ID, &e.MerchantID, &e.Type, &e.ImpUID, &e.Body, &e.URL, &e.BodyFormat, &e.Profile, &e.Status, &e.Attempts, &e.RetryBase,
-		&next, &delivered, &leased, &created)
+		&next, &delivered, &leased, &created, &e.RequestID)
 	if err != nil {
 		return nil, err
 	}

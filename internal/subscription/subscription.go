@@ -25,6 +25,7 @@ import (
 	"github.com/billkey/billkey/internal/core"
 	"github.com/billkey/billkey/internal/period"
 	"github.com/billkey/billkey/internal/pg"
+	"github.com/billkey/billkey/internal/reqid"
 	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/wellformed"
 )
@@ -410,7 +411,7 @@ func (e *Engine) settled(ctx context.Context, tx *store.Tx, p *core.Payment, o c
 		return err
 	}
 	if changed {
-		if err := tx.InsertEvents(ctx, []core.Event{e.depositEvent(sub, d)}); err != nil {
+		if err := tx.InsertEvents(ctx, []core.Event{e.depositEvent(ctx, sub, d)}); err != nil {
 			return err
 		}
 	}
@@ -464,11 +465,11 @@ func (e *Engine) dun(ctx context.Context, tx *store.Tx, sub *core.Subscription, 
 	return nil
 }
 
-func (e *Engine) depositEvent(sub *core.Subscription, d *core.Deposit) core.Event {
+func (e *Engine) depositEvent(ctx context.Context, sub *core.Subscription, d *core.Deposit) core.Event {
 	return core.Event{
 		ID: charge.NewID("msg_"), MerchantID: sub.MerchantID, Type: "deposit." + strings.ToLower(d.Status), ImpUID: d.ImpUID,
 		Body: fmt.Sprintf(`{"deposit_id":%d}`, d.ID), BodyFormat: "json", Profile: "d24",
-		URL: sub.NotificationURL, CreatedAt: e.clock.Now(),
+		URL: sub.NotificationURL, CreatedAt: e.clock.Now(), RequestID: reqid.From(ctx),
 	}
 }
 

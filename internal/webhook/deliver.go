@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -96,6 +97,9 @@ type attemptResult struct {
 // deliver makes one attempt at a claimed event and records the outcome.
 func (s *Service) deliver(ctx context.Context, ev store.OutboxEvent) {
 	log := s.log.With("event_id", ev.ID, "merchant_id", ev.MerchantID, "imp_uid", ev.ImpUID, "attempt", ev.Attempts+1)
+	if ev.RequestID != "" {
+		log = log.With("request_id", ev.RequestID)
+	}
 	settings, err := s.store.GetWebhookSettings(ctx, ev.MerchantID)
 	if err != nil {
 		// The claim's lease brings the event back later.
@@ -127,7 +131,7 @@ func (s *Service) deliver(ctx context.Context, ev store.OutboxEvent) {
 			log.Error("webhook secrets", "err", err)
 			return
 		}
-		res = s.send(ctx, ev.ID, target, body, ctype, secrets, s.wall.Now())
+		res = s.send(ctx, ev.ID, cmp.Or(ev.RequestID, ev.ID), target, body, ctype, secrets, s.wall.Now())
 	}
 	if ctx.Err() != nil {
 		// Shutting down, not a receiver failure: hand the event back for
@@ -143,7 +147,7 @@ func (s *Service) deliver(ctx context.Context, ev store.OutboxEvent) {
 }
 
 // send POSTs body with Standard Webhooks headers signed at ts.
-func (s *Service) send(ctx context.Context, id, target string, body []byte, ctype string, secrets []Secret, ts time.Time) attemptResult {
+func (s *Service) send(ctx context.Context, id, requestID, target string, body []byte, ctype string, secrets []Secret, ts time.Time) attemptResult {
 	sig, err := signatureHeader(secrets, id, ts, body)
 	if err != nil {
 		return attemptResult{err: err}
@@ -157,9 +161,10 @@ func (s *Service) send(ctx context.Context, id, target string, body []byte, ctyp
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set(HeaderID, id)
-	// Receivers correlate by X-Request-Id too; the webhook-id is stable
-	// across attempts, so their logs and ours name a delivery alike.
-	req.Header.Set(reqid.Header, id)
+	// Receivers correlate by X-Request-Id too: the id of the API request
+	// that caused the event, so one id follows a payment from the merchant's
+	// call to their receiver; else the webhook-id, stable across attempts.
+	req.Header.Set(reqid.Header, requestID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(HeaderSignature, sig)
 	// Latency is a measurement of real elapsed time, not business time, so

@@ -682,6 +682,7 @@ func outbox(t *testing.T, s *store.Store) {
 	must(t, s.BeginAttempt(ctx, p))
 	e1, e2 := event(m, p, "payment.paid"), event(m, p, "second")
 	e2.Body, e2.BodyFormat, e2.Profile = `{"deposit_id":7}`, "json", "d24"
+	e1.RequestID = "req-7"
 	if _, err := s.SettleAttempt(ctx, paid(p, T0), func(tx *store.Tx) error {
 		return tx.InsertEvents(ctx, []core.Event{e1, e2})
 	}); err != nil {
@@ -701,7 +702,7 @@ func outbox(t *testing.T, s *store.Store) {
 	}
 	lease := now.Add(time.Minute)
 	claimed, err := s.ClaimEvents(ctx, []string{e1.ID}, now, lease)
-	if err != nil || len(claimed) != 1 || claimed[0].ID != e1.ID || !claimed[0].LeasedUntil.Equal(lease) {
+	if err != nil || len(claimed) != 1 || claimed[0].ID != e1.ID || !claimed[0].LeasedUntil.Equal(lease) || claimed[0].RequestID != "req-7" {
 		t.Fatalf("claim: %+v %v", claimed, err)
 	}
 	if again, _ := s.ClaimEvents(ctx, []string{e1.ID}, now, lease); len(again) != 0 {
