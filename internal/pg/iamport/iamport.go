@@ -15,14 +15,12 @@
 package iamport
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -168,54 +166,32 @@ func (c *Client) accessToken(ctx context.Context, force bool) (string, error) {
 // Transport failures after connecting wrap pg.ErrUnknownOutcome; a refused
 // connection is a *pg.Error; an upstream code ≠ 0 is an *APIError.
 func (c *Client) call(ctx context.Context, method, path, token string, in, out any) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
+	status, raw, err := pg.Exchange(ctx, c.hc, c.timeout, method, c.base+path, in, func(h http.Header) {
+		if token != "" {
+			h.Set("Authorization", "Bearer "+token)
 		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			return &pg.Error{Provider: Provider, Code: "NETWORK", Message: "i'mport 서버에 연결할 수 없습니다: " + op.Err.Error()}
-		}
+	})
+	var te *pg.TransportError
+	switch {
+	case errors.As(err, &te) && te.NeverSent:
+		return &pg.Error{Provider: Provider, Code: "NETWORK", Message: "i'mport 서버에 연결할 수 없습니다: " + te.Reason()}
+	case te != nil:
 		return fmt.Errorf("%w: iamport %s %s: %w", pg.ErrUnknownOutcome, method, path, err)
+	case err != nil:
+		return err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("%w: iamport %s %s: reading response: %w", pg.ErrUnknownOutcome, method, path, err)
-	}
-	if resp.StatusCode == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized {
 		return errUnauthorized
 	}
 	var env envelope
 	if json.Unmarshal(raw, &env) != nil {
-		return fmt.Errorf("%w: iamport %s %s: HTTP %d without an i'mport body", pg.ErrUnknownOutcome, method, path, resp.StatusCode)
+		return fmt.Errorf("%w: iamport %s %s: HTTP %d without an i'mport body", pg.ErrUnknownOutcome, method, path, status)
 	}
-	if resp.StatusCode >= 500 {
-		return fmt.Errorf("%w: %w", pg.ErrUnknownOutcome, &APIError{Status: resp.StatusCode, Code: env.Code, Message: env.text()})
+	if status >= 500 {
+		return fmt.Errorf("%w: %w", pg.ErrUnknownOutcome, &APIError{Status: status, Code: env.Code, Message: env.text()})
 	}
-	if env.Code != 0 || resp.StatusCode >= 300 {
-		return &APIError{Status: resp.StatusCode, Code: env.Code, Message: env.text()}
+	if env.Code != 0 || status >= 300 {
+		return &APIError{Status: status, Code: env.Code, Message: env.text()}
 	}
 	if out != nil && len(env.Response) > 0 && string(env.Response) != "null" {
 		if err := json.Unmarshal(env.Response, out); err != nil {

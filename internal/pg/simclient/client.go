@@ -5,12 +5,10 @@
 package simclient
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -63,46 +61,20 @@ const (
 )
 
 func (c *Client) do(ctx context.Context, k kind, provider, method, path string, in, out any) error {
-	if err := ctx.Err(); err != nil {
-		return err // nothing left our process
-	}
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	// No Idempotency-Key header on purpose: net/http would then treat the
 	// POST as replayable and silently resend it on a dead pooled conn,
 	// turning a lost response into a surprise success.
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if k == mutating && neverSent(err) {
-			return &pg.Error{Provider: provider, Code: simwire.CodeNetwork,
-				Message: "PG 서버에 연결할 수 없습니다: " + dialReason(err)}
-		}
+	status, raw, err := pg.Exchange(ctx, c.hc, c.timeout, method, c.base+path, in, nil)
+	var te *pg.TransportError
+	switch {
+	case errors.As(err, &te) && te.NeverSent && k == mutating:
+		return &pg.Error{Provider: provider, Code: simwire.CodeNetwork, Message: "PG 서버에 연결할 수 없습니다: " + te.Reason()}
+	case te != nil:
 		return fmt.Errorf("%w: %s %s: %w", pg.ErrUnknownOutcome, method, path, err)
+	case err != nil:
+		return err // nothing left our process
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("%w: %s %s: reading response: %w", pg.ErrUnknownOutcome, method, path, err)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	if status >= 200 && status < 300 {
 		if out == nil {
 			return nil
 		}
@@ -111,7 +83,7 @@ func (c *Client) do(ctx context.Context, k kind, provider, method, path string, 
 		}
 		return nil
 	}
-	return mapStatus(k, provider, method, path, resp.StatusCode, raw)
+	return mapStatus(k, provider, method, path, status, raw)
 }
 
 func mapStatus(k kind, provider, method, path string, status int, raw []byte) error {
@@ -144,21 +116,6 @@ func toPGError(provider string, we simwire.WireError) *pg.Error {
 		provider = we.Provider
 	}
 	return &pg.Error{Provider: provider, Code: we.Code, Message: we.Message, Unsupported: we.Unsupported}
-}
-
-// neverSent is true only when no connection was ever made, so no byte of the
-// request can have reached the PG. Anything later is an unknown outcome.
-func neverSent(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-func dialReason(err error) string {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		return op.Err.Error()
-	}
-	return err.Error()
 }
 
 func targetQuery(t pg.Target) string {

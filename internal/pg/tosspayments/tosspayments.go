@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -123,46 +122,25 @@ const (
 // wrap pg.ErrUnknownOutcome; a failure to connect at all is a *pg.Error for
 // a mutating call (nothing reached Toss) and unknown for a lookup.
 func (c *Client) do(ctx context.Context, k kind, method, path, idemKey string, in, out any) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
+	status, raw, err := pg.Exchange(ctx, c.hc, c.timeout, method, c.base+path, in, func(h http.Header) {
+		h.Set("Authorization", c.auth)
+		h.Set("Accept", "application/json")
+		if idemKey != "" {
+			// With this header net/http may resend the POST on a dead pooled
+			// connection; that is safe here because Toss dedupes on it.
+			h.Set("Idempotency-Key", idemKey)
 		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", c.auth)
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if idemKey != "" {
-		// With this header net/http may resend the POST on a dead pooled
-		// connection; that is safe here because Toss dedupes on it.
-		req.Header.Set("Idempotency-Key", idemKey)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if k == mutating && neverSent(err) {
-			return &pg.Error{Provider: Provider, Code: "NETWORK", Message: "토스페이먼츠 서버에 연결할 수 없습니다: " + dialReason(err)}
-		}
+	})
+	var te *pg.TransportError
+	switch {
+	case errors.As(err, &te) && te.NeverSent && k == mutating:
+		return &pg.Error{Provider: Provider, Code: "NETWORK", Message: "토스페이먼츠 서버에 연결할 수 없습니다: " + te.Reason()}
+	case te != nil:
 		return fmt.Errorf("%w: tosspayments %s %s: %w", pg.ErrUnknownOutcome, method, path, err)
+	case err != nil:
+		return err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("%w: tosspayments %s %s: reading response: %w", pg.ErrUnknownOutcome, method, path, err)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	if status >= 200 && status < 300 {
 		if out == nil || len(bytes.TrimSpace(raw)) == 0 {
 			return nil
 		}
@@ -171,25 +149,12 @@ func (c *Client) do(ctx context.Context, k kind, method, path, idemKey string, i
 		}
 		return nil
 	}
-	ae := &APIError{Status: resp.StatusCode}
+	ae := &APIError{Status: status}
 	if json.Unmarshal(raw, ae) != nil || ae.Code == "" {
 		// Not Toss's own answer (a proxy, a load balancer).
-		return fmt.Errorf("%w: tosspayments %s %s: HTTP %d", pg.ErrUnknownOutcome, method, path, resp.StatusCode)
+		return fmt.Errorf("%w: tosspayments %s %s: HTTP %d", pg.ErrUnknownOutcome, method, path, status)
 	}
 	return ae
-}
-
-func neverSent(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-func dialReason(err error) string {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		return op.Err.Error()
-	}
-	return err.Error()
 }
 
 // outcomeUnknown lists the answers after which only a lookup can tell what
