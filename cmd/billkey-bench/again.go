@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -45,6 +46,8 @@ func benchAgain(ctx context.Context, args []string) error {
 	keys := fs.Int("keys", 200, "billing keys to charge round-robin")
 	pgbench := fs.Bool("pgbench", true, "on Postgres, also run pgbench -N for the same duration and print its TPS")
 	pgbenchClients := fs.Int("pgbench-clients", 8, "pgbench -c: the connections the Postgres ratio is stated against")
+	warmup := fs.Duration("warmup", 2*time.Second, "load sent before measuring starts (not counted)")
+	slowest := fs.Int("slowest", 0, "print the N slowest requests with the moment each started")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load (not of pgbench) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,9 +65,29 @@ func benchAgain(ctx context.Context, args []string) error {
 		defer os.RemoveAll(dir)
 		*dbURL = filepath.Join(dir, "bench.db")
 	}
+	appURL := *dbURL
+	if strings.HasPrefix(*dbURL, "postgres") {
+		// A scratch schema per run: leftovers of earlier runs (their
+		// undelivered webhook events, bloated indexes) are not this run's
+		// cost.
+		schemaURL, drop, err := scratchSchema(ctx, *dbURL)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		appURL = schemaURL
+		raw, err := sql.Open("pgx", schemaURL)
+		if err != nil {
+			return err
+		}
+		defer raw.Close()
+		maintainCtx, stopMaintain := context.WithCancel(ctx)
+		defer stopMaintain()
+		go maintain(maintainCtx, raw, time.Second)
+	}
 	log := quietLogger()
 	a, err := app.New(ctx, app.Config{
-		DatabaseURL: *dbURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
+		DatabaseURL: appURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
 		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second,
 		// The load generator is one client address with many connections.
 		HTTP: httplimit.Limits{PerClient: -1},
@@ -117,6 +140,11 @@ func benchAgain(ctx context.Context, args []string) error {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var failures atomic.Int64
+	var tail [][2]time.Duration
+	// measured is when the warm-up ends: requests started before it (new
+	// HTTP and database connections, statements being prepared) are sent
+	// but not counted.
+	var measured time.Time
 	one := func() {
 		n := seq.Add(1)
 		body := map[string]any{"customer_uid": fmt.Sprintf("bench-%s-%d", run, n%int64(*keys)), "merchant_uid": fmt.Sprintf("b-%s-%d", run, n), "amount": 1000, "name": "bench"}
@@ -127,13 +155,18 @@ func benchAgain(ctx context.Context, args []string) error {
 			failures.Add(1)
 			return
 		}
+		if start.Before(measured) {
+			return
+		}
 		mu.Lock()
 		lat = append(lat, d)
+		tail = append(tail, [2]time.Duration{start.Sub(measured), d})
 		mu.Unlock()
 	}
-	loadCtx, stop := context.WithTimeout(ctx, *duration)
+	loadCtx, stop := context.WithTimeout(ctx, *warmup+*duration)
 	defer stop()
 	began := time.Now()
+	measured = began.Add(*warmup)
 	go func() {
 		// Progress on stderr, so that a long run does not look hung.
 		t := time.NewTicker(5 * time.Second)
@@ -173,7 +206,7 @@ func benchAgain(ctx context.Context, args []string) error {
 		}
 	}
 	wg.Wait()
-	elapsed := time.Since(began)
+	elapsed := time.Since(measured)
 	stopProfile()
 
 	// pgbench runs right after our load, for as long, on the same server:
@@ -184,6 +217,14 @@ func benchAgain(ctx context.Context, args []string) error {
 		pgbenchTPS, pgbenchErr = runPgbench(ctx, *dbURL, *pgbenchClients, *duration)
 	}
 
+	if *slowest > 0 {
+		// When the slow ones started tells a periodic stall (one moment
+		// hitting many requests) from a spread-out tail.
+		slices.SortFunc(tail, func(a, b [2]time.Duration) int { return cmp.Compare(b[1], a[1]) })
+		for _, t := range tail[:min(*slowest, len(tail))] {
+			fmt.Printf("  slow: started at +%s (%s), took %s\n", t[0].Round(time.Millisecond), measured.Add(t[0]).Format("15:04:05.000"), t[1].Round(10*time.Microsecond))
+		}
+	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration {
 		if len(lat) == 0 {

@@ -250,7 +250,7 @@ func billingRun(ctx context.Context, dbURL string, n, customers int, latency tim
 	// app already attached), not started by a.Start, so nothing else runs.
 	s := scheduler.New(a.Service, a.Store, scheduler.Config{Workers: workers, Poll: 50 * time.Millisecond, Logger: a.Log})
 	runCtx, stop := context.WithCancel(ctx)
-	go maintain(runCtx, raw)
+	go maintain(runCtx, raw, 2*time.Second)
 	done := make(chan struct{})
 	go func() { s.Run(runCtx); close(done) }()
 	start := time.Now()
@@ -296,27 +296,67 @@ func billingRun(ctx context.Context, dbURL string, n, customers int, latency tim
 // maintain stands in for autovacuum when the server has it off (as shared
 // CI/dev servers sometimes do): without fresh statistics the cached plans
 // made while payments was empty keep scanning by merchant_id, and every
-// charge gets slower as the table grows. A production server with
-// autovacuum on analyzes these tables by itself at 10% change.
-func maintain(ctx context.Context, db *sql.DB) {
+// charge gets slower as the table grows. It applies autovacuum's own
+// default thresholds (analyze after 50 + 10 % of a table changed, vacuum
+// after 50 + 20 % of it is dead), checked every second, so that it costs
+// what autovacuum would and no more: ANALYZE on a fixed timer showed up
+// as a stall every tick in the latency tail. naptime is how often the
+// tables are looked at (autovacuum_naptime, 1 min by default).
+func maintain(ctx context.Context, db *sql.DB, naptime time.Duration) {
 	var av string
 	if err := db.QueryRowContext(ctx, `SHOW autovacuum`).Scan(&av); err != nil || av == "on" {
 		return
 	}
-	fmt.Println("  (autovacuum is off on this server: the bench runs ANALYZE every 2 s and VACUUM every 10 s in its place)")
-	t := time.NewTicker(2 * time.Second)
+	fmt.Printf("  (autovacuum is off on this server: the bench applies autovacuum's default thresholds itself every %s)\n", naptime)
+	// Autovacuum's workers are throttled (autovacuum_vacuum_cost_delay
+	// 2 ms per 200 cost units); a manual ANALYZE is not, and on 2 cores an
+	// unthrottled one starves the requests in flight.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SET vacuum_cost_delay = '2ms'`); err != nil {
+		return
+	}
+	t := time.NewTicker(naptime)
 	defer t.Stop()
-	for i := 1; ; i++ {
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		stmt := `ANALYZE payments, events, schedules`
-		if i%5 == 0 {
-			stmt = `VACUUM (ANALYZE) payments, events, schedules`
+		rows, err := conn.QueryContext(ctx, `SELECT s.relname,
+			s.n_dead_tup > 50 + 0.2 * GREATEST(c.reltuples, 0),
+			s.n_mod_since_analyze > 50 + 0.1 * GREATEST(c.reltuples, 0)
+			FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+			WHERE s.schemaname = current_schema()`)
+		if err != nil {
+			continue
 		}
-		db.ExecContext(ctx, stmt)
+		var vacuum, analyze []string
+		for rows.Next() {
+			var name string
+			var v, a bool
+			if rows.Scan(&name, &v, &a) == nil {
+				if v {
+					vacuum = append(vacuum, name)
+				} else if a {
+					analyze = append(analyze, name)
+				}
+			}
+		}
+		rows.Close()
+		if len(vacuum)+len(analyze) > 0 && os.Getenv("BENCH_MAINT_LOG") != "" {
+			fmt.Fprintln(os.Stderr, time.Now().Format("15:04:05.000"), "maint", vacuum, analyze)
+		}
+		for _, name := range vacuum {
+			conn.ExecContext(ctx, `VACUUM (ANALYZE) `+name)
+		}
+		for _, name := range analyze {
+			conn.ExecContext(ctx, `ANALYZE `+name)
+		}
 	}
 }
 
