@@ -91,10 +91,16 @@ type Start struct {
 }
 
 // insert records p under a fresh imp_uid, drawing another on a collision.
-func insert(ctx context.Context, tx *store.Tx, p *core.Payment) error {
+// With key, p is recorded only if that billing key is still at its version.
+func insert(ctx context.Context, tx *store.Tx, p *core.Payment, key *store.KeyVersion) error {
 	for tries := 0; ; tries++ {
 		p.ImpUID = NewImpUID()
-		err := tx.BeginAttempt(ctx, p)
+		var err error
+		if key != nil {
+			err = tx.BeginAttemptOnKey(ctx, p, *key)
+		} else {
+			err = tx.BeginAttempt(ctx, p)
+		}
 		if errors.Is(err, store.ErrIDTaken) && tries < 5 {
 			continue
 		}
@@ -103,8 +109,8 @@ func insert(ctx context.Context, tx *store.Tx, p *core.Payment) error {
 }
 
 // startIn records one attempt and binds it, in tx.
-func startIn(ctx context.Context, tx *store.Tx, p *core.Payment, bind Bind) error {
-	if err := insert(ctx, tx, p); err != nil {
+func startIn(ctx context.Context, tx *store.Tx, p *core.Payment, bind Bind, key *store.KeyVersion) error {
+	if err := insert(ctx, tx, p, key); err != nil {
 		return err
 	}
 	if bind == nil {
@@ -124,13 +130,13 @@ func startIn(ctx context.Context, tx *store.Tx, p *core.Payment, bind Bind) erro
 // When the merchant_uid is held by an attempt whose outcome is unknown past
 // its deadline, it first tries to resolve that attempt, so a merchant
 // retrying after a crash gets the truth instead of a second charge.
-func (s *Service) start(ctx context.Context, p *core.Payment, bind Bind) error {
+func (s *Service) start(ctx context.Context, p *core.Payment, bind Bind, key *store.KeyVersion) error {
 	for tries := 0; ; tries++ {
 		var err error
 		if bind == nil {
-			err = s.store.Statements(ctx, func(tx *store.Tx) error { return startIn(ctx, tx, p, nil) })
+			err = s.store.Statements(ctx, func(tx *store.Tx) error { return startIn(ctx, tx, p, nil, key) })
 		} else {
-			err = s.store.InTx(ctx, func(tx *store.Tx) error { return startIn(ctx, tx, p, bind) })
+			err = s.store.InTx(ctx, func(tx *store.Tx) error { return startIn(ctx, tx, p, bind, key) })
 		}
 		var held *store.OrderHeldError
 		if !errors.As(err, &held) {
@@ -157,7 +163,7 @@ func (s *Service) start(ctx context.Context, p *core.Payment, bind Bind) error {
 // work (nil: none). Errors: *InProgressError, *DuplicateOrderError,
 // ErrUnbound.
 func (s *Service) Start(ctx context.Context, p *core.Payment, bind Bind) error {
-	return s.start(ctx, p, bind)
+	return s.start(ctx, p, bind, nil)
 }
 
 // StartBatch records a batch of attempts in ONE transaction: for each item
@@ -170,7 +176,7 @@ func (s *Service) StartBatch(ctx context.Context, items []Start) error {
 		for i := range items {
 			it := &items[i]
 			it.Started, it.Held = false, nil
-			err := startIn(ctx, tx, it.Payment, it.Bind)
+			err := startIn(ctx, tx, it.Payment, it.Bind, nil)
 			var held *store.OrderHeldError
 			switch {
 			case err == nil:

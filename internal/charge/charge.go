@@ -77,6 +77,7 @@ type Service struct {
 
 	channelsOf  Channels
 	receiptBase string
+	keys        *keyCache
 
 	charges *prometheus.CounterVec
 	refunds refundMetrics
@@ -92,6 +93,7 @@ func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, pg: cfg.PG, vault: cfg.Vault, clock: cfg.Clock, log: cfg.Logger, pgTimeout: cfg.PGTimeout,
 		channelsOf: cfg.Channels, receiptBase: strings.TrimRight(cfg.ReceiptBase, "/"),
+		keys: newKeyCache(defaultKeyCacheSize),
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}

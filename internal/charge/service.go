@@ -83,12 +83,15 @@ func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInp
 		if err := tx.PutBillingKey(ctx, row); err != nil {
 			return err
 		}
-		k.Inserted = row.Inserted
+		k.Inserted, k.Version = row.Inserted, row.Version
 		if extra != nil {
 			return extra(tx)
 		}
 		return nil
 	})
+	// A copy kept for charges would only fail its version check; dropping it
+	// saves that round.
+	s.keys.drop(merchantID, in.CustomerUID)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +145,7 @@ func (s *Service) DeleteBillingKey(ctx context.Context, merchantID int64, custom
 		}
 		return nil
 	})
+	s.keys.drop(merchantID, customerUID)
 	if errors.Is(err, core.ErrNotFound) {
 		return nil, ErrCustomerNotFound
 	}
@@ -188,7 +192,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 	if in.CustomerUID == "" {
 		p := s.newAttempt(merchantID, in, ch, "")
 		p.CardNumber = vault.Mask(card.Number)
-		if err := s.start(ctx, p, nil); err != nil {
+		if err := s.start(ctx, p, nil, nil); err != nil {
 			return nil, err
 		}
 		return s.execute(ctx, p, pg.ChargeRequest{Card: &card}, nil)
@@ -200,7 +204,7 @@ func (s *Service) Onetime(ctx context.Context, merchantID int64, in PayInput) (*
 	// nor replaces the customer's stored card.
 	p := s.newAttempt(merchantID, in, ch, core.UsageIssue)
 	p.CardNumber = vault.Mask(card.Number)
-	if err := s.start(ctx, p, nil); err != nil {
+	if err := s.start(ctx, p, nil, nil); err != nil {
 		return nil, err
 	}
 	k, err := s.issueKey(ctx, merchantID, IssueKeyInput{CustomerUID: in.CustomerUID, Card: card, PG: in.PG, Customer: in.Buyer, FirstCharge: in.Amount}, card, ch, nil)
@@ -233,18 +237,39 @@ func (s *Service) Again(ctx context.Context, merchantID int64, in PayInput) (*co
 	if err := s.validatePay(&in); err != nil {
 		return nil, err
 	}
-	k, err := s.store.GetBillingKey(ctx, merchantID, in.CustomerUID)
+	for tries := 0; ; tries++ {
+		k, err := s.keyForCharge(ctx, merchantID, in.CustomerUID)
+		if err != nil {
+			return nil, err
+		}
+		p, req := s.PrepareAgain(merchantID, in, k)
+		err = s.start(ctx, p, nil, versionOf(k))
+		if errors.Is(err, store.ErrKeyChanged) && tries < 3 {
+			s.keys.drop(merchantID, in.CustomerUID)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s.execute(ctx, p, req, nil)
+	}
+}
+
+// keyForCharge is the key to build a charge from: the copy kept in memory,
+// else the stored row (then kept). The attempt's insert checks its version.
+func (s *Service) keyForCharge(ctx context.Context, merchantID int64, customerUID string) (*core.BillingKey, error) {
+	if k, ok := s.keys.get(merchantID, customerUID); ok {
+		return &k, nil
+	}
+	k, err := s.store.GetBillingKey(ctx, merchantID, customerUID)
 	if errors.Is(err, core.ErrNotFound) {
 		return nil, ErrCustomerNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	p, req := s.PrepareAgain(merchantID, in, k)
-	if err := s.start(ctx, p, nil); err != nil {
-		return nil, err
-	}
-	return s.execute(ctx, p, req, nil)
+	s.keys.put(*k)
+	return k, nil
 }
 
 // PrepareAgain builds the attempt and PG request for charging key k: buyer

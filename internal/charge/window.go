@@ -172,7 +172,7 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 	if card.Number != "" {
 		p.CardNumber = vault.Mask(card.Number)
 	}
-	if err := s.start(ctx, p, nil); err != nil {
+	if err := s.start(ctx, p, nil, nil); err != nil {
 		return nil, nil, err
 	}
 
@@ -248,13 +248,16 @@ func (s *Service) WindowPay(ctx context.Context, merchantID int64, in WindowInpu
 			}
 			return tx.PutBillingKey(ctx, storable(k))
 		})
+		s.keys.drop(merchantID, k.CustomerUID)
 		if err != nil {
 			return nil, nil, err
 		}
 		s.charges.WithLabelValues("issued").Inc()
 		return p, k, nil
 	}
-	if err := s.store.PutBillingKey(ctx, storable(k)); err != nil {
+	err = s.store.PutBillingKey(ctx, storable(k))
+	s.keys.drop(merchantID, k.CustomerUID)
+	if err != nil {
 		return nil, nil, err
 	}
 	p, err = s.execute(ctx, p, pg.ChargeRequest{BillingKey: k.PGBillingKey}, func(tx *store.Tx) error {

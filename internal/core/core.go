@@ -87,6 +87,8 @@ type BillingKey struct {
 	Customer  Buyer
 	Inserted  time.Time
 	Updated   time.Time
+	// Version is bumped by the store on every change to the row.
+	Version int64
 }
 
 // PaymentStatus is the internal state of a payment attempt. Pending and

@@ -12,7 +12,7 @@ import (
 const billingKeyCols = `merchant_id, customer_uid, customer_id, pg_provider, pg_id, sandbox, pg_billing_key,
 	card_name, card_code, card_number, card_type, card_cipher, card_key_id,
 	customer_name, customer_tel, customer_email, customer_addr, customer_postcode, inserted_at, updated_at, pay_method,
-	card_expiry, key_format`
+	card_expiry, key_format, version`
 
 func scanBillingKey(row interface{ Scan(...any) error }) (*core.BillingKey, error) {
 	var k core.BillingKey
@@ -21,7 +21,7 @@ func scanBillingKey(row interface{ Scan(...any) error }) (*core.BillingKey, erro
 	err := row.Scan(&k.MerchantID, &k.CustomerUID, &k.CustomerID, &k.PGProvider, &k.PGID, &sandbox, &k.PGBillingKey,
 		&k.CardName, &k.CardCode, &k.CardNumber, &cardType, &k.CardCipher, &k.CardKeyID,
 		&k.Customer.Name, &k.Customer.Tel, &k.Customer.Email, &k.Customer.Addr, &k.Customer.Postcode, &inserted, &updated, &k.PayMethod,
-		&k.CardExpiry, &k.KeyFormat)
+		&k.CardExpiry, &k.KeyFormat, &k.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (s *Store) PutBillingKey(ctx context.Context, k *core.BillingKey) error {
 // PutBillingKey is PutBillingKey inside a transaction.
 func (tx *Tx) PutBillingKey(ctx context.Context, k *core.BillingKey) error {
 	err := tx.queryRow(ctx, `INSERT INTO billing_keys (`+billingKeyCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 		ON CONFLICT (merchant_id, customer_uid) DO UPDATE SET
 			customer_id = excluded.customer_id, pg_provider = excluded.pg_provider, pg_id = excluded.pg_id,
 			sandbox = excluded.sandbox, pg_billing_key = excluded.pg_billing_key, card_name = excluded.card_name,
@@ -47,14 +47,15 @@ func (tx *Tx) PutBillingKey(ctx context.Context, k *core.BillingKey) error {
 			customer_name = excluded.customer_name, customer_tel = excluded.customer_tel,
 			customer_email = excluded.customer_email, customer_addr = excluded.customer_addr,
 			customer_postcode = excluded.customer_postcode, updated_at = excluded.updated_at,
-			pay_method = excluded.pay_method, card_expiry = excluded.card_expiry, key_format = excluded.key_format
-		RETURNING inserted_at`,
+			pay_method = excluded.pay_method, card_expiry = excluded.card_expiry, key_format = excluded.key_format,
+			version = billing_keys.version + 1
+		RETURNING inserted_at, version`,
 		k.MerchantID, k.CustomerUID, k.CustomerID, k.PGProvider, k.PGID, b2i(k.Sandbox), k.PGBillingKey,
 		k.CardName, k.CardCode, k.CardNumber, nullInt(k.CardType), k.CardCipher, k.CardKeyID,
 		k.Customer.Name, k.Customer.Tel, k.Customer.Email, k.Customer.Addr, k.Customer.Postcode, us(k.Inserted), us(k.Updated), payMethodOf(k),
 		k.CardExpiry, int(k.KeyFormat))
 	var inserted int64
-	if err := err.Scan(&inserted); err != nil {
+	if err := err.Scan(&inserted, &k.Version); err != nil {
 		return fmt.Errorf("put billing key %s: %w", k.CustomerUID, err)
 	}
 	k.Inserted = tm(inserted)
@@ -150,7 +151,7 @@ func (s *Store) CardsNotUnderKey(ctx context.Context, keyID string, limit int) (
 // ReplaceCardCipher swaps a card's ciphertext if it is still sealed under
 // oldKeyID (a concurrent re-issue wins otherwise). It reports whether it did.
 func (s *Store) ReplaceCardCipher(ctx context.Context, c SealedCard, newCipher []byte, newKeyID string) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE billing_keys SET card_cipher = ?, card_key_id = ?
+	res, err := s.exec(ctx, `UPDATE billing_keys SET card_cipher = ?, card_key_id = ?, version = version + 1
 		WHERE merchant_id = ? AND customer_uid = ? AND card_key_id = ?`, newCipher, newKeyID, c.MerchantID, c.CustomerUID, c.KeyID)
 	if err != nil {
 		return false, fmt.Errorf("rewrap card %s: %w", c.CustomerUID, err)
@@ -189,7 +190,7 @@ func (s *Store) LegacyCards(ctx context.Context, limit int) ([]LegacyCard, error
 // sealed PG key and the expiry, and clears the key in clear, if the row is
 // still as read (a concurrent re-issue wins otherwise).
 func (s *Store) ConvertLegacyCard(ctx context.Context, c LegacyCard, sealedKey []byte, keyID, expiry string) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE billing_keys SET card_cipher = ?, card_key_id = ?, card_expiry = ?, pg_billing_key = '', key_format = ?
+	res, err := s.exec(ctx, `UPDATE billing_keys SET card_cipher = ?, card_key_id = ?, card_expiry = ?, pg_billing_key = '', key_format = ?, version = version + 1
 		WHERE merchant_id = ? AND customer_uid = ? AND key_format = ? AND card_key_id = ? AND pg_billing_key = ?`,
 		sealedKey, keyID, expiry, int(core.KeySealedPG), c.MerchantID, c.CustomerUID, int(core.KeyLegacyPAN), c.KeyID, c.PGBillingKey)
 	if err != nil {

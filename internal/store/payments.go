@@ -74,7 +74,40 @@ func (s *Store) BeginAttempt(ctx context.Context, p *core.Payment) error {
 
 // BeginAttempt is BeginAttempt inside a transaction.
 func (tx *Tx) BeginAttempt(ctx context.Context, p *core.Payment) error {
-	res, err := tx.exec(ctx, `INSERT INTO payments (`+paymentCols+`) VALUES (`+placeholders(43)+`) ON CONFLICT DO NOTHING`, paymentArgs(p)...)
+	return tx.beginAttempt(ctx, p, nil)
+}
+
+// ErrKeyChanged: the billing key an attempt was built from is no longer
+// the stored one (re-issued, re-wrapped or deleted since it was read).
+var ErrKeyChanged = errors.New("billing key changed since it was read")
+
+// KeyVersion names the stored state of a billing key an attempt is built
+// from: the attempt is recorded only if the key is still at that version.
+type KeyVersion struct {
+	CustomerUID string
+	Version     int64
+}
+
+// BeginAttemptOnKey is BeginAttempt for a charge built from a billing key
+// read earlier (possibly from memory): in the same statement it checks that
+// the key is still at k's version, and fails with ErrKeyChanged otherwise.
+// That check is what lets a node keep keys in memory without a read per
+// charge and still never charge a key replaced or deleted elsewhere.
+func (tx *Tx) BeginAttemptOnKey(ctx context.Context, p *core.Payment, k KeyVersion) error {
+	return tx.beginAttempt(ctx, p, &k)
+}
+
+func (tx *Tx) beginAttempt(ctx context.Context, p *core.Payment, k *KeyVersion) error {
+	q := `INSERT INTO payments (` + paymentCols + `) VALUES (` + placeholders(43) + `) ON CONFLICT DO NOTHING`
+	args := paymentArgs(p)
+	if k != nil {
+		// SQLite needs the WHERE to read ON CONFLICT as the upsert clause.
+		q = `INSERT INTO payments (` + paymentCols + `) SELECT ` + placeholders(43) + `
+			WHERE EXISTS (SELECT 1 FROM billing_keys WHERE merchant_id = ? AND customer_uid = ? AND version = ?)
+			ON CONFLICT DO NOTHING`
+		args = append(args, p.MerchantID, k.CustomerUID, k.Version)
+	}
+	res, err := tx.exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("begin attempt %s: %w", p.MerchantUID, err)
 	}
@@ -86,10 +119,20 @@ func (tx *Tx) BeginAttempt(ctx context.Context, p *core.Payment) error {
 	if err == nil {
 		return &OrderHeldError{Existing: held}
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrIDTaken
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("begin attempt %s: %w", p.MerchantUID, err)
 	}
-	return fmt.Errorf("begin attempt %s: %w", p.MerchantUID, err)
+	if k != nil {
+		var v int64
+		err := tx.queryRow(ctx, `SELECT version FROM billing_keys WHERE merchant_id = ? AND customer_uid = ?`, p.MerchantID, k.CustomerUID).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && v != k.Version) {
+			return fmt.Errorf("begin attempt %s on key %s: %w", p.MerchantUID, k.CustomerUID, ErrKeyChanged)
+		}
+		if err != nil {
+			return fmt.Errorf("begin attempt %s: %w", p.MerchantUID, err)
+		}
+	}
+	return ErrIDTaken
 }
 
 // SetWindowTerms corrects what a payment window turned out to be once the PG

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"Tokens", tokens},
 		{"BillingKeys", billingKeys},
 		{"BeginAttempt", beginAttempt},
+		{"BeginAttemptOnKey", beginAttemptOnKey},
 		{"SettleAttempt", settleAttempt},
 		{"SettleAttemptHooks", settleAttemptHooks},
 		{"SettleAttemptRollback", settleAttemptRollback},
@@ -226,6 +227,73 @@ func beginAttempt(t *testing.T, s *store.Store) {
 	must(t, err)
 	if p, err := s.GetPayment(ctx, a.ID, "imp_4"); err != nil || p.Status != core.StatusPending || p.Dialect != core.DialectV1 {
 		t.Fatalf("attempt through Statements: %+v %v", p, err)
+	}
+}
+
+// beginAttemptOnKey: an attempt built from a key read earlier is recorded
+// only while the key is at the version read; every change to the row
+// (re-issue, vault re-wrap, legacy conversion, deletion) moves it on.
+func beginAttemptOnKey(t *testing.T, s *store.Store) {
+	m, other := Merchant(t, s, "imp00000001"), Merchant(t, s, "imp00000002")
+	k := key(m, "c1")
+	must(t, s.PutBillingKey(ctx, k))
+	read, err := s.GetBillingKey(ctx, m.ID, "c1")
+	if err != nil || read.Version != k.Version || k.Version == 0 {
+		t.Fatalf("version after put %d, read back %+v %v", k.Version, read, err)
+	}
+	onKey := func(p *core.Payment, v int64) error {
+		return s.Statements(ctx, func(tx *store.Tx) error {
+			return tx.BeginAttemptOnKey(ctx, p, store.KeyVersion{CustomerUID: "c1", Version: v})
+		})
+	}
+	must(t, onKey(Payment(m, "imp_1", "o1"), read.Version))
+	var held *store.OrderHeldError
+	if err := onKey(Payment(m, "imp_2", "o1"), read.Version); !errors.As(err, &held) {
+		t.Fatalf("held order on a current key: %v", err)
+	}
+	// Another merchant's key of the same customer_uid does not count.
+	if err := s.Statements(ctx, func(tx *store.Tx) error {
+		return tx.BeginAttemptOnKey(ctx, Payment(other, "imp_3", "o1"), store.KeyVersion{CustomerUID: "c1", Version: read.Version})
+	}); !errors.Is(err, store.ErrKeyChanged) {
+		t.Fatalf("key of another merchant: %v, want ErrKeyChanged", err)
+	}
+
+	// Re-issue moves the version on: the earlier copy is refused.
+	k2 := key(m, "c1")
+	k2.PGBillingKey = "pgk-reissued"
+	must(t, s.PutBillingKey(ctx, k2))
+	if k2.Version != read.Version+1 {
+		t.Fatalf("re-issue: version %d, want %d", k2.Version, read.Version+1)
+	}
+	if err := onKey(Payment(m, "imp_4", "o2"), read.Version); !errors.Is(err, store.ErrKeyChanged) {
+		t.Fatalf("stale copy after re-issue: %v, want ErrKeyChanged", err)
+	}
+	if _, err := s.GetPayment(ctx, m.ID, "imp_4"); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("a refused attempt is not recorded: %v", err)
+	}
+	// A held order still reads as held, whatever the key's version.
+	if err := onKey(Payment(m, "imp_5", "o1"), read.Version); !errors.As(err, &held) {
+		t.Fatalf("held order on a stale key: %v", err)
+	}
+	// A vault re-wrap moves it on too.
+	sealed := store.SealedCard{MerchantID: m.ID, CustomerUID: "c1", Cipher: k2.CardCipher, KeyID: k2.CardKeyID}
+	if ok, err := s.ReplaceCardCipher(ctx, sealed, []byte{9}, "k2"); err != nil || !ok {
+		t.Fatalf("rewrap: %v %v", ok, err)
+	}
+	if err := onKey(Payment(m, "imp_6", "o3"), k2.Version); !errors.Is(err, store.ErrKeyChanged) {
+		t.Fatalf("stale copy after re-wrap: %v, want ErrKeyChanged", err)
+	}
+	now, err := s.GetBillingKey(ctx, m.ID, "c1")
+	if err != nil || now.Version != k2.Version+1 {
+		t.Fatalf("after re-wrap: %+v %v", now, err)
+	}
+	must(t, onKey(Payment(m, "imp_7", "o3"), now.Version))
+	// Deleted: refused.
+	if _, err := s.DeleteBillingKey(ctx, m.ID, "c1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := onKey(Payment(m, "imp_8", "o4"), now.Version); !errors.Is(err, store.ErrKeyChanged) {
+		t.Fatalf("deleted key: %v, want ErrKeyChanged", err)
 	}
 }
 
