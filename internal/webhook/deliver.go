@@ -94,13 +94,14 @@ type attemptResult struct {
 	retryAfter time.Duration
 }
 
-// deliver makes one attempt at a claimed event and records the outcome.
-func (s *Service) deliver(ctx context.Context, ev store.OutboxEvent) {
+// deliver makes one attempt at a claimed event and records the outcome,
+// with its merchant's settings and secrets as read for the claim pass.
+func (s *Service) deliver(ctx context.Context, ev store.OutboxEvent, mp *merchantPass) {
 	log := s.log.With("event_id", ev.ID, "merchant_id", ev.MerchantID, "imp_uid", ev.ImpUID, "attempt", ev.Attempts+1)
 	if ev.RequestID != "" {
 		log = log.With("request_id", ev.RequestID)
 	}
-	settings, err := s.store.GetWebhookSettings(ctx, ev.MerchantID)
+	settings, err := mp.settings()
 	if err != nil {
 		// The claim's lease brings the event back later.
 		log.Error("webhook settings", "err", err)
@@ -126,7 +127,7 @@ func (s *Service) deliver(ctx context.Context, ev store.OutboxEvent) {
 			res.err = err
 			break
 		}
-		secrets, err := s.Secrets(ctx, ev.MerchantID)
+		secrets, err := mp.secrets()
 		if err != nil {
 			log.Error("webhook secrets", "err", err)
 			return

@@ -14,6 +14,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/billkey/billkey/internal/clock"
+	"github.com/billkey/billkey/internal/store"
 	"github.com/billkey/billkey/internal/vault"
 )
 
@@ -228,7 +230,13 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	merchants := map[int64]*merchantPass{}
 	for _, ev := range claimed {
+		mp := merchants[ev.MerchantID]
+		if mp == nil {
+			mp = s.newMerchantPass(ctx, ev.MerchantID)
+			merchants[ev.MerchantID] = mp
+		}
 		s.mu.Lock()
 		s.inFlight[ev.MerchantID]++
 		s.total++
@@ -238,10 +246,42 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		go func() {
 			defer s.wg.Done()
 			defer s.done(ev.MerchantID)
-			s.deliver(ctx, ev)
+			s.deliver(ctx, ev, mp)
 		}()
 	}
 	return len(claimed), nil
+}
+
+// merchantPass is what the deliveries of one merchant in one claim pass
+// share: the merchant's settings and signing secrets, each read at most once
+// for all of them. Per event, these reads cost the worker more database
+// round trips than recording the outcome does, and on a busy node that
+// database time is taken from the charges. Each is read on first need, so
+// a pass with nothing to send never reads the secrets, and a read error
+// (cached for the pass) leaves all of the merchant's claimed events to
+// their leases, as one per event did.
+type merchantPass struct {
+	settings func() (store.WebhookSettings, error)
+	secrets  func() ([]Secret, error)
+}
+
+func (s *Service) newMerchantPass(ctx context.Context, merchantID int64) *merchantPass {
+	return &merchantPass{
+		settings: sync.OnceValues(func() (store.WebhookSettings, error) {
+			w, err := s.store.GetWebhookSettings(ctx, merchantID)
+			if err != nil {
+				return w, fmt.Errorf("webhook settings of merchant %d: %w", merchantID, err)
+			}
+			return w, nil
+		}),
+		secrets: sync.OnceValues(func() ([]Secret, error) {
+			secs, err := s.Secrets(ctx, merchantID)
+			if err != nil {
+				return nil, fmt.Errorf("webhook secrets of merchant %d: %w", merchantID, err)
+			}
+			return secs, nil
+		}),
+	}
 }
 
 func (s *Service) done(merchantID int64) {
