@@ -46,8 +46,10 @@ func benchAgain(ctx context.Context, args []string) error {
 	keys := fs.Int("keys", 200, "billing keys to charge round-robin")
 	pgbench := fs.Bool("pgbench", true, "on Postgres, also run pgbench -N for the same duration and print its TPS")
 	pgbenchClients := fs.Int("pgbench-clients", 8, "pgbench -c: the connections the Postgres ratio is stated against")
+	history := fs.Int("history", 200_000, "on Postgres, past payments (with their webhook events) seeded before the run, as on a gateway in service")
 	warmup := fs.Duration("warmup", 2*time.Second, "load sent before measuring starts (not counted)")
 	slowest := fs.Int("slowest", 0, "print the N slowest requests with the moment each started")
+	memProfile := fs.String("memprofile", "", "write an allocation profile (alloc_space: what the load allocated) to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load (not of pgbench) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -66,6 +68,7 @@ func benchAgain(ctx context.Context, args []string) error {
 		*dbURL = filepath.Join(dir, "bench.db")
 	}
 	appURL := *dbURL
+	var raw *sql.DB // Postgres: the bench's own handle for seeding and maintenance
 	if strings.HasPrefix(*dbURL, "postgres") {
 		// A scratch schema per run: leftovers of earlier runs (their
 		// undelivered webhook events, bloated indexes) are not this run's
@@ -76,15 +79,13 @@ func benchAgain(ctx context.Context, args []string) error {
 		}
 		defer drop()
 		appURL = schemaURL
-		raw, err := sql.Open("pgx", schemaURL)
-		if err != nil {
+		if raw, err = sql.Open("pgx", schemaURL); err != nil {
 			return err
 		}
 		defer raw.Close()
-		maintainCtx, stopMaintain := context.WithCancel(ctx)
-		defer stopMaintain()
-		go maintain(maintainCtx, raw, time.Second)
 	}
+	// The measured process runs its collector as `billkey serve` does.
+	app.TuneGC(os.Getenv)
 	log := quietLogger()
 	a, err := app.New(ctx, app.Config{
 		DatabaseURL: appURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
@@ -135,21 +136,44 @@ func benchAgain(ctx context.Context, args []string) error {
 	}
 
 	dialect := a.Store.Dialect()
+	if raw != nil {
+		m, err := a.Store.MerchantByImpKey(ctx, cred.ImpKey)
+		if err != nil {
+			return err
+		}
+		if *history > 0 {
+			fmt.Fprintf(os.Stderr, "  seeding %d past payments…\n", *history)
+			if err := seedHistory(ctx, raw, m.ID, *history, *keys, run); err != nil {
+				return err
+			}
+		}
+		maintainCtx, stopMaintain := context.WithCancel(ctx)
+		defer stopMaintain()
+		go maintain(maintainCtx, raw, time.Second)
+	}
+	if dialect == "postgres" {
+		// pgbench's run follows the checkpoint its CREATE DATABASE forces;
+		// ours does the same, so that neither has a timed checkpoint (and
+		// its burst of full-page writes) land inside a short run by chance.
+		if err := checkpoint(ctx, appURL); err != nil {
+			fmt.Fprintf(os.Stderr, "  (no CHECKPOINT before the run: %v)\n", err)
+		}
+	}
 
 	var seq atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
 	var failures atomic.Int64
 	var tail [][2]time.Duration
+	againURL := base + "/subscribe/payments/again"
 	// measured is when the warm-up ends: requests started before it (new
 	// HTTP and database connections, statements being prepared) are sent
 	// but not counted.
 	var measured time.Time
 	one := func() {
 		n := seq.Add(1)
-		body := map[string]any{"customer_uid": fmt.Sprintf("bench-%s-%d", run, n%int64(*keys)), "merchant_uid": fmt.Sprintf("b-%s-%d", run, n), "amount": 1000, "name": "bench"}
 		start := time.Now()
-		status, err := benchPost(client, base+"/subscribe/payments/again", tok, body)
+		status, err := againPost(client, againURL, tok, run, n%int64(*keys), n)
 		d := time.Since(start)
 		if err != nil || status != "paid" {
 			failures.Add(1)
@@ -208,6 +232,11 @@ func benchAgain(ctx context.Context, args []string) error {
 	wg.Wait()
 	elapsed := time.Since(measured)
 	stopProfile()
+	if *memProfile != "" {
+		if err := writeAllocProfile(*memProfile); err != nil {
+			return err
+		}
+	}
 
 	// pgbench runs right after our load, for as long, on the same server:
 	// the target is stated as a ratio to it.
@@ -274,6 +303,45 @@ func benchToken(client *http.Client, base string, cred merchant.Credentials) (st
 	}
 	return out.Response.AccessToken, nil
 }
+
+// againPost charges key k of the run for order n. The load generator
+// shares the measured process (and its garbage collector): it builds the
+// body and reads the answer with buffers it reuses rather than maps and
+// decoders per request.
+func againPost(client *http.Client, u, tok, run string, k, n int64) (string, error) {
+	buf := bufs.Get().(*bytes.Buffer)
+	defer bufs.Put(buf)
+	buf.Reset()
+	fmt.Fprintf(buf, `{"customer_uid":"bench-%s-%d","merchant_uid":"b-%s-%d","amount":1000,"name":"bench"}`, run, k, run, n)
+	req, _ := http.NewRequest("POST", u, bytes.NewReader(buf.Bytes()))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", tok)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return "", err
+	}
+	var out struct {
+		Code     int    `json:"code"`
+		Message  string `json:"message"`
+		Response struct {
+			Status string `json:"status"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+		return "", err
+	}
+	if out.Code != 0 {
+		return "", fmt.Errorf("code %d: %s", out.Code, out.Message)
+	}
+	return out.Response.Status, nil
+}
+
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // benchPost posts JSON and returns the payment status (or "ok" for non-payments).
 func benchPost(client *http.Client, u, tok string, body any) (string, error) {
@@ -369,4 +437,56 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}
 	// Idempotent: a run stops it before pgbench and again on return.
 	return sync.OnceFunc(func() { pprof.StopCPUProfile(); f.Close() }), nil
+}
+
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
+}
+
+func checkpoint(ctx context.Context, dbURL string) error {
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `CHECKPOINT`)
+	return err
+}
+
+// seedHistory gives the scratch schema the past of a gateway in service: n
+// settled payments on the run's keys and their delivered events, then
+// fresh statistics. On empty tables every few seconds of load crosses
+// autovacuum's thresholds (a fraction of the table), and the ANALYZE and
+// VACUUM runs it sets off showed up as stalls in the latency tail; on
+// tables of this size they come about every 20 s at 500 charges/s.
+func seedHistory(ctx context.Context, db *sql.DB, merchantID int64, n, keys int, run string) error {
+	past := time.Now().Add(-30 * 24 * time.Hour).UnixMicro()
+	if _, err := db.ExecContext(ctx, `INSERT INTO payments (imp_uid, merchant_id, merchant_uid, status, pay_method, channel,
+		pg_provider, pg_id, pg_tid, sandbox, apply_num, card_name, card_number, name, amount, currency, customer_uid,
+		customer_uid_usage, started_at, paid_at, updated_at)
+		SELECT 'imp_hist_' || g, $1, 'hist-' || g, 'paid', 'card', 'api', 'nice', 'nictest04m', 'tid' || g, 1, '00000000',
+			'신한카드', '424242******4242', 'bench', 1000, 'KRW', 'bench-' || $2 || '-' || (g % $3), 'payment',
+			$4 + g * 1000, $4 + g * 1000, $4 + g * 1000
+		FROM generate_series(1, $5::bigint) g`, merchantID, run, keys, past, n); err != nil {
+		return fmt.Errorf("seed payments: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO events (id, merchant_id, type, imp_uid, payload, status, attempts,
+		next_attempt_at, delivered_at, created_at)
+		SELECT 'evt_hist_' || g, $1, 'payment', 'imp_hist_' || g, '{"imp_uid":"imp_hist_' || g || '","status":"paid"}',
+			'skipped', 1, $2 + g * 1000, 0, $2 + g * 1000
+		FROM generate_series(1, $3::bigint) g`, merchantID, past, n); err != nil {
+		return fmt.Errorf("seed events: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO webhook_attempts (event_id, merchant_id, attempt_no, url, status_code, latency_us, error, created_at)
+		SELECT 'evt_hist_' || g, $1, 1, '', 0, 0, 'no webhook URL', $2 + g * 1000
+		FROM generate_series(1, $3::bigint) g`, merchantID, past, n); err != nil {
+		return fmt.Errorf("seed webhook attempts: %w", err)
+	}
+	_, err := db.ExecContext(ctx, `VACUUM (ANALYZE)`)
+	return err
 }

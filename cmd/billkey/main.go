@@ -105,6 +105,7 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 	return func(ctx context.Context, e *runEnv) error {
 		log := e.log
 		slog.SetDefault(log)
+		log.Debug("garbage collector", "gogc", app.TuneGC(os.Getenv))
 		cfg := appConfig(e.cfg, log)
 		cfg.OnMigration = func(m store.Migration) {
 			log.Info("migration applied", "migration", m.Name, "duration", m.Duration)

@@ -97,15 +97,19 @@ func (tx *Tx) BeginAttemptOnKey(ctx context.Context, p *core.Payment, k KeyVersi
 	return tx.beginAttempt(ctx, p, &k)
 }
 
+// The attempt inserts, built once: a charge is on the hot path.
+var (
+	beginAttemptSQL = `INSERT INTO payments (` + paymentCols + `) VALUES (` + placeholders(43) + `) ON CONFLICT DO NOTHING`
+	// SQLite needs the WHERE to read ON CONFLICT as the upsert clause.
+	beginAttemptOnKeySQL = `INSERT INTO payments (` + paymentCols + `) SELECT ` + placeholders(43) + `
+		WHERE EXISTS (SELECT 1 FROM billing_keys WHERE merchant_id = ? AND customer_uid = ? AND version = ?)
+		ON CONFLICT DO NOTHING`
+)
+
 func (tx *Tx) beginAttempt(ctx context.Context, p *core.Payment, k *KeyVersion) error {
-	q := `INSERT INTO payments (` + paymentCols + `) VALUES (` + placeholders(43) + `) ON CONFLICT DO NOTHING`
-	args := paymentArgs(p)
+	q, args := beginAttemptSQL, paymentArgs(p)
 	if k != nil {
-		// SQLite needs the WHERE to read ON CONFLICT as the upsert clause.
-		q = `INSERT INTO payments (` + paymentCols + `) SELECT ` + placeholders(43) + `
-			WHERE EXISTS (SELECT 1 FROM billing_keys WHERE merchant_id = ? AND customer_uid = ? AND version = ?)
-			ON CONFLICT DO NOTHING`
-		args = append(args, p.MerchantID, k.CustomerUID, k.Version)
+		q, args = beginAttemptOnKeySQL, append(args, p.MerchantID, k.CustomerUID, k.Version)
 	}
 	res, err := tx.exec(ctx, q, args...)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/billkey/billkey/internal/core"
@@ -101,24 +102,20 @@ func settleArgs(p *core.Payment) []any {
 // settleOneStatement writes the outcome with the recorded writes as one
 // Postgres statement: every write is conditional on the payment update.
 func (s *Store) settleOneStatement(ctx context.Context, p *core.Payment, rec *recording) (int, error) {
-	var q strings.Builder
-	q.WriteString(`WITH u AS (` + settleAttemptSQL + ` RETURNING imp_uid)`)
 	args := settleArgs(p)
 	if sc := rec.schedule; sc != nil {
-		q.WriteString(`, sc AS (` + scheduleDoneSQL + ` AND imp_uid IN (SELECT imp_uid FROM u) RETURNING 1)`)
 		args = append(args, string(sc.status), sc.reason, us(sc.executedAt), us(sc.now), p.MerchantID, p.MerchantUID)
 	}
-	for i, e := range rec.events {
+	for _, e := range rec.events {
 		ev, err := eventArgs(e)
 		if err != nil {
 			return 0, err
 		}
-		q.WriteString(`, ev` + strconv.Itoa(i) + ` AS (INSERT INTO events (` + eventCols + `) SELECT ` + eventValues + ` FROM u RETURNING 1)`)
 		args = append(args, ev...)
 	}
-	q.WriteString(` SELECT COUNT(*) FROM u`)
+	q := settleSQL(rec.schedule != nil, len(rec.events))
 	var updated int
-	if err := s.db.QueryRowContext(ctx, s.rebind(q.String()), args...).Scan(&updated); err != nil {
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&updated); err != nil {
 		return 0, fmt.Errorf("settle attempt %s: %w", p.ImpUID, err)
 	}
 	if updated != 1 {
@@ -126,6 +123,35 @@ func (s *Store) settleOneStatement(ctx context.Context, p *core.Payment, rec *re
 	}
 	return len(rec.events), nil
 }
+
+// settleSQL is the one-statement settlement (Postgres numbering) for its
+// shape: with or without the schedule row, and how many events. A handful
+// of shapes exist; each is built once.
+func settleSQL(schedule bool, events int) string {
+	key := settleShape{schedule, events}
+	if q, ok := settleSQLs.Load(key); ok {
+		return q.(string)
+	}
+	var q strings.Builder
+	q.WriteString(`WITH u AS (` + settleAttemptSQL + ` RETURNING imp_uid)`)
+	if schedule {
+		q.WriteString(`, sc AS (` + scheduleDoneSQL + ` AND imp_uid IN (SELECT imp_uid FROM u) RETURNING 1)`)
+	}
+	for i := range events {
+		q.WriteString(`, ev` + strconv.Itoa(i) + ` AS (INSERT INTO events (` + eventCols + `) SELECT ` + eventValues + ` FROM u RETURNING 1)`)
+	}
+	q.WriteString(` SELECT COUNT(*) FROM u`)
+	numbered := numberPlaceholders(q.String())
+	settleSQLs.Store(key, numbered)
+	return numbered
+}
+
+type settleShape struct {
+	schedule bool
+	events   int
+}
+
+var settleSQLs sync.Map // settleShape → string
 
 // scheduleDoneSQL marks executed the schedule whose running attempt this is.
 const scheduleDoneSQL = `UPDATE schedules SET status = 'executed', payment_status = ?, fail_reason = ?, executed_at = ?, updated_at = ?

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -60,6 +61,12 @@ type Store struct {
 	// own connection (wconn) so that its transactions always hit that cache.
 	wconn *sql.Conn
 	stmts sync.Map // query → *sql.Stmt
+	// stopCheckpoints ends the background WAL checkpointer and
+	// bulkCheckpointed tells the writer it has run (checkpoint.go).
+	stopCheckpoints  chan struct{}
+	checkpointerDone chan struct{}
+	stopOnce         sync.Once
+	bulkCheckpointed atomic.Bool
 }
 
 // IsPostgresURL tells whether databaseURL selects PostgreSQL.
@@ -123,7 +130,10 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	}
 	// synchronous(FULL): a charge acknowledged to a merchant survives power loss.
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)" +
+		// Checkpoints run beside the writer (checkpoint.go); a log grown
+		// meanwhile is cut back to 64 MB when it starts over.
+		"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -141,6 +151,8 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	}
 	s.writerWG.Add(1)
 	go s.groupCommit()
+	s.stopCheckpoints, s.checkpointerDone = make(chan struct{}), make(chan struct{})
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -165,9 +177,12 @@ func (s *Store) DB() *sql.DB { return s.db }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.writes != nil {
+			s.stopCheckpointer()
 			close(s.writes)
 			s.writerWG.Wait()
 			s.wconn.Close()
+			// Leave the database file whole, the log empty.
+			s.checkpointWAL(context.Background(), "TRUNCATE")
 		}
 		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	})
@@ -256,6 +271,22 @@ func (s *Store) rebind(q string) string {
 	if s.dialect != Postgres {
 		return q
 	}
+	// The same few statements run on every charge: renumber each once.
+	if r, ok := rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := numberPlaceholders(q)
+	// Statements with IN lists come in many lengths; keep the cache bounded.
+	if reboundCount.Load() < maxRebound {
+		if _, loaded := rebound.LoadOrStore(q, r); !loaded {
+			reboundCount.Add(1)
+		}
+	}
+	return r
+}
+
+// numberPlaceholders turns ? placeholders into Postgres's $1, $2, ….
+func numberPlaceholders(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
 	n := 0
@@ -270,6 +301,13 @@ func (s *Store) rebind(q string) string {
 	}
 	return b.String()
 }
+
+var (
+	rebound      sync.Map // query with ? → query with $n
+	reboundCount atomic.Int64
+)
+
+const maxRebound = 4096
 
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -494,6 +532,9 @@ func (s *Store) groupCommit() {
 			}
 		}
 		s.runGroup(batch)
+		if s.bulkCheckpointed.Swap(false) {
+			s.finishCheckpoint()
+		}
 	}
 }
 

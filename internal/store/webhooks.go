@@ -160,7 +160,8 @@ func (s *Store) ClaimEvents(ctx context.Context, ids []string, now, leaseUntil t
 		return nil, nil
 	}
 	var out []OutboxEvent
-	err := s.InTx(ctx, func(tx *Tx) error {
+	// One statement, atomic by itself: no BEGIN/COMMIT round trips.
+	err := s.Statements(ctx, func(tx *Tx) error {
 		args := []any{us(leaseUntil), us(leaseUntil)}
 		for _, id := range ids {
 			args = append(args, id)
