@@ -46,7 +46,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	keys := fs.Int("keys", 200, "billing keys to charge round-robin")
 	pgbench := fs.Bool("pgbench", true, "on Postgres, also run pgbench -N for the same duration and print its TPS")
 	pgbenchClients := fs.Int("pgbench-clients", 8, "pgbench -c: the connections the Postgres ratio is stated against")
-	history := fs.Int("history", 200_000, "on Postgres, past payments (with their webhook events) seeded before the run, as on a gateway in service")
+	history := fs.Int("history", historyPayments, "on Postgres, past payments (with their webhook events) seeded before the run, as on a gateway in service")
 	warmup := fs.Duration("warmup", 2*time.Second, "load sent before measuring starts (not counted)")
 	slowest := fs.Int("slowest", 0, "print the N slowest requests with the moment each started")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (alloc_space: what the load allocated) to this file")
@@ -143,13 +143,13 @@ func benchAgain(ctx context.Context, args []string) error {
 		}
 		if *history > 0 {
 			fmt.Fprintf(os.Stderr, "  seeding %d past payments…\n", *history)
-			if err := seedHistory(ctx, raw, m.ID, *history, *keys, run); err != nil {
+			if err := seedHistory(ctx, raw, m.ID, *history, "bench-"+run+"-", *keys); err != nil {
 				return err
 			}
 		}
 		maintainCtx, stopMaintain := context.WithCancel(ctx)
 		defer stopMaintain()
-		go maintain(maintainCtx, raw, time.Second)
+		go maintain(maintainCtx, raw, autovacuumNaptime)
 	}
 	if dialect == "postgres" {
 		// pgbench's run follows the checkpoint its CREATE DATABASE forces;
@@ -458,21 +458,24 @@ func checkpoint(ctx context.Context, dbURL string) error {
 	return err
 }
 
+// historyPayments is how much past a benchmark's scratch schema starts with.
+const historyPayments = 200_000
+
 // seedHistory gives the scratch schema the past of a gateway in service: n
 // settled payments on the run's keys and their delivered events, then
 // fresh statistics. On empty tables every few seconds of load crosses
 // autovacuum's thresholds (a fraction of the table), and the ANALYZE and
 // VACUUM runs it sets off showed up as stalls in the latency tail; on
 // tables of this size they come about every 20 s at 500 charges/s.
-func seedHistory(ctx context.Context, db *sql.DB, merchantID int64, n, keys int, run string) error {
+func seedHistory(ctx context.Context, db *sql.DB, merchantID int64, n int, customerPrefix string, keys int) error {
 	past := time.Now().Add(-30 * 24 * time.Hour).UnixMicro()
 	if _, err := db.ExecContext(ctx, `INSERT INTO payments (imp_uid, merchant_id, merchant_uid, status, pay_method, channel,
 		pg_provider, pg_id, pg_tid, sandbox, apply_num, card_name, card_number, name, amount, currency, customer_uid,
 		customer_uid_usage, started_at, paid_at, updated_at)
 		SELECT 'imp_hist_' || g, $1, 'hist-' || g, 'paid', 'card', 'api', 'nice', 'nictest04m', 'tid' || g, 1, '00000000',
-			'신한카드', '424242******4242', 'bench', 1000, 'KRW', 'bench-' || $2 || '-' || (g % $3), 'payment',
+			'신한카드', '424242******4242', 'bench', 1000, 'KRW', $2 || (g % $3), 'payment',
 			$4 + g * 1000, $4 + g * 1000, $4 + g * 1000
-		FROM generate_series(1, $5::bigint) g`, merchantID, run, keys, past, n); err != nil {
+		FROM generate_series(1, $5::bigint) g`, merchantID, customerPrefix, keys, past, n); err != nil {
 		return fmt.Errorf("seed payments: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO events (id, merchant_id, type, imp_uid, payload, status, attempts,
