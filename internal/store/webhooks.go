@@ -1,10 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/billkey/billkey/internal/core"
@@ -124,32 +129,118 @@ func scanOutboxRows(rows *sql.Rows) ([]OutboxEvent, error) {
 // concurrency they may get: otherwise one merchant's backlog would fill every
 // batch and starve the others. It spans merchants: it is the webhook worker's
 // work queue. Nothing is locked; ClaimEvents does that.
+//
+// It works merchant by merchant on the (merchant_id, next_attempt_at) index
+// of pending events, so that a left-out merchant costs nothing: first each
+// merchant with pending events and its earliest due time (two index probes
+// per merchant), then the due events of the merchants that may have more,
+// each list cut at limit. A single scan in due order that filtered out the
+// busy merchants read the whole backlog of a merchant whose receiver was
+// slow, on every claim pass.
 func (s *Store) DueEvents(ctx context.Context, now time.Time, excludeMerchants []int64, limit int) ([]DueEvent, error) {
-	q := `SELECT id, merchant_id FROM events WHERE status = 'pending' AND next_attempt_at <= ?`
-	args := []any{us(now)}
-	if len(excludeMerchants) > 0 {
-		q += ` AND merchant_id NOT IN ` + inList(len(excludeMerchants))
-		for _, m := range excludeMerchants {
-			args = append(args, m)
+	if limit <= 0 {
+		return nil, nil
+	}
+	// Each probe is an ORDER BY … LIMIT 1, not MIN(): given a large
+	// backlog, Postgres planned the first MIN() as an aggregate over every
+	// pending event.
+	rows, err := s.query(ctx, `WITH RECURSIVE m(id) AS (
+			SELECT (SELECT merchant_id FROM events WHERE status = 'pending' ORDER BY merchant_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT merchant_id FROM events WHERE status = 'pending' AND merchant_id > m.id ORDER BY merchant_id LIMIT 1)
+			FROM m WHERE m.id IS NOT NULL
+		)
+		SELECT id, COALESCE((SELECT next_attempt_at FROM events WHERE status = 'pending' AND merchant_id = m.id
+			ORDER BY next_attempt_at LIMIT 1), ?)
+		FROM m WHERE id IS NOT NULL`, int64(math.MaxInt64)) // none left since the first probe: not due
+	if err != nil {
+		return nil, fmt.Errorf("due events: merchants: %w", err)
+	}
+	excluded := make(map[int64]bool, len(excludeMerchants))
+	for _, m := range excludeMerchants {
+		excluded[m] = true
+	}
+	type merchantDue struct {
+		id  int64
+		due int64
+	}
+	var due []merchantDue
+	for rows.Next() {
+		var m merchantDue
+		if err := rows.Scan(&m.id, &m.due); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("due events: merchants: %w", err)
+		}
+		if m.due <= us(now) && !excluded[m.id] {
+			due = append(due, m)
 		}
 	}
-	q += ` ORDER BY next_attempt_at LIMIT ?`
-	args = append(args, limit)
-	rows, err := s.query(ctx, q, args...)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("due events: merchants: %w", err)
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	// The merchants whose oldest event waits longest first; past limit of
+	// them none could contribute to the batch.
+	slices.SortFunc(due, func(a, b merchantDue) int { return cmp.Compare(a.due, b.due) })
+	due = due[:min(len(due), limit)]
+	var q strings.Builder
+	var args []any
+	for i, m := range due {
+		if i > 0 {
+			q.WriteString(` UNION ALL `)
+		}
+		q.WriteString(`SELECT * FROM (SELECT id, merchant_id, next_attempt_at FROM events
+			WHERE status = 'pending' AND merchant_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?) AS d` + strconv.Itoa(i))
+		args = append(args, m.id, us(now), limit)
+	}
+	rows, err = s.query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("due events: %w", err)
 	}
 	defer rows.Close()
-	var out []DueEvent
+	type dueEvent struct {
+		DueEvent
+		at int64
+	}
+	var found []dueEvent
 	for rows.Next() {
-		var d DueEvent
-		if err := rows.Scan(&d.ID, &d.MerchantID); err != nil {
+		var d dueEvent
+		if err := rows.Scan(&d.ID, &d.MerchantID, &d.at); err != nil {
 			return nil, err
 		}
-		out = append(out, d)
+		found = append(found, d)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("due events: %w", err)
+	}
+	slices.SortStableFunc(found, func(a, b dueEvent) int { return cmp.Compare(a.at, b.at) })
+	out := make([]DueEvent, 0, min(len(found), limit))
+	for _, d := range found[:min(len(found), limit)] {
+		out = append(out, d.DueEvent)
+	}
+	return out, nil
 }
+
+// claimEventsSQL leases n events by id (ClaimEvents).
+func (s *Store) claimEventsSQL(n int) string {
+	return `UPDATE events SET next_attempt_at = ?, leased_until = ?
+		WHERE id IN (SELECT id FROM events WHERE id IN ` + inList(n) + `
+			AND ` + stillPending + ` AND next_attempt_at <= ?` + s.skipLocked() + `)
+		RETURNING ` + outboxCols
+}
+
+// stillPending is the guard of the statements that address events by id.
+// Written as "status = 'pending'" it lets the planner read the partial
+// index of pending events instead of the primary key, and it did: with
+// statistics from a quiet moment (few pending events) that index looks
+// nearly empty, so under a backlog of 19,000 events every finished
+// delivery scanned the merchant's whole backlog (12.5 ms and 10,000
+// buffers per statement). A CASE cannot be matched to the index's
+// predicate, so the row is found by its key whatever the statistics say.
+const stillPending = `CASE WHEN status = 'pending' THEN 1 ELSE 0 END = 1`
 
 // ClaimEvents leases the given events if they are still pending and due:
 // next_attempt_at and leased_until move to leaseUntil, so another node skips
@@ -167,10 +258,7 @@ func (s *Store) ClaimEvents(ctx context.Context, ids []string, now, leaseUntil t
 			args = append(args, id)
 		}
 		args = append(args, us(now))
-		rows, err := tx.query(ctx, `UPDATE events SET next_attempt_at = ?, leased_until = ?
-			WHERE id IN (SELECT id FROM events WHERE id IN `+inList(len(ids))+`
-				AND status = 'pending' AND next_attempt_at <= ?`+s.skipLocked()+`)
-			RETURNING `+outboxCols, args...)
+		rows, err := tx.query(ctx, s.claimEventsSQL(len(ids)), args...)
 		if err != nil {
 			return fmt.Errorf("claim events: %w", err)
 		}
@@ -222,7 +310,7 @@ func (s *Store) FinishDelivery(ctx context.Context, r DeliveryResult) (bool, err
 
 // finishEventSQL moves a claimed event on, only while the claim still holds.
 const finishEventSQL = `UPDATE events SET status = ?, attempts = attempts + 1, next_attempt_at = ?, delivered_at = ?, leased_until = 0
-	WHERE merchant_id = ? AND id = ? AND status = 'pending' AND attempts = ? AND leased_until = ?`
+	WHERE merchant_id = ? AND id = ? AND ` + stillPending + ` AND attempts = ? AND leased_until = ?`
 
 const logAttemptSQL = `INSERT INTO webhook_attempts (event_id, merchant_id, attempt_no, url, status_code, latency_us, error, created_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
@@ -231,7 +319,7 @@ const logAttemptSQL = `INSERT INTO webhook_attempts (event_id, merchant_id, atte
 // down), making the event due at now instead of when the lease runs out.
 func (s *Store) ReleaseEvent(ctx context.Context, merchantID int64, id string, claimedAttempts int, leasedUntil, now time.Time) error {
 	_, err := s.exec(ctx, `UPDATE events SET next_attempt_at = ?, leased_until = 0
-		WHERE merchant_id = ? AND id = ? AND status = 'pending' AND attempts = ? AND leased_until = ?`,
+		WHERE merchant_id = ? AND id = ? AND `+stillPending+` AND attempts = ? AND leased_until = ?`,
 		us(now), merchantID, id, claimedAttempts, us(leasedUntil))
 	if err != nil {
 		return fmt.Errorf("release event %s: %w", id, err)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"MerchantScheduleQueue", merchantScheduleQueue},
 		{"ScheduleRearm", scheduleRearm},
 		{"Outbox", outbox},
+		{"DueEventsByMerchant", dueEventsByMerchant},
 		{"VaultKeys", vaultKeys},
 		{"Subscriptions", subscriptions},
 		{"SubscriptionQueries", subscriptionQueries},
@@ -741,6 +743,51 @@ func scheduleRearm(t *testing.T, s *store.Store) {
 	}))
 	if sc, _ := s.GetSchedule(ctx, m.ID, "s1"); !ok || sc.Status != core.ScheduleExecuted || sc.PaymentStatus != core.StatusFailed {
 		t.Fatalf("adopted: %v %+v", ok, sc)
+	}
+}
+
+// dueEventsByMerchant: the worker's queue, oldest due first across
+// merchants, with a left-out merchant's backlog (older than everything
+// else) neither returned nor in the way of the others.
+func dueEventsByMerchant(t *testing.T, s *store.Store) {
+	a, b, c := Merchant(t, s, "imp00000001"), Merchant(t, s, "imp00000002"), Merchant(t, s, "imp00000003")
+	var evs []core.Event
+	add := func(m *core.Merchant, id string, at time.Duration) {
+		evs = append(evs, core.Event{ID: id, MerchantID: m.ID, Type: "payment", Payload: map[string]string{"id": id}, CreatedAt: T0.Add(at)})
+	}
+	for i := range 30 {
+		add(a, fmt.Sprintf("a%02d", i), time.Duration(i)*time.Second)
+	}
+	add(b, "b1", 100*time.Second)
+	add(b, "b0", 90*time.Second)
+	add(c, "c0", 50*time.Second)
+	must(t, s.InTx(ctx, func(tx *store.Tx) error { return tx.InsertEvents(ctx, evs) }))
+	ids := func(due []store.DueEvent) string {
+		var out []string
+		for _, d := range due {
+			out = append(out, d.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	now := T0.Add(200 * time.Second)
+	for _, c := range []struct {
+		name    string
+		now     time.Time
+		exclude []int64
+		limit   int
+		want    string
+	}{
+		{"all, oldest first", now, nil, 4, "a00,a01,a02,a03"},
+		{"busy merchant left out", now, []int64{a.ID}, 10, "c0,b0,b1"},
+		{"cut at limit across merchants", now, []int64{a.ID}, 2, "c0,b0"},
+		{"only what is due", T0.Add(60 * time.Second), []int64{a.ID}, 10, "c0"},
+		{"nothing asked", now, nil, 0, ""},
+		{"every merchant busy", now, []int64{a.ID, b.ID, c.ID}, 10, ""},
+	} {
+		due, err := s.DueEvents(ctx, c.now, c.exclude, c.limit)
+		if err != nil || ids(due) != c.want {
+			t.Errorf("%s: %s (%v), want %s", c.name, ids(due), err, c.want)
+		}
 	}
 }
 

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/billkey/billkey/internal/testenv"
+)
+
+// The statements that address an event by id find it by its key even when
+// the statistics were taken with no event pending and a backlog has built
+// up since: the partial index of pending events then looks empty to the
+// planner, and a plan through it scanned the merchant's whole backlog for
+// every finished delivery.
+func TestEventByIDStatementsUseTheKeyUnderABacklog(t *testing.T) {
+	t.Parallel()
+	b, ok := testenv.Postgres(t, false)
+	if !ok {
+		return
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, b.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO merchants (id, code, name, imp_key, imp_secret_hash, created_at) VALUES (1, 'imp00000001', 'm', 'k', 'x', 0)`)
+	exec(`INSERT INTO events (id, merchant_id, type, payload, status, created_at)
+		SELECT 'old' || g, 1, 'payment', '{}', 'delivered', g FROM generate_series(1, 5000) g`)
+	exec(`ANALYZE events`)
+	exec(`INSERT INTO events (id, merchant_id, type, payload, status, next_attempt_at, created_at)
+		SELECT 'new' || g, 1, 'payment', '{}', 'pending', g, g FROM generate_series(1, 5000) g`)
+	for name, q := range map[string]string{
+		"finish delivery": finishEventSQL,
+		"claim events":    s.claimEventsSQL(2),
+	} {
+		var plan []byte
+		if err := s.db.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) `+numberPlaceholders(q), placeholderArgs(q)...).Scan(&plan); err != nil {
+			t.Fatalf("%s: explain: %v", name, err)
+		}
+		var indexes []string
+		collectIndexes(t, plan, &indexes)
+		if len(indexes) == 0 || strings.Trim(strings.ReplaceAll(strings.Join(indexes, ","), "events_pkey", ""), ",") != "" {
+			t.Errorf("%s reads %v, want only events_pkey:\n%s", name, indexes, plan)
+		}
+	}
+}
+
+// placeholderArgs gives each ? a value of a type the statement accepts.
+func placeholderArgs(q string) []any {
+	args := make([]any, strings.Count(q, "?"))
+	for i := range args {
+		args[i] = "1"
+	}
+	return args
+}
+
+func collectIndexes(t *testing.T, plan []byte, out *[]string) {
+	t.Helper()
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if name, ok := v["Index Name"].(string); ok {
+				*out = append(*out, name)
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	var doc any
+	if err := json.Unmarshal(plan, &doc); err != nil {
+		t.Fatal(err)
+	}
+	walk(doc)
+}
