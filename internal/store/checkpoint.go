@@ -22,9 +22,12 @@ import (
 // A checkpointer beside the writer alone never gets that moment at a
 // thousand commits a second, and the log grew without bound.
 
-// checkpointEvery is how often the background checkpointer runs; the log
-// grows by a few MB between two runs at full load.
-const checkpointEvery = time.Second
+// checkpointEvery is how often the background checkpointer runs. Each run
+// writes back what the log gathered meanwhile and syncs the database file,
+// a burst of I/O that the writer's own syncs queue behind: at 500
+// charges/s the p99 of the gateway's overhead was 5.2–6.0 ms with 1 s,
+// 4.9–5.3 ms with 500 ms, 5.6–6.2 ms with 100 ms and 22–34 ms with 4 s.
+const checkpointEvery = 500 * time.Millisecond
 
 func (s *Store) checkpointer() {
 	defer close(s.checkpointerDone)
