@@ -313,7 +313,24 @@ func againPost(client *http.Client, u, tok, run string, k, n int64) (string, err
 	defer bufs.Put(buf)
 	buf.Reset()
 	fmt.Fprintf(buf, `{"customer_uid":"bench-%s-%d","merchant_uid":"b-%s-%d","amount":1000,"name":"bench"}`, run, k, run, n)
-	req, _ := http.NewRequest("POST", u, bytes.NewReader(buf.Bytes()))
+	return post(client, u, tok, buf.Bytes())
+}
+
+// benchPost posts body as JSON and returns the payment status (or "ok"
+// for non-payments).
+func benchPost(client *http.Client, u, tok string, body any) (string, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return "", err
+	}
+	return post(client, u, tok, b)
+}
+
+func post(client *http.Client, u, tok string, body []byte) (string, error) {
+	req, err := http.NewRequest("POST", u, bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", tok)
 	resp, err := client.Do(req)
@@ -321,6 +338,8 @@ func againPost(client *http.Client, u, tok, run string, k, n int64) (string, err
 		return "", err
 	}
 	defer resp.Body.Close()
+	buf := bufs.Get().(*bytes.Buffer)
+	defer bufs.Put(buf)
 	buf.Reset()
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return "", err
@@ -338,44 +357,13 @@ func againPost(client *http.Client, u, tok, run string, k, n int64) (string, err
 	if out.Code != 0 {
 		return "", fmt.Errorf("code %d: %s", out.Code, out.Message)
 	}
-	return out.Response.Status, nil
-}
-
-var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// benchPost posts JSON and returns the payment status (or "ok" for non-payments).
-func benchPost(client *http.Client, u, tok string, body any) (string, error) {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", u, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", tok)
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Code     int     `json:"code"`
-		Message  *string `json:"message"`
-		Response struct {
-			Status string `json:"status"`
-		} `json:"response"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return "", err
-	}
-	if out.Code != 0 {
-		msg := ""
-		if out.Message != nil {
-			msg = *out.Message
-		}
-		return "", fmt.Errorf("code %d: %s", out.Code, msg)
-	}
 	if out.Response.Status == "" {
 		return "ok", nil
 	}
 	return out.Response.Status, nil
 }
+
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // runPgbench initializes a scratch database on the same Postgres server and
 // runs pgbench -N (simple update, no branch contention) for d with clients
