@@ -60,12 +60,6 @@ func (c *keyCache) drop(merchantID int64, customerUID string) {
 	delete(c.m, keyRef{merchantID, customerUID})
 }
 
-func (c *keyCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
-}
-
 func versionOf(k *core.BillingKey) *store.KeyVersion {
 	return &store.KeyVersion{CustomerUID: k.CustomerUID, Version: k.Version}
 }
