@@ -359,8 +359,9 @@ func maintain(ctx context.Context, db *sql.DB, naptime time.Duration) {
 			}
 		}
 		rows.Close()
-		if len(vacuum)+len(analyze) > 0 && os.Getenv("BENCH_MAINT_LOG") != "" {
-			fmt.Fprintln(os.Stderr, time.Now().Format("15:04:05.000"), "maint", vacuum, analyze)
+		if len(vacuum)+len(analyze) > 0 {
+			// With the time, so that -slowest's stalls can be matched to it.
+			fmt.Fprintf(os.Stderr, "  %s autovacuum stand-in: VACUUM %v, ANALYZE %v\n", time.Now().Format("15:04:05.000"), vacuum, analyze)
 		}
 		for _, name := range vacuum {
 			conn.ExecContext(ctx, `VACUUM (ANALYZE) `+name)
