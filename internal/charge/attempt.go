@@ -131,6 +131,14 @@ func startIn(ctx context.Context, tx *store.Tx, p *core.Payment, bind Bind, key 
 // its deadline, it first tries to resolve that attempt, so a merchant
 // retrying after a crash gets the truth instead of a second charge.
 func (s *Service) start(ctx context.Context, p *core.Payment, bind Bind, key *store.KeyVersion) error {
+	// A caller gone before anything is recorded starts nothing. From here
+	// on the charge goes through: a cancel arriving mid-commit would leave
+	// an attempt that may be stored but is never sent, holding the order
+	// until the reconciler calls it never made.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("begin attempt %s: %w", p.MerchantUID, err)
+	}
+	ctx = context.WithoutCancel(ctx)
 	for tries := 0; ; tries++ {
 		var err error
 		if bind == nil {
@@ -220,6 +228,10 @@ func (s *Service) execute(ctx context.Context, p *core.Payment, req pg.ChargeReq
 		res, err = s.pg.Charge(pgctx, req)
 		cancel()
 	}
+	// The PG has acted: its answer is stored whether or not the caller is
+	// still there. A caller's cancel here would leave an answered charge
+	// pending until the reconciler found it, past the attempt deadline.
+	ctx = context.WithoutCancel(ctx)
 	var pgErr *pg.Error
 	switch {
 	case err == nil:

@@ -3,6 +3,7 @@ package charge_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -216,6 +217,178 @@ func TestNotFoundBeforeDeadlineDoesNotCount(t *testing.T) {
 		}
 		if st := status(); st != core.StatusPaid {
 			t.Fatalf("after the look-up found the approval: %s, want paid", st)
+		}
+	})
+}
+
+// hangUp is a PG connector during whose charge call the merchant hangs up:
+// it cancels the caller's context before the PG's answer comes back.
+type hangUp struct {
+	pg.Connector
+	cancel context.CancelFunc
+}
+
+func (c *hangUp) Charge(ctx context.Context, req pg.ChargeRequest) (*pg.ChargeResult, error) {
+	c.cancel()
+	return c.Connector.Charge(ctx, req)
+}
+
+// A merchant hanging up while the PG answers must not cost the answer: the
+// charge is stored as the PG decided (paid, with its webhook event), not
+// left pending for the reconciler to find after the attempt deadline. The
+// same goes for an answer that never comes: the unknown outcome is
+// recorded, so the look-ups start at once.
+func TestHangUpDuringPGCallKeepsTheAnswer(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		conn := &hangUp{}
+		bd := chargetest.New(t, b, func(o *chargetest.Options) {
+			o.WrapPG = func(c pg.Connector) pg.Connector { conn.Connector = c; return conn }
+		})
+		bd.IssueKey(t, "cust", cardOK)
+		bd.IssueKey(t, "lost", cardLost)
+		bg := context.Background()
+		for _, tc := range []struct {
+			customer, order string
+			want            core.PaymentStatus
+		}{
+			{"cust", "order-hangup", core.StatusPaid},
+			{"lost", "order-hangup-lost", core.StatusUnknown},
+		} {
+			ctx, cancel := context.WithCancel(bg)
+			conn.cancel = cancel
+			p, err := bd.Service.Again(ctx, bd.Merchant.ID, charge.PayInput{CustomerUID: tc.customer, MerchantUID: tc.order, Amount: 1000})
+			if err != nil || p.Status != tc.want {
+				t.Fatalf("%s: again with the caller gone: %+v %v", tc.order, p, err)
+			}
+			got, err := bd.Service.GetPayment(bg, bd.Merchant.ID, p.ImpUID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != tc.want {
+				t.Fatalf("%s: stored as %q, want %q: the answer was dropped with the caller", tc.order, got.Status, tc.want)
+			}
+			if tc.want == core.StatusUnknown && got.NextCheckAt.After(bd.Clock.Now()) {
+				t.Fatalf("%s: first look-up at %v, want now (%v), not the attempt deadline", tc.order, got.NextCheckAt, bd.Clock.Now())
+			}
+			if tc.want == core.StatusPaid {
+				if events, _ := bd.Store.Events(bg, bd.Merchant.ID, p.ImpUID); len(events) != 1 || events[0].Payload["status"] != "paid" {
+					t.Fatalf("%s: paid webhook event: %+v", tc.order, events)
+				}
+			}
+		}
+	})
+}
+
+// notYetThenNone is a PG (an upstream gateway, say) whose charge call got
+// no answer and never arrived, and whose look-ups first say "not known
+// yet" (an upstream still settling its own attempt), then "no such
+// charge".
+type notYetThenNone struct {
+	pg.Connector
+	notYet  int32
+	lookups atomic.Int32
+}
+
+func (c *notYetThenNone) Charge(context.Context, pg.ChargeRequest) (*pg.ChargeResult, error) {
+	return nil, fmt.Errorf("%w: no answer", pg.ErrUnknownOutcome)
+}
+
+func (c *notYetThenNone) LookupCharge(context.Context, pg.Target, string) (*pg.ChargeResult, error) {
+	if c.lookups.Add(1) <= c.notYet {
+		return nil, fmt.Errorf("%w: upstream payment is \"ready\"", pg.ErrUnknownOutcome)
+	}
+	return nil, pg.ErrNoSuchCharge
+}
+
+// The look-up confirming that a charge never reached the PG comes a few
+// seconds after the first empty one, however many "not known yet" answers
+// came before: those moved the back-off to minutes, which says nothing
+// about how soon a PG's lookup index catches up. (Found by the chaos test
+// through an upstream: the confirmation waited 2 minutes and a scheduled
+// entry with it.)
+func TestNeverReachedIsConfirmedSoonAfterNotYetAnswers(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		conn := &notYetThenNone{notYet: 2}
+		bd := chargetest.New(t, b, func(o *chargetest.Options) {
+			o.WrapPG = func(c pg.Connector) pg.Connector { conn.Connector = c; return conn }
+		})
+		ctx := context.Background()
+		bd.IssueKey(t, "cust", cardOK)
+		p, err := bd.Service.Again(ctx, bd.Merchant.ID, charge.PayInput{CustomerUID: "cust", MerchantUID: "order-never", Amount: 1000})
+		if err != nil || p.Status != core.StatusUnknown {
+			t.Fatalf("again without an answer: %+v %v", p, err)
+		}
+		// Look-ups at once and 5 s later: "not known yet"; 30 s later, past
+		// the attempt deadline: "no such charge".
+		for _, wait := range []time.Duration{0, 5 * time.Second, 30 * time.Second} {
+			bd.Clock.Advance(wait)
+			if _, err := bd.Service.Reconcile(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := conn.lookups.Load(); n != 3 {
+			t.Fatalf("%d look-ups, want 3", n)
+		}
+		bd.Clock.Advance(5 * time.Second)
+		if _, err := bd.Service.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := bd.Service.GetPayment(ctx, bd.Merchant.ID, p.ImpUID)
+		if err != nil || got.Status != core.StatusFailed || got.FailReason != pg.NeverReachedReason {
+			t.Fatalf("5 s after the first empty look-up (%d look-ups): %+v %v, want failed as never made", conn.lookups.Load(), got, err)
+		}
+	})
+}
+
+// hangUpAtAttempt is a database during whose recording of the attempt the
+// merchant hangs up.
+type hangUpAtAttempt struct {
+	charge.Store
+	cancel context.CancelFunc
+}
+
+func (s *hangUpAtAttempt) Statements(ctx context.Context, fn func(*store.Tx) error) error {
+	return s.Store.Statements(ctx, func(tx *store.Tx) error {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		return fn(tx)
+	})
+}
+
+// A merchant hanging up while the attempt is being recorded must not leave
+// an attempt whose commit nobody knows about: cancelled mid-commit, the row
+// may be stored while the PG is never called, and the order then stays held
+// until the reconciler calls it never made, past the attempt deadline.
+// Once the attempt is being recorded, the charge goes through.
+func TestHangUpWhileRecordingTheAttemptCharges(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		db := &hangUpAtAttempt{}
+		bd := chargetest.New(t, b, func(o *chargetest.Options) {
+			o.WrapStore = func(s charge.Store) charge.Store { db.Store = s; return db }
+		})
+		bd.IssueKey(t, "cust", cardOK)
+		ctx, cancel := context.WithCancel(context.Background())
+		db.cancel = cancel
+		p, err := bd.Service.Again(ctx, bd.Merchant.ID, charge.PayInput{CustomerUID: "cust", MerchantUID: "order-gone", Amount: 1000})
+		db.cancel = nil
+		if err != nil || p.Status != core.StatusPaid {
+			t.Fatalf("again with the caller gone mid-record: %+v %v", p, err)
+		}
+		if n := bd.Sim.ChargeCount(true); n != 1 {
+			t.Fatalf("PG approved %d charges, want 1", n)
+		}
+		// A caller already gone before anything is recorded starts nothing.
+		gone, stop := context.WithCancel(context.Background())
+		stop()
+		if _, err := bd.Service.Again(gone, bd.Merchant.ID, charge.PayInput{CustomerUID: "cust", MerchantUID: "order-never-sent", Amount: 1000}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("again from a caller already gone: %v, want context.Canceled", err)
+		}
+		if _, err := bd.Store.FindPayment(context.Background(), bd.Merchant.ID, "order-never-sent", "", ""); !errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("an attempt was recorded for a caller already gone: %v", err)
 		}
 	})
 }

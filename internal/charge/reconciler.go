@@ -31,6 +31,12 @@ func checkDelay(checks int) time.Duration {
 // not enough: a PG's lookup index can lag its charge path.
 const notSeenChecks = 2
 
+// notSeenRecheck is how soon the look-up confirming an empty one comes. It
+// does not follow checkSchedule: look-ups that found the charge "not known
+// yet" (an upstream gateway settling its own attempt) move that schedule
+// to minutes, but say nothing about how soon a lookup index catches up.
+const notSeenRecheck = 5 * time.Second
+
 // claimLease keeps other nodes off a claimed attempt while one looks it up:
 // long enough for the look-ups of one pass, short enough that an attempt
 // whose reconciling node died is looked at again soon (a duplicate look-up
@@ -53,7 +59,7 @@ func (s *Service) resolve(ctx context.Context, p core.Payment) (*core.Payment, e
 	case errors.Is(err, pg.ErrNoSuchCharge) && now.After(p.AttemptDeadline):
 		// Only empty look-ups past the deadline count: before it the call
 		// may still be on its way, and any other answer proves nothing.
-		seen, nerr := s.store.NoteNotSeen(ctx, p.MerchantID, p.ImpUID, now.Add(checkDelay(p.Checks+1)), p.Checks+1)
+		seen, nerr := s.store.NoteNotSeen(ctx, p.MerchantID, p.ImpUID, now.Add(notSeenRecheck), p.Checks+1)
 		if nerr != nil {
 			return nil, fmt.Errorf("reconcile %s: %w", p.ImpUID, nerr)
 		}

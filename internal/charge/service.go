@@ -55,6 +55,7 @@ func (s *Service) issueKey(ctx context.Context, merchantID int64, in IssueKeyInp
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	res, err := s.pg.IssueBillingKey(pgctx, pg.IssueKeyRequest{Target: target, IdempotencyKey: NewID("bk_"), CustomerUID: in.CustomerUID, Card: card, FirstCharge: in.FirstCharge})
 	cancel()
+	ctx = context.WithoutCancel(ctx) // the PG has acted: store its answer even if the caller left
 	var pgErr *pg.Error
 	if errors.As(err, &pgErr) {
 		return nil, &PGRefusedError{Stage: "issue", Err: pgErr}
@@ -418,6 +419,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 	pgctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 	res, err := s.pg.Cancel(pgctx, pg.CancelRequest{Target: target, ChargeKey: p.ImpUID, IdempotencyKey: c.ID, Amount: c.Amount, Reason: c.Reason})
 	cancel()
+	ctx = context.WithoutCancel(ctx) // the PG has acted: store its answer even if the caller left
 	var pgErr *pg.Error
 	switch {
 	case err == nil:

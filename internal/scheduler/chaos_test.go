@@ -229,6 +229,7 @@ func runChaos(t *testing.T, bin string, tc chaosCase) {
 
 	// Wait (bounded) for every entry to be executed: attempts of killed nodes
 	// settle through the reconciler once their deadline passes.
+	drainFrom := time.Now()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var executed, other int
@@ -240,25 +241,26 @@ func runChaos(t *testing.T, bin string, tc chaosCase) {
 			break
 		}
 		if time.Now().After(deadline) {
+			// A drain that times out must say why: where each entry left
+			// stands in our store and, through an upstream, in its store,
+			// and what the nodes warned about.
+			for _, line := range undrained(ctx, db, upDB, start) {
+				t.Log(line)
+			}
+			for i, p := range allProcs {
+				p.mu.Lock()
+				t.Logf("process %d log:\n%s", i, p.logs.String())
+				p.mu.Unlock()
+			}
 			t.Fatalf("not drained: %d executed, %d not", executed, other)
 		}
 		if os.Getenv("CHAOS_DEBUG") != "" {
-			r, _ := db.QueryContext(ctx, `SELECT s.status, COALESCE(p.status,''), COALESCE(p.checks,0), (COALESCE(p.next_check_at,0) - $1)/1000000, COUNT(*)
-				FROM schedules s LEFT JOIN payments p ON p.imp_uid = s.imp_uid WHERE s.status <> 'executed' GROUP BY 1,2,3,4`, time.Now().UnixMicro())
-			var lines []string
-			for r.Next() {
-				var st, ps string
-				var ch, nx, n int64
-				r.Scan(&st, &ps, &ch, &nx, &n)
-				lines = append(lines, fmt.Sprintf("%s/%s/c%d/next%+ds:%d", st, ps, ch, nx, n))
-			}
-			r.Close()
-			t.Logf("%5.1fs %v", time.Since(start).Seconds(), lines)
+			t.Logf("%5.1fs %v", time.Since(start).Seconds(), undrained(ctx, db, upDB, start))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 
-	t.Logf("all executed after %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("all executed after %s (drain after the chaos: %s)", time.Since(start).Round(time.Millisecond), time.Since(drainFrom).Round(time.Millisecond))
 	if os.Getenv("CHAOS_DEBUG") != "" {
 		for _, p := range allProcs {
 			p.mu.Lock()
@@ -389,6 +391,40 @@ func runChaos(t *testing.T, bin string, tc chaosCase) {
 	if stats.Lost == 0 {
 		t.Errorf("no chaos: the PG lost no approval response (stats %+v)", stats)
 	}
+}
+
+// undrained describes each entry not yet executed: the entry (status,
+// lease), its latest attempt (status, look-ups made, next look-up) and,
+// with an upstream, the upstream's payment for that attempt.
+func undrained(ctx context.Context, db, upDB *sql.DB, start time.Time) []string {
+	now := time.Now().UnixMicro()
+	rows, err := db.QueryContext(ctx, `SELECT s.merchant_uid, s.status, s.claimed_by, (s.lease_until - $1)/1000, s.imp_uid,
+		COALESCE(p.status, ''), COALESCE(p.checks, 0), (COALESCE(p.next_check_at, 0) - $1)/1000, COALESCE(p.fail_reason, ''),
+		(SELECT COUNT(*) FROM payments a WHERE a.merchant_id = s.merchant_id AND a.merchant_uid = s.merchant_uid)
+		FROM schedules s LEFT JOIN payments p ON p.imp_uid = s.imp_uid WHERE s.status <> 'executed' ORDER BY s.merchant_uid`, now)
+	if err != nil {
+		return []string{"undrained: " + err.Error()}
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var mu, st, by, imp, ps, reason string
+		var leaseMS, checks, nextMS, tries int64
+		if err := rows.Scan(&mu, &st, &by, &leaseMS, &imp, &ps, &checks, &nextMS, &reason, &tries); err != nil {
+			return append(lines, "undrained: "+err.Error())
+		}
+		line := fmt.Sprintf("%5.1fs %s: entry %s (claimed by %q, lease %+dms), %d attempts, latest %q %s, %d look-ups, next in %+dms, reason %q",
+			time.Since(start).Seconds(), mu, st, by, leaseMS, tries, imp, ps, checks, nextMS, reason)
+		if upDB != nil && imp != "" {
+			var ust, ureason string
+			var uchecks int64
+			err := upDB.QueryRowContext(ctx, `SELECT status, checks, fail_reason FROM payments WHERE merchant_uid = $1`, iamport.MerchantUID(imp)).
+				Scan(&ust, &uchecks, &ureason)
+			line += fmt.Sprintf("; upstream: %q, %d look-ups, reason %q (err %v)", ust, uchecks, ureason, err)
+		}
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 type proc struct {

@@ -103,7 +103,11 @@ func (s *Server) handleCharge(w http.ResponseWriter, r *http.Request) {
 		dropResponse(w)
 		return
 	}
+	held := time.Now()
 	s.delay(r.Context())
+	if f := s.chargeTimed.Load(); f != nil {
+		(*f)(req.IdempotencyKey, time.Since(held))
+	}
 	if ref != nil {
 		s.writeRefusal(w, ref)
 		return

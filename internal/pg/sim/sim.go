@@ -158,6 +158,9 @@ type Server struct {
 
 	stats   statCounters
 	handler http.Handler
+	// chargeTimed, when set, hears how long each charge was held: what a
+	// benchmark subtracts to tell the gateway's time from the PG's.
+	chargeTimed atomic.Pointer[func(idempotencyKey string, held time.Duration)]
 
 	srvMu sync.Mutex
 	srvs  []*http.Server
@@ -286,6 +289,17 @@ func (s *Server) chance(rate float64) bool {
 	s.rngMu.Lock()
 	defer s.rngMu.Unlock()
 	return s.rng.Float64() < rate
+}
+
+// TimeCharges has f told, for every charge answered over HTTP, how long
+// the simulator held it (its latency as its own timer slept it, which can
+// run past Config.Latency on a busy machine). nil stops it.
+func (s *Server) TimeCharges(f func(idempotencyKey string, held time.Duration)) {
+	if f == nil {
+		s.chargeTimed.Store(nil)
+		return
+	}
+	s.chargeTimed.Store(&f)
 }
 
 // delay models PG processing time. It is slept after the ledger is written,

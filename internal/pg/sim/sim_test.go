@@ -157,3 +157,30 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestTimeCharges: a benchmark subtracting the PG's own time hears, per
+// charge, at least the configured latency, and nothing once it stops.
+func TestTimeCharges(t *testing.T) {
+	t.Parallel()
+	s := New(Config{Latency: 2 * time.Millisecond})
+	h := s.Handler()
+	held := map[string]time.Duration{}
+	s.TimeCharges(func(key string, d time.Duration) { held[key] = d })
+	charge := func(key string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/charges",
+			strings.NewReader(`{"provider":"kcp","mid":"T0000","idempotency_key":"`+key+`","amount":500,"card":{"number":"4242424242424242","expiry":"2030-01"}}`)))
+		if rec.Code != 200 {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+	charge("timed")
+	if d, ok := held["timed"]; !ok || d < 2*time.Millisecond {
+		t.Fatalf("held %v (heard: %v), want ≥ 2ms", d, ok)
+	}
+	s.TimeCharges(nil)
+	charge("untimed")
+	if _, ok := held["untimed"]; ok {
+		t.Fatal("heard a charge after TimeCharges(nil)")
+	}
+}
