@@ -41,18 +41,32 @@ func TestEventByIDStatementsUseTheKeyUnderABacklog(t *testing.T) {
 	exec(`ANALYZE events`)
 	exec(`INSERT INTO events (id, merchant_id, type, payload, status, next_attempt_at, created_at)
 		SELECT 'new' || g, 1, 'payment', '{}', 'pending', g, g FROM generate_series(1, 5000) g`)
-	for name, q := range map[string]string{
-		"finish delivery": finishEventSQL,
-		"claim events":    s.claimEventsSQL(2),
+	for name, st := range map[string]struct {
+		q    string
+		args []any
+	}{
+		"finish delivery": {finishEventSQL, placeholderArgs(finishEventSQL)},
+		"claim events":    {s.claimEventsSQL(2), placeholderArgs(s.claimEventsSQL(2))},
+		"finish deliveries": {finishDeliveriesSQL, []any{
+			[]string{"new1"}, []int64{1}, []string{"delivered"}, []int64{0}, []int64{1}, []int64{0}, []int64{0},
+			[]int64{1}, []string{"http://x"}, []int64{200}, []int64{1}, []string{""}, []int64{1},
+		}},
 	} {
+		q := st.q
+		if strings.Contains(q, "?") {
+			q = numberPlaceholders(q)
+		}
 		var plan []byte
-		if err := s.db.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) `+numberPlaceholders(q), placeholderArgs(q)...).Scan(&plan); err != nil {
+		if err := s.db.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) `+q, st.args...).Scan(&plan); err != nil {
 			t.Fatalf("%s: explain: %v", name, err)
 		}
 		var indexes []string
 		collectIndexes(t, plan, &indexes)
 		if len(indexes) == 0 || strings.Trim(strings.ReplaceAll(strings.Join(indexes, ","), "events_pkey", ""), ",") != "" {
 			t.Errorf("%s reads %v, want only events_pkey:\n%s", name, indexes, plan)
+		}
+		if strings.Contains(string(plan), `"Node Type": "Seq Scan"`) && strings.Contains(string(plan), `"Relation Name": "events"`) {
+			t.Errorf("%s scans events:\n%s", name, plan)
 		}
 	}
 }

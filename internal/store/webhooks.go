@@ -271,42 +271,116 @@ func (s *Store) ClaimEvents(ctx context.Context, ids []string, now, leaseUntil t
 // FinishDelivery logs an attempt and moves its event on. It reports false
 // when the claim was lost (the lease ran out and another worker took the
 // event); the attempt is logged all the same, since it did happen.
-//
-// On Postgres both writes are one statement, atomic by itself: every
-// delivered event costs the worker one round trip here instead of four
-// (BEGIN, UPDATE, INSERT, COMMIT), database time the charges compete for.
-// SQLite keeps the transaction, which the group-commit writer batches.
 func (s *Store) FinishDelivery(ctx context.Context, r DeliveryResult) (bool, error) {
-	a := r.Attempt
-	finishArgs := []any{r.Status, us(r.NextAttemptAt), us(r.DeliveredAt), r.MerchantID, r.EventID, r.ClaimedAttempts, us(r.LeasedUntil)}
-	logArgs := []any{r.EventID, r.MerchantID, a.AttemptNo, a.URL, a.StatusCode, a.Latency.Microseconds(), a.Error, us(a.CreatedAt)}
-	if s.dialect == Postgres {
-		// Data-modifying CTEs run to completion whether or not the outer
-		// query reads them, so the attempt row is written even when the
-		// claim was lost and u updates nothing.
-		var updated int
-		err := s.db.QueryRowContext(ctx, s.rebind(`WITH u AS (`+finishEventSQL+` RETURNING 1), a AS (`+logAttemptSQL+`)
-			SELECT COUNT(*) FROM u`), append(finishArgs, logArgs...)...).Scan(&updated)
-		if err != nil {
-			return false, fmt.Errorf("finish delivery %s: %w", r.EventID, err)
-		}
-		return updated == 1, nil
+	applied, err := s.FinishDeliveries(ctx, []DeliveryResult{r})
+	if err != nil {
+		return false, err
 	}
-	applied := false
-	err := s.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, finishEventSQL, finishArgs...)
-		if err != nil {
-			return fmt.Errorf("finish delivery %s: %w", r.EventID, err)
+	return applied[0], nil
+}
+
+// FinishDeliveries is FinishDelivery for several attempts at once, in one
+// write: applied[i] reports whether rs[i] still held its claim.
+//
+// On Postgres all of them are one statement, atomic by itself: a claim
+// pass's outcomes cost the worker one round trip and one commit instead of
+// one per event (or four, as BEGIN, UPDATE, INSERT, COMMIT), database time
+// the charges compete for. SQLite writes them in one transaction, which the
+// group-commit writer batches with others.
+func (s *Store) FinishDeliveries(ctx context.Context, rs []DeliveryResult) ([]bool, error) {
+	applied := make([]bool, len(rs))
+	if len(rs) == 0 {
+		return applied, nil
+	}
+	if s.dialect == Postgres {
+		cols := struct {
+			eventID, status, url, errText                                   []string
+			merchantID, next, delivered, claimed, leased, no, code, latency []int64
+			created                                                         []int64
+		}{}
+		for _, r := range rs {
+			a := r.Attempt
+			cols.eventID = append(cols.eventID, r.EventID)
+			cols.merchantID = append(cols.merchantID, r.MerchantID)
+			cols.status = append(cols.status, r.Status)
+			cols.next = append(cols.next, us(r.NextAttemptAt))
+			cols.delivered = append(cols.delivered, us(r.DeliveredAt))
+			cols.claimed = append(cols.claimed, int64(r.ClaimedAttempts))
+			cols.leased = append(cols.leased, us(r.LeasedUntil))
+			cols.no = append(cols.no, int64(a.AttemptNo))
+			cols.url = append(cols.url, a.URL)
+			cols.code = append(cols.code, int64(a.StatusCode))
+			cols.latency = append(cols.latency, a.Latency.Microseconds())
+			cols.errText = append(cols.errText, a.Error)
+			cols.created = append(cols.created, us(a.CreatedAt))
 		}
-		n, _ := res.RowsAffected()
-		applied = n == 1
-		if _, err := tx.exec(ctx, logAttemptSQL, logArgs...); err != nil {
-			return fmt.Errorf("log attempt of %s: %w", r.EventID, err)
+		// Data-modifying CTEs run to completion whether or not the outer
+		// query reads them, so every attempt row is written even when a
+		// claim was lost and u updates nothing for it.
+		rows, err := s.db.QueryContext(ctx, finishDeliveriesSQL, cols.eventID, cols.merchantID, cols.status, cols.next,
+			cols.delivered, cols.claimed, cols.leased, cols.no, cols.url, cols.code, cols.latency, cols.errText, cols.created)
+		if err != nil {
+			return nil, fmt.Errorf("finish %d deliveries: %w", len(rs), err)
+		}
+		defer rows.Close()
+		done := map[string]bool{}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("finish %d deliveries: %w", len(rs), err)
+			}
+			done[id] = true
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("finish %d deliveries: %w", len(rs), err)
+		}
+		for i, r := range rs {
+			applied[i] = done[r.EventID]
+		}
+		return applied, nil
+	}
+	err := s.InTx(ctx, func(tx *Tx) error {
+		for i, r := range rs {
+			a := r.Attempt
+			res, err := tx.exec(ctx, finishEventSQL, r.Status, us(r.NextAttemptAt), us(r.DeliveredAt), r.MerchantID, r.EventID,
+				r.ClaimedAttempts, us(r.LeasedUntil))
+			if err != nil {
+				return fmt.Errorf("finish delivery %s: %w", r.EventID, err)
+			}
+			n, _ := res.RowsAffected()
+			applied[i] = n == 1
+			if _, err := tx.exec(ctx, logAttemptSQL, r.EventID, r.MerchantID, a.AttemptNo, a.URL, a.StatusCode,
+				a.Latency.Microseconds(), a.Error, us(a.CreatedAt)); err != nil {
+				return fmt.Errorf("log attempt of %s: %w", r.EventID, err)
+			}
 		}
 		return nil
 	})
-	return applied, err
+	if err != nil {
+		return nil, err
+	}
+	return applied, nil
 }
+
+// finishDeliveriesSQL is finishEventSQL and logAttemptSQL over arrays, one
+// element per attempt (Postgres only). The guard on status is the CASE form
+// of stillPending, which keeps the planner on the primary key.
+const finishDeliveriesSQL = `WITH r AS (
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+			$8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[])
+			AS r(event_id, merchant_id, status, next_attempt_at, delivered_at, claimed_attempts, leased_until,
+				attempt_no, url, status_code, latency_us, error, created_at)
+	), u AS (
+		UPDATE events e SET status = r.status, attempts = e.attempts + 1, next_attempt_at = r.next_attempt_at,
+			delivered_at = r.delivered_at, leased_until = 0
+		FROM r WHERE e.merchant_id = r.merchant_id AND e.id = r.event_id AND CASE WHEN e.status = 'pending' THEN 1 ELSE 0 END = 1
+			AND e.attempts = r.claimed_attempts AND e.leased_until = r.leased_until
+		RETURNING e.id
+	), a AS (
+		INSERT INTO webhook_attempts (event_id, merchant_id, attempt_no, url, status_code, latency_us, error, created_at)
+		SELECT event_id, merchant_id, attempt_no, url, status_code, latency_us, error, created_at FROM r
+	)
+	SELECT id FROM u`
 
 // finishEventSQL moves a claimed event on, only while the claim still holds.
 const finishEventSQL = `UPDATE events SET status = ?, attempts = attempts + 1, next_attempt_at = ?, delivered_at = ?, leased_until = 0

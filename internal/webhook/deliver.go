@@ -254,10 +254,9 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, ev store.OutboxE
 			outcome, r.Status = outcomeFailed, store.EventFailed
 		}
 	}
-	// The outcome must be stored even if the worker is being stopped.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	applied, err := s.store.FinishDelivery(wctx, r)
+	// Stored even if the worker is being stopped (the finisher never takes
+	// the caller's cancel), together with other deliveries' outcomes.
+	applied, err := s.finishes.finish(r)
 	if err != nil {
 		log.Error("record webhook attempt", "err", err, "outcome", outcome)
 		return

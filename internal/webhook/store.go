@@ -12,7 +12,7 @@ import (
 type Store interface {
 	DueEvents(ctx context.Context, now time.Time, excludeMerchants []int64, limit int) ([]store.DueEvent, error)
 	ClaimEvents(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]store.OutboxEvent, error)
-	FinishDelivery(ctx context.Context, r store.DeliveryResult) (bool, error)
+	FinishDeliveries(ctx context.Context, rs []store.DeliveryResult) ([]bool, error)
 	ReleaseEvent(ctx context.Context, merchantID int64, id string, claimedAttempts int, leasedUntil, now time.Time) error
 	WebhookQueueDepth(ctx context.Context) (map[string]int, error)
 

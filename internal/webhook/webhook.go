@@ -72,6 +72,7 @@ type Service struct {
 	lease       time.Duration
 	interval    time.Duration
 	m           *metrics
+	finishes    *finisher
 
 	// dispatchMu makes a claim pass and its in-flight bookkeeping atomic
 	// with respect to other passes of this node.
@@ -117,6 +118,7 @@ func New(o Options) *Service {
 		client:      newClient(o.AllowPrivate, o.ConnectTimeout, o.Timeout),
 		maxInFlight: o.MaxInFlight, perMerchant: o.PerMerchant, timeout: o.Timeout, lease: o.Lease, interval: o.Interval,
 		m:        newMetrics(o.Registerer, o.Store),
+		finishes: &finisher{write: o.Store.FinishDeliveries},
 		inFlight: map[int64]int{},
 		wake:     make(chan struct{}, 1),
 	}

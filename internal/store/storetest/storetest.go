@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"CheckoutSessions", checkoutSessions},
 		{"PruneExpired", pruneExpired},
 		{"EventRequeue", eventRequeue},
+		{"FinishDeliveries", finishDeliveries},
 		{"WebhookSettings", webhookSettings},
 		{"WebhookSecrets", webhookSecrets},
 		{"Cards", cards},

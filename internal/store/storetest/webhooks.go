@@ -95,3 +95,62 @@ func webhookSecrets(t *testing.T, s *store.Store) {
 		t.Errorf("rotate for unknown merchant: %v", err)
 	}
 }
+
+// finishDeliveries: one write for a pass's outcomes; each event moves on
+// only while its claim holds, and every attempt is logged.
+func finishDeliveries(t *testing.T, s *store.Store) {
+	m := Merchant(t, s, "imp00000001")
+	p := Payment(m, "imp_1", "o1")
+	must(t, s.BeginAttempt(ctx, p))
+	e1, e2, e3 := event(m, p, "a"), event(m, p, "b"), event(m, p, "c")
+	if _, err := s.SettleAttempt(ctx, paid(p, T0), func(tx *store.Tx) error { return tx.InsertEvents(ctx, []core.Event{e1, e2, e3}) }); err != nil {
+		t.Fatal(err)
+	}
+	now := T0.Add(time.Second)
+	lease := now.Add(time.Minute)
+	if claimed, err := s.ClaimEvents(ctx, []string{e1.ID, e2.ID, e3.ID}, now, lease); err != nil || len(claimed) != 3 {
+		t.Fatalf("claim %+v %v", claimed, err)
+	}
+	result := func(id string, leased time.Time, status string, code int) store.DeliveryResult {
+		r := store.DeliveryResult{EventID: id, MerchantID: m.ID, LeasedUntil: leased, Status: status,
+			Attempt: store.WebhookAttempt{AttemptNo: 1, URL: "https://shop.example.com/hook", StatusCode: code, Latency: 3 * time.Millisecond, CreatedAt: now}}
+		switch status {
+		case store.EventDelivered:
+			r.DeliveredAt = now
+		case store.EventPending:
+			r.NextAttemptAt = now.Add(time.Minute)
+			r.Attempt.Error = "HTTP 503"
+		}
+		return r
+	}
+	applied, err := s.FinishDeliveries(ctx, []store.DeliveryResult{
+		result(e1.ID, lease, store.EventDelivered, 200),
+		result(e2.ID, lease.Add(time.Second), store.EventDelivered, 200), // a claim another worker took over
+		result(e3.ID, lease, store.EventPending, 503),
+	})
+	if err != nil || len(applied) != 3 || !applied[0] || applied[1] || !applied[2] {
+		t.Fatalf("finish deliveries: %v %v, want [true false true]", applied, err)
+	}
+	for _, want := range []struct {
+		id     string
+		status string
+		tries  int
+		next   time.Time
+	}{
+		{e1.ID, store.EventDelivered, 1, time.Time{}},
+		{e2.ID, store.EventPending, 0, lease},
+		{e3.ID, store.EventPending, 1, now.Add(time.Minute)},
+	} {
+		ev, err := s.OutboxEvent(ctx, m.ID, want.id)
+		if err != nil || ev.Status != want.status || ev.Attempts != want.tries || (!want.next.IsZero() && !ev.NextAttemptAt.Equal(want.next)) {
+			t.Errorf("%s: %+v %v, want %s after %d attempts, next at %v", want.id, ev, err, want.status, want.tries, want.next)
+		}
+		attempts, err := s.WebhookAttempts(ctx, m.ID, want.id)
+		if err != nil || len(attempts) != 1 || attempts[0].URL != "https://shop.example.com/hook" || attempts[0].Latency != 3*time.Millisecond {
+			t.Errorf("%s: attempts %+v %v, want the one logged", want.id, attempts, err)
+		}
+	}
+	if applied, err := s.FinishDeliveries(ctx, nil); err != nil || len(applied) != 0 {
+		t.Errorf("no deliveries: %v %v", applied, err)
+	}
+}
