@@ -96,7 +96,8 @@ func benchAgain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	closeApp := sync.OnceValue(a.Close)
+	defer closeApp()
 	a.Start()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -136,6 +137,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	}
 
 	dialect := a.Store.Dialect()
+	stopMaintain := func() {}
 	if raw != nil {
 		m, err := a.Store.MerchantByImpKey(ctx, cred.ImpKey)
 		if err != nil {
@@ -147,7 +149,8 @@ func benchAgain(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		maintainCtx, stopMaintain := context.WithCancel(ctx)
+		var maintainCtx context.Context
+		maintainCtx, stopMaintain = context.WithCancel(ctx)
 		defer stopMaintain()
 		go maintain(maintainCtx, raw, autovacuumNaptime)
 	}
@@ -251,7 +254,15 @@ func benchAgain(ctx context.Context, args []string) error {
 	}
 
 	// pgbench runs right after our load, for as long, on the same server:
-	// the target is stated as a ratio to it.
+	// the target is stated as a ratio to it. Billkey is stopped first, as
+	// pgbench was while ours ran: its workers would otherwise go on draining
+	// the webhook backlog of the load into pgbench's run, and the ratio
+	// would be flattered by a slower pgbench.
+	stopSrv()
+	if err := closeApp(); err != nil {
+		return err
+	}
+	stopMaintain()
 	var pgbenchTPS float64
 	var pgbenchErr error
 	if dialect == "postgres" && *pgbench {

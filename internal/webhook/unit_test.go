@@ -164,3 +164,39 @@ func TestUnitSkippedEventsReadNoSecrets(t *testing.T) {
 		}
 	})
 }
+
+// A merchant's backlog drains without new charges to wake the worker: a
+// finished delivery frees its merchant's slot and starts another claim
+// pass, instead of the slot waiting for the next tick (a backlog of
+// resends once drained at 4 events per Interval).
+func TestUnitBacklogDrainsWithoutNewCharges(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		_, bd := setup(t, b, true)
+		const events = 13 // more than three passes' worth at 4 per merchant
+		got := make(chan struct{}, events*2)
+		rc := newReceiver(t, func(int, http.ResponseWriter) { got <- struct{}{} })
+		if err := bd.Store.SetMerchantWebhook(ctx, bd.Merchant.ID, rc.URL, "json"); err != nil {
+			t.Fatal(err)
+		}
+		for i := range events {
+			pay(t, bd, bd.Merchant, fmt.Sprintf("o-%d", i), "")
+		}
+		// A worker of its own, which no charge wakes, ticking once an hour.
+		o := bd.opts
+		o.Interval = time.Hour
+		w := webhook.New(o)
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { w.Run(runCtx); close(done) }()
+		defer func() { stop(); <-done }()
+		timeout := time.After(30 * time.Second) // a bound on failure only
+		for n := 0; n < events; n++ {
+			select {
+			case <-got:
+			case <-timeout:
+				t.Fatalf("%d of %d events delivered: the backlog waits for a tick", n, events)
+			}
+		}
+	})
+}

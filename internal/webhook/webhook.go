@@ -247,7 +247,12 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer s.done(ev.MerchantID)
+			defer func() {
+				s.done(ev.MerchantID)
+				// The freed slot may have more of its merchant's events
+				// waiting: a pass now, not at the next tick.
+				s.Wake()
+			}()
 			s.deliver(ctx, ev, mp)
 		}()
 	}
