@@ -22,6 +22,7 @@ const usage = `billkey-bench — measure Billkey
 Usage:
   billkey-bench again [flags]       POST /subscribe/payments/again throughput or latency
   billkey-bench schedules [flags]   billing runs on Postgres, and serve's RSS with pending entries
+  billkey-bench fsync [flags]       the disk's durable-write latency: the floor under every commit
 
 Run "billkey-bench again --help" for the flags of each.
 `
@@ -39,6 +40,8 @@ func main() {
 		err = benchAgain(ctx, os.Args[2:])
 	case "schedules":
 		err = benchSchedules(ctx, os.Args[2:])
+	case "fsync":
+		err = benchFsync(ctx, os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
