@@ -136,10 +136,16 @@ func scanOutboxRows(rows *sql.Rows) ([]OutboxEvent, error) {
 // per merchant), then the due events of the merchants that may have more,
 // each list cut at limit. A single scan in due order that filtered out the
 // busy merchants read the whole backlog of a merchant whose receiver was
-// slow, on every claim pass.
-func (s *Store) DueEvents(ctx context.Context, now time.Time, excludeMerchants []int64, limit int) ([]DueEvent, error) {
+// slow, on every claim pass. perMerchant (0: limit) caps what one merchant
+// contributes: a worker can start only so many of one merchant's deliveries
+// in a pass, and reading a backlog's first limit rows on every pass to use
+// four of them cost the database and the worker's heap alike.
+func (s *Store) DueEvents(ctx context.Context, now time.Time, excludeMerchants []int64, limit, perMerchant int) ([]DueEvent, error) {
 	if limit <= 0 {
 		return nil, nil
+	}
+	if perMerchant <= 0 || perMerchant > limit {
+		perMerchant = limit
 	}
 	// Each probe is an ORDER BY … LIMIT 1, not MIN(): given a large
 	// backlog, Postgres planned the first MIN() as an aggregate over every
@@ -194,7 +200,7 @@ func (s *Store) DueEvents(ctx context.Context, now time.Time, excludeMerchants [
 		}
 		q.WriteString(`SELECT * FROM (SELECT id, merchant_id, next_attempt_at FROM events
 			WHERE status = 'pending' AND merchant_id = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?) AS d` + strconv.Itoa(i))
-		args = append(args, m.id, us(now), limit)
+		args = append(args, m.id, us(now), perMerchant)
 	}
 	rows, err = s.query(ctx, q.String(), args...)
 	if err != nil {

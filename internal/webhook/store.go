@@ -10,7 +10,7 @@ import (
 // Store is what webhook delivery needs of the database: the outbox as a
 // work queue, delivery records, and each merchant's secrets and settings.
 type Store interface {
-	DueEvents(ctx context.Context, now time.Time, excludeMerchants []int64, limit int) ([]store.DueEvent, error)
+	DueEvents(ctx context.Context, now time.Time, excludeMerchants []int64, limit, perMerchant int) ([]store.DueEvent, error)
 	ClaimEvents(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]store.OutboxEvent, error)
 	FinishDeliveries(ctx context.Context, rs []store.DeliveryResult) ([]bool, error)
 	ReleaseEvent(ctx context.Context, merchantID int64, id string, claimedAttempts int, leasedUntil, now time.Time) error

@@ -208,8 +208,9 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	// Over-fetch candidates: some will belong to a merchant whose share this
-	// pass fills up, and another node may claim some first.
-	due, err := s.store.DueEvents(ctx, now, saturated, free*4)
+	// pass fills up, and another node may claim some first; of one merchant
+	// no more than twice what it may have in flight.
+	due, err := s.store.DueEvents(ctx, now, saturated, free*4, s.perMerchant*2)
 	if err != nil {
 		return 0, err
 	}

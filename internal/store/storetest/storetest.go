@@ -776,16 +776,18 @@ func dueEventsByMerchant(t *testing.T, s *store.Store) {
 		now     time.Time
 		exclude []int64
 		limit   int
+		per     int // per merchant; 0: limit
 		want    string
 	}{
-		{"all, oldest first", now, nil, 4, "a00,a01,a02,a03"},
-		{"busy merchant left out", now, []int64{a.ID}, 10, "c0,b0,b1"},
-		{"cut at limit across merchants", now, []int64{a.ID}, 2, "c0,b0"},
-		{"only what is due", T0.Add(60 * time.Second), []int64{a.ID}, 10, "c0"},
-		{"nothing asked", now, nil, 0, ""},
-		{"every merchant busy", now, []int64{a.ID, b.ID, c.ID}, 10, ""},
+		{"all, oldest first", now, nil, 4, 0, "a00,a01,a02,a03"},
+		{"busy merchant left out", now, []int64{a.ID}, 10, 0, "c0,b0,b1"},
+		{"cut at limit across merchants", now, []int64{a.ID}, 2, 0, "c0,b0"},
+		{"only what is due", T0.Add(60 * time.Second), []int64{a.ID}, 10, 0, "c0"},
+		{"nothing asked", now, nil, 0, 0, ""},
+		{"every merchant busy", now, []int64{a.ID, b.ID, c.ID}, 10, 0, ""},
+		{"a backlog gives its share, not the batch", now, nil, 10, 2, "a00,a01,c0,b0,b1"},
 	} {
-		due, err := s.DueEvents(ctx, c.now, c.exclude, c.limit)
+		due, err := s.DueEvents(ctx, c.now, c.exclude, c.limit, c.per)
 		if err != nil || ids(due) != c.want {
 			t.Errorf("%s: %s (%v), want %s", c.name, ids(due), err, c.want)
 		}
@@ -809,11 +811,11 @@ func outbox(t *testing.T, s *store.Store) {
 		t.Fatalf("stored events: %+v %v", stored, err)
 	}
 	now := T0.Add(time.Second)
-	due, err := s.DueEvents(ctx, now, nil, 10)
+	due, err := s.DueEvents(ctx, now, nil, 10, 0)
 	if err != nil || len(due) != 2 {
 		t.Fatalf("due: %+v %v", due, err)
 	}
-	if due, _ := s.DueEvents(ctx, now, []int64{m.ID}, 10); len(due) != 0 {
+	if due, _ := s.DueEvents(ctx, now, []int64{m.ID}, 10, 0); len(due) != 0 {
 		t.Fatalf("an excluded merchant's events: %+v", due)
 	}
 	lease := now.Add(time.Minute)

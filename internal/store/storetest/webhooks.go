@@ -25,7 +25,7 @@ func eventRequeue(t *testing.T, s *store.Store) {
 	}
 	// A worker shutting down gives its claim back: the event is due at once.
 	must(t, s.ReleaseEvent(ctx, m.ID, e1.ID, 0, lease, now))
-	if due, err := s.DueEvents(ctx, now, nil, 10); err != nil || len(due) != 1 || due[0].ID != e1.ID {
+	if due, err := s.DueEvents(ctx, now, nil, 10, 0); err != nil || len(due) != 1 || due[0].ID != e1.ID {
 		t.Errorf("due after release %+v %v", due, err)
 	}
 	// A leased event cannot be requeued by hand.
