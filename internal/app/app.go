@@ -67,6 +67,9 @@ type Config struct {
 	ReconcileInterval time.Duration
 	// WebhookAllowPrivate (BILLKEY_WEBHOOK_ALLOW_PRIVATE) lets webhooks go to loopback, private and link-local addresses.
 	WebhookAllowPrivate bool
+	// WebhookConcurrency (BILLKEY_WEBHOOK_CONCURRENCY) caps one merchant's
+	// deliveries in flight per node; 0: the webhook package's default (4).
+	WebhookConcurrency int
 	// CheckoutOrigins (BILLKEY_CHECKOUT_ORIGINS, comma-separated) may embed the
 	// payment window and open it with IMP.request_pay; nil = localhost only
 	// (see internal/checkout.DefaultOrigins).

@@ -95,6 +95,7 @@ func OpenCore(ctx context.Context, cfg Config) (*Core, error) {
 		Logger:       cfg.Logger.With("component", "webhook"),
 		Registerer:   c.registry,
 		AllowPrivate: cfg.WebhookAllowPrivate,
+		PerMerchant:  cfg.WebhookConcurrency,
 	})
 	return c, nil
 }

@@ -2,11 +2,14 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/billkey/billkey/internal/app"
@@ -144,6 +147,42 @@ func TestWebhookCarriesCausingRequestID(t *testing.T) {
 		}
 		if !logged {
 			t.Fatalf("no delivery log line names the request:\n%s", e.Logs.String())
+		}
+	})
+}
+
+// BILLKEY_WEBHOOK_CONCURRENCY reaches the delivery worker: one claim pass
+// starts as many of a merchant's deliveries as it allows (4 by default),
+// which bounds how many webhooks per second one merchant can get.
+func TestWebhookConcurrencySetting(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		e := apptest.New(t, b, func(c *app.Config) { c.WebhookAllowPrivate = true; c.WebhookConcurrency = 6 })
+		release := make(chan struct{})
+		var arrived atomic.Int32
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived.Add(1)
+			<-release
+		}))
+		t.Cleanup(rcv.Close)
+		for i := range 9 {
+			body, _ := json.Marshal(map[string]any{"merchant_uid": fmt.Sprintf("conc_%d", i), "amount": 1000,
+				"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "800101", "notice_url": rcv.URL})
+			req, _ := http.NewRequest("POST", e.Server.URL+"/subscribe/payments/onetime", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+e.Token(e.Cred))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		w := e.App.Core.Webhooks()
+		n, err := w.Dispatch(context.Background())
+		close(release)
+		w.Wait()
+		if err != nil || n != 6 {
+			t.Fatalf("one pass started %d deliveries of the merchant's 9 (%v), want 6", n, err)
 		}
 	})
 }

@@ -57,8 +57,11 @@ type Config struct {
 	D24Window           time.Duration
 	SchedulerPoll       time.Duration
 	SchedulerWorkers    int
-	SchedulerBatch      int
-	SchedulerLease      time.Duration
+	// WebhookConcurrency is how many deliveries to one merchant a node may
+	// have in flight (0: the webhook package's default).
+	WebhookConcurrency int
+	SchedulerBatch     int
+	SchedulerLease     time.Duration
 	// MaxConnsPerClient caps connections per client address; -1: no cap,
 	// 0: the server's default.
 	MaxConnsPerClient int
@@ -153,6 +156,8 @@ var Vars = []Var{
 			c.WebhookAllowPrivate = v
 			return nil
 		}},
+	{Env: "BILLKEY_WEBHOOK_CONCURRENCY", Default: "4", Usage: "webhook deliveries to one merchant a node may have in flight", Scope: Serve,
+		set: func(c *Config, v string) error { return positive(v, &c.WebhookConcurrency) }},
 	{Env: "BILLKEY_CHECKOUT_ORIGINS", Default: "localhost origins", Usage: "comma-separated merchant origins allowed to open and embed the payment window", Scope: Serve,
 		set: func(c *Config, v string) error {
 			var list []string

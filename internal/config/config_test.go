@@ -32,7 +32,7 @@ func TestLoadDefaultsFlagsAndEnvironment(t *testing.T) {
 	c, err = load(t, all, []string{"--addr", "0.0.0.0:9000", "--test-clock"}, map[string]string{
 		"BILLKEY_ADDR": "127.0.0.1:1", "BILLKEY_PG_TIMEOUT": "3s", "BILLKEY_DEMO": "off", "BILLKEY_LOG_FORMAT": "json",
 		"BILLKEY_CHECKOUT_ORIGINS": "https://a.example, https://*.b.example", "BILLKEY_SCHEDULER_WORKERS": "8",
-		"BILLKEY_DATABASE_URL": "postgres://u@db:5432/billkey",
+		"BILLKEY_WEBHOOK_CONCURRENCY": "16", "BILLKEY_DATABASE_URL": "postgres://u@db:5432/billkey",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestLoadDefaultsFlagsAndEnvironment(t *testing.T) {
 		t.Errorf("addr %q", c.Addr)
 	}
 	if !c.TestClock || c.PGTimeout != 3*time.Second || c.Demo || c.LogFormat != "json" || c.SchedulerWorkers != 8 ||
-		len(c.CheckoutOrigins) != 2 || c.AllowPrivateWebhooks() {
+		c.WebhookConcurrency != 16 || len(c.CheckoutOrigins) != 2 || c.AllowPrivateWebhooks() {
 		t.Errorf("loaded %+v", c)
 	}
 }
@@ -69,6 +69,7 @@ func TestLoadRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{env: map[string]string{"BILLKEY_SCHEDULER_WORKERS": "0"}, want: "BILLKEY_SCHEDULER_WORKERS"},
 		{env: map[string]string{"BILLKEY_PG_MAX_CONNS": "many"}, want: "BILLKEY_PG_MAX_CONNS"},
 		{env: map[string]string{"BILLKEY_WEBHOOK_ALLOW_PRIVATE": "yes"}, want: "BILLKEY_WEBHOOK_ALLOW_PRIVATE"},
+		{env: map[string]string{"BILLKEY_WEBHOOK_CONCURRENCY": "0"}, want: "BILLKEY_WEBHOOK_CONCURRENCY"},
 		{env: map[string]string{"BILLKEY_DEMO": "maybe"}, want: "BILLKEY_DEMO"},
 		{env: map[string]string{"BILLKEY_CHECKOUT_ORIGINS": "shop.example.com"}, want: "BILLKEY_CHECKOUT_ORIGINS"},
 		{env: map[string]string{"BILLKEY_BASE_URL": "console.example"}, want: "BILLKEY_BASE_URL"},

@@ -101,6 +101,8 @@ func New(o Options) *Service {
 	if o.PerMerchant <= 0 {
 		o.PerMerchant = 4
 	}
+	// One merchant given more than the node's whole share would never get it.
+	o.MaxInFlight = max(o.MaxInFlight, o.PerMerchant)
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 5 * time.Second
 	}
