@@ -3,8 +3,8 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"time"
 
-	"github.com/billkey/billkey/internal/api/iamport/view"
 	"github.com/billkey/billkey/internal/store"
 )
 
@@ -71,14 +71,23 @@ type Attempt struct {
 	CreatedAt  int64  `json:"created_at"`
 }
 
+// unixOrZero renders the operator view's times: unix seconds, 0 for a time
+// that does not apply (as V1 renders them; the view is served there).
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
 func toEvent(e store.OutboxEvent) Event {
 	out := Event{ID: e.ID, Type: e.Type, ImpUID: e.ImpUID, Payload: e.Payload, URL: e.URL, Status: e.Status,
-		Attempts: e.Attempts, DeliveredAt: view.Unix(e.DeliveredAt), CreatedAt: view.Unix(e.CreatedAt)}
+		Attempts: e.Attempts, DeliveredAt: unixOrZero(e.DeliveredAt), CreatedAt: unixOrZero(e.CreatedAt)}
 	if e.BodyFormat != "" {
 		out.Body = e.Body
 	}
 	if e.Status == store.EventPending {
-		out.NextAttemptAt = view.Unix(e.NextAttemptAt)
+		out.NextAttemptAt = unixOrZero(e.NextAttemptAt)
 	}
 	return out
 }
@@ -108,7 +117,7 @@ func (s *Service) Attempts(ctx context.Context, merchantID int64, eventID string
 	out := make([]Attempt, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, Attempt{AttemptNo: r.AttemptNo, URL: r.URL, StatusCode: r.StatusCode,
-			LatencyMS: r.Latency.Milliseconds(), Error: r.Error, CreatedAt: view.Unix(r.CreatedAt)})
+			LatencyMS: r.Latency.Milliseconds(), Error: r.Error, CreatedAt: unixOrZero(r.CreatedAt)})
 	}
 	return out, nil
 }
