@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	rate := fs.Int("rate", 0, "open-loop requests per second (0: closed loop)")
 	latency := fs.Duration("pg-latency", 0, "simulated PG latency")
 	keys := fs.Int("keys", 200, "billing keys to charge round-robin")
+	pgConns := fs.Int("pg-conns", 0, "PostgreSQL pool size, as BILLKEY_PG_MAX_CONNS (0: serve's default)")
 	pgbench := fs.Bool("pgbench", true, "on Postgres, also run pgbench -N for the same duration and print its TPS")
 	pgbenchClients := fs.Int("pgbench-clients", 8, "pgbench -c: the connections the Postgres ratio is stated against")
 	history := fs.Int("history", historyPayments, "on Postgres, past payments (with their webhook events) seeded before the run, as on a gateway in service")
@@ -51,6 +53,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	slowest := fs.Int("slowest", 0, "print the N slowest requests with the moment each started")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (alloc_space: what the load allocated) to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load (not of pgbench) to this file")
+	tracePath := fs.String("trace", "", "write an execution trace of the measured load (after warm-up) to this file: go tool trace")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,7 +92,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	log := quietLogger()
 	a, err := app.New(ctx, app.Config{
 		DatabaseURL: appURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
-		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second,
+		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second, PGMaxConns: *pgConns,
 		// The load generator is one client address with many connections.
 		HTTP: httplimit.Limits{PerClient: -1},
 	})
@@ -206,6 +209,22 @@ func benchAgain(ctx context.Context, args []string) error {
 	defer stop()
 	began := time.Now()
 	measured = began.Add(*warmup)
+	stopTrace := func() {}
+	if *tracePath != "" {
+		f, err := os.Create(*tracePath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		started := make(chan error, 1)
+		time.AfterFunc(*warmup, func() { started <- trace.Start(f) })
+		stopTrace = sync.OnceFunc(func() {
+			if err := <-started; err == nil {
+				trace.Stop()
+			}
+		})
+		defer stopTrace()
+	}
 	go func() {
 		// Progress on stderr, so that a long run does not look hung.
 		t := time.NewTicker(5 * time.Second)
@@ -246,6 +265,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(measured)
+	stopTrace()
 	stopProfile()
 	if *memProfile != "" {
 		if err := writeAllocProfile(*memProfile); err != nil {

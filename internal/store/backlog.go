@@ -25,13 +25,15 @@ const (
 	BacklogCancelPending = "cancel_pending"
 )
 
+const unresolvedBacklogSQL = `SELECT status, COUNT(*), COALESCE(MIN(started_at), 0) FROM payments
+	WHERE ` + unresolved + ` AND next_check_at >= 0 GROUP BY status`
+
 // ReconcileBacklog counts unresolved charges and refunds across merchants
 // (an aggregate for metrics, no tenant data). Both queries are served by the
 // partial indexes the reconciler claims through.
 func (s *Store) ReconcileBacklog(ctx context.Context) ([]Backlog, error) {
 	out := []Backlog{{Kind: BacklogUnknown}, {Kind: BacklogPending}, {Kind: BacklogCancelPending}}
-	rows, err := s.query(ctx, `SELECT status, COUNT(*), COALESCE(MIN(started_at), 0) FROM payments
-		WHERE status IN ('pending', 'unknown') GROUP BY status`)
+	rows, err := s.query(ctx, unresolvedBacklogSQL)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile backlog: %w", err)
 	}

@@ -152,23 +152,33 @@ func (tx *Tx) SetWindowTerms(ctx context.Context, merchantID int64, impUID strin
 	return nil
 }
 
+const markUnknownSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, updated_at = ?
+	WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`
+
 // MarkUnknown moves a pending attempt to unknown with its next look-up time.
 func (s *Store) MarkUnknown(ctx context.Context, merchantID int64, impUID string, nextCheck, now time.Time) error {
-	_, err := s.exec(ctx, `UPDATE payments SET status = 'unknown', next_check_at = ?, updated_at = ?
-		WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`, us(nextCheck), us(now), merchantID, impUID)
+	_, err := s.exec(ctx, markUnknownSQL, us(nextCheck), us(now), merchantID, impUID)
 	if err != nil {
 		return fmt.Errorf("mark unknown %s: %w", impUID, err)
 	}
 	return nil
 }
 
+// unresolvedDue names the partial index payments_unresolved_due: its
+// "next_check_at >= 0", true of every row, keeps the by-id statements that
+// guard on the status off that index (migration 00016).
+const (
+	unresolved    = `status IN ('pending', 'unknown')`
+	unresolvedDue = `next_check_at >= 0 AND next_check_at <= ?`
+)
+
 // ClaimUnresolved leases up to limit attempts whose look-up is due: their
 // next_check_at moves to leaseUntil so another node does not take them too.
 // It spans merchants: it is the reconciler's work queue.
 func (s *Store) ClaimUnresolved(ctx context.Context, now, leaseUntil time.Time, limit int) ([]core.Payment, error) {
 	q, args := s.claimSQL(claim{
-		table: "payments", key: "imp_uid", still: `status IN ('pending', 'unknown')`,
-		due: `next_check_at <= ?`, dueArgs: []any{us(now)}, order: "next_check_at", limit: limit,
+		table: "payments", key: "imp_uid", still: unresolved,
+		due: unresolvedDue, dueArgs: []any{us(now)}, order: "next_check_at", limit: limit,
 		set: `next_check_at = ?`, setArgs: []any{us(leaseUntil)}, returning: paymentCols,
 	})
 	var out []core.Payment
@@ -190,12 +200,17 @@ func (s *Store) ClaimUnresolved(ctx context.Context, now, leaseUntil time.Time, 
 	return out, err
 }
 
+const rescheduleCheckSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?
+	WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`
+
 // RescheduleCheck sets when an unresolved attempt is looked up next.
 func (s *Store) RescheduleCheck(ctx context.Context, merchantID int64, impUID string, next time.Time, checks int) error {
-	_, err := s.exec(ctx, `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ? WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`,
-		us(next), checks, merchantID, impUID)
+	_, err := s.exec(ctx, rescheduleCheckSQL, us(next), checks, merchantID, impUID)
 	return err
 }
+
+const noteNotSeenSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?, not_seen = not_seen + 1
+	WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown') RETURNING not_seen`
 
 // NoteNotSeen records a look-up past the attempt deadline that found no
 // trace of the charge and schedules the next one, returning how many such
@@ -204,9 +219,7 @@ func (s *Store) RescheduleCheck(ctx context.Context, merchantID int64, impUID st
 func (s *Store) NoteNotSeen(ctx context.Context, merchantID int64, impUID string, next time.Time, checks int) (int, error) {
 	var n int
 	err := s.InTx(ctx, func(tx *Tx) error {
-		err := tx.queryRow(ctx, `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?, not_seen = not_seen + 1
-			WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown') RETURNING not_seen`,
-			us(next), checks, merchantID, impUID).Scan(&n)
+		err := tx.queryRow(ctx, noteNotSeenSQL, us(next), checks, merchantID, impUID).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			n = 0
 			return nil
