@@ -45,7 +45,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	rate := fs.Int("rate", 0, "open-loop requests per second (0: closed loop)")
 	latency := fs.Duration("pg-latency", 0, "simulated PG latency")
 	keys := fs.Int("keys", 200, "billing keys to charge round-robin")
-	pgConns := fs.Int("pg-conns", 0, "PostgreSQL pool size, as BILLKEY_PG_MAX_CONNS (0: serve's default)")
+	fs.IntVar(&pgConns, "pg-conns", 0, "PostgreSQL pool size, as BILLKEY_PG_MAX_CONNS (0: serve's default)")
 	pgbench := fs.Bool("pgbench", true, "on Postgres, also run pgbench -N for the same duration and print its TPS")
 	pgbenchClients := fs.Int("pgbench-clients", 8, "pgbench -c: the connections the Postgres ratio is stated against")
 	history := fs.Int("history", historyPayments, "on Postgres, past payments (with their webhook events) seeded before the run, as on a gateway in service")
@@ -92,7 +92,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	log := quietLogger()
 	a, err := app.New(ctx, app.Config{
 		DatabaseURL: appURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
-		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second, PGMaxConns: *pgConns,
+		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second, PGMaxConns: pgConns,
 		// The load generator is one client address with many connections.
 		HTTP: httplimit.Limits{PerClient: -1},
 	})

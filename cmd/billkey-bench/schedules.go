@@ -35,6 +35,7 @@ func benchSchedules(ctx context.Context, args []string) error {
 	dbURL := fs.String("database-url", env("BILLKEY_BENCH_DATABASE_URL", env("BILLKEY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")), "Postgres server URL (a scratch schema is created and dropped)")
 	entries := fs.Int("entries", 100_000, "entries due in the same second per run")
 	customers := fs.Int("customers", 1000, "billing keys the entries charge round-robin")
+	fs.IntVar(&pgConns, "pg-conns", 0, "PostgreSQL pool size, as BILLKEY_PG_MAX_CONNS (0: serve's default)")
 	latencies := fs.String("latencies", "0,200ms", "simulated PG latencies, one run each")
 	workers := fs.String("workers", "64,512", "scheduler workers per run (one value, or one per latency)")
 	pgbench := fs.Bool("pgbench", true, "also run pgbench -N -c 8 -j 2 -T 10 on the same server")
@@ -147,6 +148,9 @@ func scratchSchema(ctx context.Context, dbURL string) (string, func(), error) {
 	return u.String(), drop, nil
 }
 
+// pgConns is the -pg-conns flag of the command running.
+var pgConns int
+
 // benchApp is an App on a scratch schema with one merchant and its keys.
 func benchApp(ctx context.Context, dbURL string, customers int) (*app.App, *sql.DB, int64, func(), error) {
 	schemaURL, drop, err := scratchSchema(ctx, dbURL)
@@ -155,7 +159,7 @@ func benchApp(ctx context.Context, dbURL string, customers int) (*app.App, *sql.
 	}
 	a, err := app.New(ctx, app.Config{
 		DatabaseURL: schemaURL, MasterKey: strings.Repeat("ab", 32), Logger: quietLogger(),
-		PGTimeout: 30 * time.Second,
+		PGTimeout: 30 * time.Second, PGMaxConns: pgConns,
 	})
 	if err != nil {
 		drop()

@@ -107,11 +107,15 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		// Enough connections for Postgres to group many commits into one
-		// WAL flush (billing runs measured 985 → 1177 charges/s going from
-		// 8 to 32 on 2 cores), few enough to queue here rather than contend
-		// on locks. BILLKEY_PG_MAX_CONNS overrides.
-		conns := max(16, 16*runtime.GOMAXPROCS(0))
+		// Few connections: when a slow WAL flush ends, every backend that
+		// waited on it becomes runnable at once, and with 32 of them on 2
+		// cores that herd starved this process for tens of milliseconds.
+		// Paired runs on 2 cores (billkey-bench -pg-conns 4 / 8 / 32):
+		// gateway overhead p99 at 500 req/s 13–24 / 29–32 / 73–94 ms;
+		// closed-loop `again` 868–898 / 1,022–1,057 / 898–947/s; billing
+		// run 994 / 992 / 793/s. Eight still lets Postgres group commits.
+		// BILLKEY_PG_MAX_CONNS overrides.
+		conns := max(8, 4*runtime.GOMAXPROCS(0))
 		db.SetMaxOpenConns(conns)
 		db.SetMaxIdleConns(conns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
