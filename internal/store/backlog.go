@@ -26,7 +26,7 @@ const (
 )
 
 const unresolvedBacklogSQL = `SELECT status, COUNT(*), COALESCE(MIN(started_at), 0) FROM payments
-	WHERE ` + unresolved + ` AND next_check_at >= 0 GROUP BY status`
+	WHERE ` + unresolved + ` GROUP BY status`
 
 // ReconcileBacklog counts unresolved charges and refunds across merchants
 // (an aggregate for metrics, no tenant data). Both queries are served by the

@@ -153,7 +153,7 @@ func (tx *Tx) SetWindowTerms(ctx context.Context, merchantID int64, impUID strin
 }
 
 const markUnknownSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, updated_at = ?
-	WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`
+	WHERE merchant_id = ? AND imp_uid = ? AND ` + stillUnresolved
 
 // MarkUnknown moves a pending attempt to unknown with its next look-up time.
 func (s *Store) MarkUnknown(ctx context.Context, merchantID int64, impUID string, nextCheck, now time.Time) error {
@@ -164,13 +164,20 @@ func (s *Store) MarkUnknown(ctx context.Context, merchantID int64, impUID string
 	return nil
 }
 
-// unresolvedDue names the partial index payments_unresolved_due: its
-// "next_check_at >= 0", true of every row, keeps the by-id statements that
-// guard on the status off that index (migration 00016).
-const (
-	unresolved    = `status IN ('pending', 'unknown')`
-	unresolvedDue = `next_check_at >= 0 AND next_check_at <= ?`
-)
+// unresolved is the status of an attempt the reconciler may still have to
+// look up, as the claim states it to read the partial index of such attempts.
+const unresolved = `status IN ('pending', 'unknown')`
+
+// stillUnresolved is the same guard for statements that address one payment
+// by id. Written as unresolved, it implies the predicates of the partial
+// indexes payments_unresolved and payments_order_holder, so the planner may
+// read either instead of the key, and it did: with statistics from a quiet
+// moment (few attempts in flight, or a table analyzed while nearly empty)
+// every settlement scanned the unresolved index, dead entries of attempts
+// settled since the last vacuum included (27 per settlement in a 15 s run),
+// or all of the merchant's held orders. A CASE matches no index predicate,
+// so the row is found by its key whatever the statistics say.
+const stillUnresolved = `CASE WHEN status IN ('pending', 'unknown') THEN 1 ELSE 0 END = 1`
 
 // ClaimUnresolved leases up to limit attempts whose look-up is due: their
 // next_check_at moves to leaseUntil so another node does not take them too.
@@ -178,7 +185,7 @@ const (
 func (s *Store) ClaimUnresolved(ctx context.Context, now, leaseUntil time.Time, limit int) ([]core.Payment, error) {
 	q, args := s.claimSQL(claim{
 		table: "payments", key: "imp_uid", still: unresolved,
-		due: unresolvedDue, dueArgs: []any{us(now)}, order: "next_check_at", limit: limit,
+		due: `next_check_at <= ?`, dueArgs: []any{us(now)}, order: "next_check_at", limit: limit,
 		set: `next_check_at = ?`, setArgs: []any{us(leaseUntil)}, returning: paymentCols,
 	})
 	var out []core.Payment
@@ -201,7 +208,7 @@ func (s *Store) ClaimUnresolved(ctx context.Context, now, leaseUntil time.Time, 
 }
 
 const rescheduleCheckSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?
-	WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`
+	WHERE merchant_id = ? AND imp_uid = ? AND ` + stillUnresolved
 
 // RescheduleCheck sets when an unresolved attempt is looked up next.
 func (s *Store) RescheduleCheck(ctx context.Context, merchantID int64, impUID string, next time.Time, checks int) error {
@@ -210,7 +217,7 @@ func (s *Store) RescheduleCheck(ctx context.Context, merchantID int64, impUID st
 }
 
 const noteNotSeenSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?, not_seen = not_seen + 1
-	WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown') RETURNING not_seen`
+	WHERE merchant_id = ? AND imp_uid = ? AND ` + stillUnresolved + ` RETURNING not_seen`
 
 // NoteNotSeen records a look-up past the attempt deadline that found no
 // trace of the charge and schedules the next one, returning how many such

@@ -92,7 +92,7 @@ func (s *Store) SettleAttempt(ctx context.Context, p *core.Payment, hooks func(*
 const settleAttemptSQL = `UPDATE payments SET status = ?, pg_tid = ?, apply_num = ?, card_code = ?, card_name = ?,
 	card_number = ?, card_type = ?, paid_at = ?, failed_at = ?, fail_reason = ?, receipt_url = ?, next_check_at = ?,
 	checks = ?, updated_at = ?
-	WHERE merchant_id = ? AND imp_uid = ? AND status IN ('pending', 'unknown')`
+	WHERE merchant_id = ? AND imp_uid = ? AND ` + stillUnresolved
 
 func settleArgs(p *core.Payment) []any {
 	return []any{string(p.Status), p.PGTID, p.ApplyNum, p.CardCode, p.CardName, p.CardNumber, nullInt(p.CardType), us(p.PaidAt), us(p.FailedAt),

@@ -409,7 +409,10 @@ type claim struct {
 	limit                                         int
 }
 
-// claimSQL writes a claim in the dialect's form. On Postgres the candidate
+// claimSQL writes a claim in the dialect's form. The candidates are found
+// through still and due (the partial index of the work queue); the update
+// re-checks still as a CASE, which no index predicate matches, so that it
+// finds each row by its key (see stillUnresolved). On Postgres the candidate
 // rows are locked in a MATERIALIZED CTE with SKIP LOCKED: in "WHERE id IN
 // (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)" the planner may rescan the
 // subquery once per outer row, each rescan skipping the rows locked so far
@@ -421,12 +424,12 @@ func (s *Store) claimSQL(c claim) (string, []any) {
 	if s.dialect == Postgres {
 		cols := "c." + strings.Join(strings.Fields(strings.ReplaceAll(c.returning, ",", " ")), ", c.")
 		q := `WITH due AS MATERIALIZED (` + pick + s.skipLocked() + `)
-			UPDATE ` + c.table + ` c SET ` + c.set + ` FROM due WHERE c.` + c.key + ` = due.` + c.key + ` AND c.` + c.still + `
+			UPDATE ` + c.table + ` c SET ` + c.set + ` FROM due WHERE c.` + c.key + ` = due.` + c.key + ` AND CASE WHEN c.` + c.still + ` THEN 1 ELSE 0 END = 1
 			RETURNING ` + cols
 		args := append(append([]any{}, c.dueArgs...), c.limit)
 		return q, append(args, c.setArgs...)
 	}
-	q := `UPDATE ` + c.table + ` SET ` + c.set + ` WHERE ` + c.key + ` IN (` + pick + `) AND ` + c.still + ` RETURNING ` + c.returning
+	q := `UPDATE ` + c.table + ` SET ` + c.set + ` WHERE ` + c.key + ` IN (` + pick + `) AND CASE WHEN ` + c.still + ` THEN 1 ELSE 0 END = 1 RETURNING ` + c.returning
 	args := append(append([]any{}, c.setArgs...), c.dueArgs...)
 	return q, append(args, c.limit)
 }
