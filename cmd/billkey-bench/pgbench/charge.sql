@@ -17,6 +17,6 @@ INSERT INTO payments (imp_uid, merchant_id, merchant_uid, status, pay_method, ch
 WITH u AS (UPDATE payments SET status = 'paid', pg_tid = 'sim_' || :id, apply_num = '12345678', card_code = '361', card_name = 'BC카드',
 	card_number = '536510******1234', card_type = 0, paid_at = 1764547200100000, failed_at = 0, fail_reason = '', receipt_url = 'http://127.0.0.1:8080/receipts/imps_' || :id, next_check_at = 0,
 	checks = 0, updated_at = 1764547200100000
-	WHERE merchant_id = 1 AND imp_uid = 'imps_' || :id AND status IN ('pending', 'unknown') RETURNING imp_uid),
+	WHERE merchant_id = 1 AND imp_uid = 'imps_' || :id AND CASE WHEN status IN ('pending', 'unknown') THEN 1 ELSE 0 END = 1 RETURNING imp_uid),
  ev0 AS (INSERT INTO events (id, merchant_id, type, imp_uid, payload, url, body_format, profile, status, next_attempt_at, created_at, request_id) SELECT 'evt_' || :id, 1, 'payment.paid', 'imps_' || :id, '{"imp_uid":"imps_' || :id || '","merchant_uid":"order_' || :id || '","status":"paid","customer_uid":"cust_' || :k || '"}', 'http://127.0.0.1:1/hook', 'json', '', 'pending', 1764547200100000, 1764547200100000, '' FROM u RETURNING 1)
  SELECT COUNT(*) FROM u;
