@@ -167,23 +167,8 @@ func TestPaymentStatementsUseTheirIndexes(t *testing.T) {
 				{"claim unresolved", claim, "payments_pkey,payments_unresolved"},
 				{"backlog", unresolvedBacklogSQL, "payments_unresolved"},
 			} {
-				q := st.q
-				if strings.Contains(q, "?") {
-					q = numberPlaceholders(q)
-				}
-				var plan []byte
-				args := make([]any, len(regexp.MustCompile(`\$[0-9]+`).FindAllString(q, -1)))
-				for i := range args {
-					args[i] = "1"
-				}
-				if err := s.db.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) `+q, args...).Scan(&plan); err != nil {
-					t.Fatalf("%s: explain: %v", st.name, err)
-				}
-				var payments []string
-				collectRelationIndexes(t, plan, "payments", &payments)
-				sort.Strings(payments) // the plan's children come out of a map
-				if strings.Join(payments, ",") != st.want {
-					t.Errorf("%s reads payments through %v, want %s:\n%s", st.name, payments, st.want, plan)
+				if got := planIndexes(t, s, st.q, "payments"); got != st.want {
+					t.Errorf("%s reads payments through %s, want %s", st.name, got, st.want)
 				}
 			}
 		})
@@ -219,4 +204,94 @@ func collectRelationIndexes(t *testing.T, plan []byte, relation string, out *[]s
 		t.Fatal(err)
 	}
 	walk(doc)
+}
+
+// The statements that address one schedule by id or merchant_uid find it by
+// its key, and the claims read the partial index of waiting entries, under
+// statistics taken when no entry was waiting: after a billing run (every
+// entry executed), or on an empty table. With "status = 'scheduled'" in
+// their guard the planner read schedules_due instead of the key, every due
+// entry of the run once per attempt.
+func TestScheduleStatementsUseTheirIndexes(t *testing.T) {
+	t.Parallel()
+	for _, analyzedWith := range []string{"executed entries", "an empty table"} {
+		t.Run(analyzedWith, func(t *testing.T) {
+			t.Parallel()
+			b, ok := testenv.Postgres(t, false)
+			if !ok {
+				return
+			}
+			ctx := context.Background()
+			s, err := Open(ctx, b.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			exec(`INSERT INTO merchants (id, code, name, imp_key, imp_secret_hash, created_at) VALUES (1, 'imp00000001', 'm', 'k', 'x', 0)`)
+			insert := `INSERT INTO schedules (merchant_id, merchant_uid, customer_uid, status, schedule_at, amount, currency, created_at, updated_at)
+				SELECT 1, $1 || g, 'c' || (g % 1000), $2, 1000, 1000, 'KRW', 0, 0 FROM generate_series(1, 20000) g`
+			if analyzedWith == "an empty table" {
+				exec(`ANALYZE schedules`)
+				exec(insert, "old", "executed")
+			} else {
+				exec(insert, "old", "executed")
+				exec(`ANALYZE schedules`)
+			}
+			exec(insert, "new", "scheduled")
+			claimDue, _ := s.claimSQL(claim{table: "schedules", key: "id", still: `status = 'scheduled'`,
+				due: `schedule_at <= ? AND lease_until <= ?`, dueArgs: []any{1, 1}, order: "schedule_at", limit: 1,
+				set: `lease_until = ?, claimed_by = ?`, setArgs: []any{1, "t"}, returning: scheduleCols("")})
+			// Parameters as a billing run gives them: entry 20005 (waiting),
+			// merchant 1, now = 2000 (every entry due), claim token "t".
+			now := int64(2000)
+			for _, st := range []struct {
+				name, q, want string
+				args          []any
+			}{
+				{"start attempt", startScheduleAttemptSQL, "schedules_pkey", []any{"imps_1", "sandbox", "sandbox", now, 20005, 1, "t", now}},
+				{"adopt a running attempt", adoptRunningSQL, "schedules_pkey", []any{"imps_1", now, 20005, "t"}},
+				{"adopt a settled attempt", adoptSettledSQL, "schedules_pkey", []any{"imps_1", "paid", "", now, now, 20005, "t"}},
+				{"fail a claimed entry", failClaimedScheduleSQL, "schedules_pkey", []any{"gone", now, now, 20005, "t"}},
+				{"defer a claim", deferClaimSQL, "schedules_pkey", []any{now, 20005, "t"}},
+				{"claim by merchant_uid", claimScheduleSQL + "id", "schedules_merchant_id_merchant_uid_key", []any{now, "t", 1, "new5", now, now}},
+				{"claim due entries", claimDue, "schedules_due,schedules_pkey", nil},
+			} {
+				if got := planIndexes(t, s, st.q, "schedules", st.args...); got != st.want {
+					t.Errorf("%s reads schedules through %s, want %s", st.name, got, st.want)
+				}
+			}
+		})
+	}
+}
+
+// planIndexes is how the plan of q reads relation: its indexes (sorted) and
+// "Seq Scan", comma-separated. Without args every parameter is "1".
+func planIndexes(t *testing.T, s *Store, q, relation string, args ...any) string {
+	t.Helper()
+	if strings.Contains(q, "?") {
+		q = numberPlaceholders(q)
+	}
+	if len(args) == 0 {
+		args = make([]any, len(regexp.MustCompile(`\$[0-9]+`).FindAllString(q, -1)))
+		for i := range args {
+			args[i] = "1"
+		}
+	}
+	var plan []byte
+	if err := s.db.QueryRowContext(context.Background(), `EXPLAIN (FORMAT JSON) `+q, args...).Scan(&plan); err != nil {
+		t.Fatalf("explain: %v\n%s", err, q)
+	}
+	var got []string
+	collectRelationIndexes(t, plan, relation, &got)
+	sort.Strings(got) // the plan's children come out of a map
+	return strings.Join(got, ",")
 }

@@ -249,11 +249,19 @@ func (tx *Tx) revokeSchedules(ctx context.Context, merchantID int64, customerUID
 	return list, nil
 }
 
+// stillScheduled guards the statements that address one schedule by id or
+// merchant_uid. Written as "status = 'scheduled'" it implies the predicate
+// of schedules_due, and with statistics taken when few entries were
+// waiting (after a billing run, all executed) the planner read that index,
+// every due entry of a new run, instead of the key: once per attempt of the
+// run. A CASE matches no index predicate (see stillUnresolved).
+const stillScheduled = `CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END = 1`
+
 // MoveSchedule sets a new schedule_at. With rearm false only a waiting entry
 // may move (PUT); with rearm true only a failed or revoked one, which is
 // reset to waiting (reschedule). ErrScheduleState when the state forbids it.
 func (s *Store) MoveSchedule(ctx context.Context, merchantID int64, merchantUID string, at, now time.Time, rearm bool) (*core.Schedule, error) {
-	cond := `status = 'scheduled'`
+	cond := stillScheduled
 	if rearm {
 		cond = `(status = 'revoked' OR (status = 'executed' AND payment_status = 'failed'))`
 	}
@@ -318,14 +326,16 @@ func (s *Store) ClaimMerchantDueSchedules(ctx context.Context, merchantID int64,
 	return out, err
 }
 
+const claimScheduleSQL = `UPDATE schedules SET lease_until = ?, claimed_by = ?
+	WHERE merchant_id = ? AND merchant_uid = ? AND ` + stillScheduled + ` AND schedule_at <= ? AND lease_until <= ?
+	RETURNING `
+
 // ClaimSchedule claims one due, unclaimed row by merchant_uid (a run
 // started by the API instead of the loop, e.g. a v3 first charge).
 func (s *Store) ClaimSchedule(ctx context.Context, merchantID int64, merchantUID string, now, leaseUntil time.Time, token string) ([]core.Schedule, error) {
 	var out []core.Schedule
 	err := s.InTx(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, `UPDATE schedules SET lease_until = ?, claimed_by = ?
-			WHERE merchant_id = ? AND merchant_uid = ? AND status = 'scheduled' AND schedule_at <= ? AND lease_until <= ?
-			RETURNING `+scheduleCols(""), us(leaseUntil), token, merchantID, merchantUID, us(now), us(now))
+		rows, err := tx.query(ctx, claimScheduleSQL+scheduleCols(""), us(leaseUntil), token, merchantID, merchantUID, us(now), us(now))
 		if err != nil {
 			return fmt.Errorf("claim schedule %s: %w", merchantUID, err)
 		}
@@ -356,14 +366,16 @@ func (s *Store) CountMerchantDue(ctx context.Context, merchantID int64, now time
 	return n, nil
 }
 
+const startScheduleAttemptSQL = `UPDATE schedules SET status = 'executing', imp_uid = ?, pg_provider = ?, pg_id = ?, updated_at = ?,
+	lease_until = 0, claimed_by = ''
+	WHERE id = ? AND merchant_id = ? AND ` + stillScheduled + ` AND claimed_by = ? AND schedule_at <= ?`
+
 // StartScheduleAttempt moves a claimed schedule to executing with the
 // attempt's imp_uid, in the transaction that records the attempt. It
 // reports false when the claim is no longer valid (revoked, moved, or
 // re-claimed by another node after the lease ran out).
 func (tx *Tx) StartScheduleAttempt(ctx context.Context, sc *core.Schedule, token string, p *core.Payment, now time.Time) (bool, error) {
-	res, err := tx.exec(ctx, `UPDATE schedules SET status = 'executing', imp_uid = ?, pg_provider = ?, pg_id = ?, updated_at = ?,
-		lease_until = 0, claimed_by = ''
-		WHERE id = ? AND merchant_id = ? AND status = 'scheduled' AND claimed_by = ? AND schedule_at <= ?`,
+	res, err := tx.exec(ctx, startScheduleAttemptSQL,
 		p.ImpUID, p.PGProvider, p.PGID, us(now), sc.ID, sc.MerchantID, token, us(now))
 	if err != nil {
 		return false, fmt.Errorf("start schedule %s: %w", sc.MerchantUID, err)
@@ -386,6 +398,14 @@ func (tx *Tx) RestartScheduleAttempt(ctx context.Context, sc *core.Schedule, p *
 	return n == 1, nil
 }
 
+const (
+	adoptRunningSQL = `UPDATE schedules SET status = 'executing', imp_uid = ?, updated_at = ?, lease_until = 0, claimed_by = ''
+	WHERE id = ? AND ` + stillScheduled + ` AND claimed_by = ?`
+	adoptSettledSQL = `UPDATE schedules SET status = 'executed', imp_uid = ?, payment_status = ?, fail_reason = ?, executed_at = ?,
+	updated_at = ?, lease_until = 0, claimed_by = ''
+	WHERE id = ? AND ` + stillScheduled + ` AND claimed_by = ?`
+)
+
 // AdoptAttempt links a claimed schedule to an attempt that already holds its
 // merchant_uid (found after a crash): executing while that attempt is
 // unresolved, executed with its outcome otherwise. The payment row is read
@@ -401,8 +421,7 @@ func (tx *Tx) AdoptAttempt(ctx context.Context, sc *core.Schedule, token, impUID
 	}
 	st := core.PaymentStatus(status)
 	if st.Unresolved() {
-		res, err := tx.exec(ctx, `UPDATE schedules SET status = 'executing', imp_uid = ?, updated_at = ?, lease_until = 0, claimed_by = ''
-			WHERE id = ? AND status = 'scheduled' AND claimed_by = ?`, impUID, us(now), sc.ID, token)
+		res, err := tx.exec(ctx, adoptRunningSQL, impUID, us(now), sc.ID, token)
 		if err != nil {
 			return false, fmt.Errorf("adopt attempt %s: %w", impUID, err)
 		}
@@ -413,9 +432,7 @@ func (tx *Tx) AdoptAttempt(ctx context.Context, sc *core.Schedule, token, impUID
 	if t := tm(max(paid, failed)); !t.IsZero() {
 		at = t
 	}
-	res, err := tx.exec(ctx, `UPDATE schedules SET status = 'executed', imp_uid = ?, payment_status = ?, fail_reason = ?, executed_at = ?,
-		updated_at = ?, lease_until = 0, claimed_by = ''
-		WHERE id = ? AND status = 'scheduled' AND claimed_by = ?`, impUID, status, failReason, us(at), us(now), sc.ID, token)
+	res, err := tx.exec(ctx, adoptSettledSQL, impUID, status, failReason, us(at), us(now), sc.ID, token)
 	if err != nil {
 		return false, fmt.Errorf("adopt attempt %s: %w", impUID, err)
 	}
@@ -437,13 +454,15 @@ func (tx *Tx) RearmSchedule(ctx context.Context, p *core.Payment, now time.Time)
 	return n == 1, nil
 }
 
+const failClaimedScheduleSQL = `UPDATE schedules SET status = 'executed', payment_status = 'failed', fail_reason = ?, executed_at = ?,
+	updated_at = ?, lease_until = 0, claimed_by = ''
+	WHERE id = ? AND ` + stillScheduled + ` AND claimed_by = ?`
+
 // FailClaimedSchedule ends a claimed schedule as executed and failed without
 // a payment (its billing key is gone, or its merchant_uid was paid by
 // another request). Reports whether the claim was still valid.
 func (s *Store) FailClaimedSchedule(ctx context.Context, sc *core.Schedule, token, reason string, now time.Time) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE schedules SET status = 'executed', payment_status = 'failed', fail_reason = ?, executed_at = ?,
-		updated_at = ?, lease_until = 0, claimed_by = ''
-		WHERE id = ? AND status = 'scheduled' AND claimed_by = ?`, reason, us(now), us(now), sc.ID, token)
+	res, err := s.exec(ctx, failClaimedScheduleSQL, reason, us(now), us(now), sc.ID, token)
 	if err != nil {
 		return false, fmt.Errorf("fail schedule %s: %w", sc.MerchantUID, err)
 	}
@@ -451,10 +470,12 @@ func (s *Store) FailClaimedSchedule(ctx context.Context, sc *core.Schedule, toke
 	return n == 1, nil
 }
 
+const deferClaimSQL = `UPDATE schedules SET lease_until = ?, claimed_by = '' WHERE id = ? AND ` + stillScheduled + ` AND claimed_by = ?`
+
 // DeferClaim keeps a claimed schedule waiting until retryAt after a
 // transient error (database hiccup), instead of spinning on it.
 func (s *Store) DeferClaim(ctx context.Context, sc *core.Schedule, token string, retryAt time.Time) error {
-	_, err := s.exec(ctx, `UPDATE schedules SET lease_until = ?, claimed_by = '' WHERE id = ? AND status = 'scheduled' AND claimed_by = ?`,
+	_, err := s.exec(ctx, deferClaimSQL,
 		us(retryAt), sc.ID, token)
 	if err != nil {
 		return fmt.Errorf("defer schedule %s: %w", sc.MerchantUID, err)
