@@ -18,26 +18,10 @@ import (
 // every finished delivery.
 func TestEventByIDStatementsUseTheKeyUnderABacklog(t *testing.T) {
 	t.Parallel()
-	b, ok := testenv.Postgres(t, false)
+	s, exec, ok := planStore(t)
 	if !ok {
 		return
 	}
-	ctx := context.Background()
-	s, err := Open(ctx, b.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`INSERT INTO merchants (id, code, name, imp_key, imp_secret_hash, created_at) VALUES (1, 'imp00000001', 'm', 'k', 'x', 0)`)
 	exec(`INSERT INTO events (id, merchant_id, type, payload, status, created_at)
 		SELECT 'old' || g, 1, 'payment', '{}', 'delivered', g FROM generate_series(1, 5000) g`)
 	exec(`ANALYZE events`)
@@ -59,7 +43,7 @@ func TestEventByIDStatementsUseTheKeyUnderABacklog(t *testing.T) {
 			q = numberPlaceholders(q)
 		}
 		var plan []byte
-		if err := s.db.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) `+q, st.args...).Scan(&plan); err != nil {
+		if err := s.db.QueryRowContext(context.Background(), `EXPLAIN (FORMAT JSON) `+q, st.args...).Scan(&plan); err != nil {
 			t.Fatalf("%s: explain: %v", name, err)
 		}
 		var indexes []string
@@ -84,13 +68,21 @@ func placeholderArgs(q string) []any {
 
 func collectIndexes(t *testing.T, plan []byte, out *[]string) {
 	t.Helper()
+	walkPlan(t, plan, func(node map[string]any) {
+		if name, ok := node["Index Name"].(string); ok {
+			*out = append(*out, name)
+		}
+	})
+}
+
+// walkPlan calls visit on every node of an EXPLAIN (FORMAT JSON) plan.
+func walkPlan(t *testing.T, plan []byte, visit func(map[string]any)) {
+	t.Helper()
 	var walk func(v any)
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			if name, ok := v["Index Name"].(string); ok {
-				*out = append(*out, name)
-			}
+			visit(v)
 			for _, c := range v {
 				walk(c)
 			}
@@ -119,26 +111,10 @@ func TestPaymentStatementsUseTheirIndexes(t *testing.T) {
 	for _, analyzedWith := range []string{"settled payments", "an empty table"} {
 		t.Run(analyzedWith, func(t *testing.T) {
 			t.Parallel()
-			b, ok := testenv.Postgres(t, false)
+			s, exec, ok := planStore(t)
 			if !ok {
 				return
 			}
-			ctx := context.Background()
-			s, err := Open(ctx, b.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string, args ...any) {
-				t.Helper()
-				if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			exec(`INSERT INTO merchants (id, code, name, imp_key, imp_secret_hash, created_at) VALUES (1, 'imp00000001', 'm', 'k', 'x', 0)`)
 			insert := `INSERT INTO payments (imp_uid, merchant_id, merchant_uid, status, pay_method, channel, pg_provider, pg_id, sandbox,
 					amount, currency, started_at, next_check_at, updated_at)
 				SELECT $1 || g, 1, $1 || g, $2, 'card', 'api', 'sandbox', 'sandbox', 1, 1000, 'KRW', g, g, g FROM generate_series(1, 20000) g`
@@ -179,31 +155,15 @@ func TestPaymentStatementsUseTheirIndexes(t *testing.T) {
 // indexes read, and "Seq Scan".
 func collectRelationIndexes(t *testing.T, plan []byte, relation string, out *[]string) {
 	t.Helper()
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			// A bitmap index scan names its index but not the table: the
-			// table's indexes are all named after it.
-			if name, ok := v["Index Name"].(string); ok && strings.HasPrefix(name, relation+"_") {
-				*out = append(*out, name)
-			} else if v["Relation Name"] == relation && v["Node Type"] == "Seq Scan" {
-				*out = append(*out, "Seq Scan")
-			}
-			for _, c := range v {
-				walk(c)
-			}
-		case []any:
-			for _, c := range v {
-				walk(c)
-			}
+	walkPlan(t, plan, func(node map[string]any) {
+		// A bitmap index scan names its index but not the table: the
+		// table's indexes are all named after it.
+		if name, ok := node["Index Name"].(string); ok && strings.HasPrefix(name, relation+"_") {
+			*out = append(*out, name)
+		} else if node["Relation Name"] == relation && node["Node Type"] == "Seq Scan" {
+			*out = append(*out, "Seq Scan")
 		}
-	}
-	var doc any
-	if err := json.Unmarshal(plan, &doc); err != nil {
-		t.Fatal(err)
-	}
-	walk(doc)
+	})
 }
 
 // The statements that address one schedule by id or merchant_uid find it by
@@ -217,26 +177,10 @@ func TestScheduleStatementsUseTheirIndexes(t *testing.T) {
 	for _, analyzedWith := range []string{"executed entries", "an empty table"} {
 		t.Run(analyzedWith, func(t *testing.T) {
 			t.Parallel()
-			b, ok := testenv.Postgres(t, false)
+			s, exec, ok := planStore(t)
 			if !ok {
 				return
 			}
-			ctx := context.Background()
-			s, err := Open(ctx, b.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string, args ...any) {
-				t.Helper()
-				if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			exec(`INSERT INTO merchants (id, code, name, imp_key, imp_secret_hash, created_at) VALUES (1, 'imp00000001', 'm', 'k', 'x', 0)`)
 			insert := `INSERT INTO schedules (merchant_id, merchant_uid, customer_uid, status, schedule_at, amount, currency, created_at, updated_at)
 				SELECT 1, $1 || g, 'c' || (g % 1000), $2, 1000, 1000, 'KRW', 0, 0 FROM generate_series(1, 20000) g`
 			if analyzedWith == "an empty table" {
@@ -294,4 +238,31 @@ func planIndexes(t *testing.T, s *Store, q, relation string, args ...any) string
 	collectRelationIndexes(t, plan, relation, &got)
 	sort.Strings(got) // the plan's children come out of a map
 	return strings.Join(got, ",")
+}
+
+// planStore is a migrated Postgres store with merchant 1, for reading plans,
+// and a way to run setup statements on it.
+func planStore(t *testing.T) (*Store, func(q string, args ...any), bool) {
+	t.Helper()
+	b, ok := testenv.Postgres(t, false)
+	if !ok {
+		return nil, nil, false
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, b.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO merchants (id, code, name, imp_key, imp_secret_hash, created_at) VALUES (1, 'imp00000001', 'm', 'k', 'x', 0)`)
+	return s, exec, true
 }
