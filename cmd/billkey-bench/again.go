@@ -436,7 +436,13 @@ func runPgbench(ctx context.Context, dbURL string, clients int, d time.Duration)
 	if err != nil {
 		return 0, err
 	}
-	u.RawQuery = ""
+	// pgbench reaches the server the way Billkey did: over the same TCP
+	// address or Unix socket (the host parameter), nothing else of the URL.
+	keep := url.Values{}
+	if h := u.Query().Get("host"); h != "" {
+		keep.Set("host", h)
+	}
+	u.RawQuery = keep.Encode()
 	admin, err := sql.Open("pgx", u.String())
 	if err != nil {
 		return 0, err

@@ -81,9 +81,13 @@ func CheckURL(databaseURL string) error {
 	case strings.TrimSpace(databaseURL) == "":
 		return errors.New("empty database URL: want a SQLite file path or a postgres:// URL")
 	case IsPostgresURL(databaseURL):
+		// The host is in the authority, or in the host parameter: a
+		// Postgres on the same machine is reached over its Unix socket
+		// (postgres://user@/dbname?host=/var/run/postgresql), which spares
+		// every statement the loopback TCP stack.
 		u, err := url.Parse(databaseURL)
-		if err != nil || u.Host == "" {
-			return errors.New("malformed postgres URL: want postgres://user:password@host:5432/dbname")
+		if err != nil || (u.Host == "" && u.Query().Get("host") == "") {
+			return errors.New("malformed postgres URL: want postgres://user:password@host:5432/dbname, or postgres://user@/dbname?host=/socket/dir")
 		}
 		return nil
 	case strings.HasPrefix(databaseURL, "sqlite://"), strings.HasPrefix(databaseURL, "file:"):
