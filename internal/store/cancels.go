@@ -90,8 +90,7 @@ func (s *Store) ReserveCancel(ctx context.Context, merchantID int64, target Canc
 			return ErrNothingToCancel
 		}
 		var pending int64
-		if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM cancellations WHERE imp_uid = ? AND status = 'pending'`,
-			p.ImpUID).Scan(&pending); err != nil {
+		if err := tx.queryRow(ctx, pendingRefundsSQL, p.ImpUID).Scan(&pending); err != nil {
 			return fmt.Errorf("pending cancels: %w", err)
 		}
 		refundable := p.Amount - p.CancelAmount - pending
@@ -139,7 +138,7 @@ func (s *Store) FinishCancel(ctx context.Context, merchantID int64, c core.Cance
 		}
 		var enable int64
 		var reason string
-		err = tx.queryRow(ctx, `SELECT enable_webhook, reason FROM cancellations WHERE id = ? AND imp_uid = ? AND status = 'pending'`+s.forUpdate(),
+		err = tx.queryRow(ctx, pendingRefundSQL+s.forUpdate(),
 			c.ID, c.ImpUID).Scan(&enable, &reason)
 		if err != nil {
 			return notFound(err, "pending cancellation "+c.ID)
@@ -206,10 +205,23 @@ func (s *Store) StalePendingCancels(ctx context.Context, olderThan, now time.Tim
 	return out, rows.Err()
 }
 
+// stillPendingRefund guards the statements that address refunds of one
+// payment or one refund by id. Written as "status = 'pending'" it implies
+// the predicate of cancellations_pending, and with statistics taken when no
+// refund was in flight the planner read that index, every refund in flight
+// (after a PG outage, all of them), instead of the key (see stillUnresolved).
+const stillPendingRefund = `CASE WHEN status = 'pending' THEN 1 ELSE 0 END = 1`
+
+const (
+	pendingRefundsSQL        = `SELECT COALESCE(SUM(amount), 0) FROM cancellations WHERE imp_uid = ? AND ` + stillPendingRefund
+	pendingRefundSQL         = `SELECT enable_webhook, reason FROM cancellations WHERE id = ? AND imp_uid = ? AND ` + stillPendingRefund
+	rescheduleCancelCheckSQL = `UPDATE cancellations SET checks = ?, next_check_at = ? WHERE merchant_id = ? AND id = ? AND ` + stillPendingRefund
+)
+
 // RescheduleCancelCheck records a look-up of a pending refund that found
 // nothing at the PG, and when to look again.
 func (s *Store) RescheduleCancelCheck(ctx context.Context, merchantID int64, id string, next time.Time, checks int) error {
-	_, err := s.exec(ctx, `UPDATE cancellations SET checks = ?, next_check_at = ? WHERE merchant_id = ? AND id = ? AND status = 'pending'`,
+	_, err := s.exec(ctx, rescheduleCancelCheckSQL,
 		checks, us(next), merchantID, id)
 	if err != nil {
 		return fmt.Errorf("reschedule cancel check %s: %w", id, err)

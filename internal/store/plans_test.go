@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -265,4 +266,47 @@ func planStore(t *testing.T) (*Store, func(q string, args ...any), bool) {
 	}
 	exec(`INSERT INTO merchants (id, code, name, imp_key, imp_secret_hash, created_at) VALUES (1, 'imp00000001', 'm', 'k', 'x', 0)`)
 	return s, exec, true
+}
+
+// The statements that address one payment's refunds or one refund find them
+// by their keys under statistics taken when no refund was in flight, or on
+// an empty table: with "status = 'pending'" in their guard the planner read
+// cancellations_pending, every refund in flight, instead.
+func TestRefundStatementsUseTheirIndexes(t *testing.T) {
+	t.Parallel()
+	for _, analyzedWith := range []string{"finished refunds", "an empty table"} {
+		t.Run(analyzedWith, func(t *testing.T) {
+			t.Parallel()
+			s, exec, ok := planStore(t)
+			if !ok {
+				return
+			}
+			exec(`INSERT INTO payments (imp_uid, merchant_id, merchant_uid, status, pay_method, channel, pg_provider, pg_id, sandbox,
+					amount, currency, started_at, updated_at)
+				SELECT 'p' || g, 1, 'p' || g, 'paid', 'card', 'api', 'sandbox', 'sandbox', 1, 1000, 'KRW', g, g FROM generate_series(1, 40000) g`)
+			insert := `INSERT INTO cancellations (id, imp_uid, merchant_id, status, amount, created_at)
+				SELECT $1 || g, 'p' || (g + $3), 1, $2, 100, g FROM generate_series(1, 20000) g`
+			if analyzedWith == "an empty table" {
+				exec(`ANALYZE cancellations`)
+				exec(insert, "old", "succeeded", 0)
+			} else {
+				exec(insert, "old", "succeeded", 0)
+				exec(`ANALYZE cancellations`)
+			}
+			exec(insert, "new", "pending", 20000)
+			for _, st := range []struct {
+				name, q, want string
+				args          []any
+			}{
+				{"refunds in flight of a payment", pendingRefundsSQL, "cancellations_by_payment", []any{"p20005"}},
+				// By id or by its payment's id: either reads a handful.
+				{"a refund in flight", pendingRefundSQL, "cancellations_pkey|cancellations_by_payment", []any{"new5", "p20005"}},
+				{"reschedule a refund's look-up", rescheduleCancelCheckSQL, "cancellations_pkey", []any{1, 2000, 1, "new5"}},
+			} {
+				if got := planIndexes(t, s, st.q, "cancellations", st.args...); !slices.Contains(strings.Split(st.want, "|"), got) {
+					t.Errorf("%s reads cancellations through %s, want %s", st.name, got, st.want)
+				}
+			}
+		})
+	}
 }
