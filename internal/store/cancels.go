@@ -205,14 +205,12 @@ func (s *Store) StalePendingCancels(ctx context.Context, olderThan, now time.Tim
 	return out, rows.Err()
 }
 
-// stillPendingRefund guards the statements that address refunds of one
-// payment or one refund by id. Written as "status = 'pending'" it implies
-// the predicate of cancellations_pending, and with statistics taken when no
-// refund was in flight the planner read that index, every refund in flight
-// (after a PG outage, all of them), instead of the key (see stillUnresolved).
-const stillPendingRefund = `CASE WHEN status = 'pending' THEN 1 ELSE 0 END = 1`
+// stillPendingRefund guards the statements that address one payment's
+// refunds or one refund. Plainly written it matched cancellations_pending,
+// every refund in flight (after a PG outage, all of them).
+var stillPendingRefund = keyGuard("status = 'pending'")
 
-const (
+var (
 	pendingRefundsSQL        = `SELECT COALESCE(SUM(amount), 0) FROM cancellations WHERE imp_uid = ? AND ` + stillPendingRefund
 	pendingRefundSQL         = `SELECT enable_webhook, reason FROM cancellations WHERE id = ? AND imp_uid = ? AND ` + stillPendingRefund
 	rescheduleCancelCheckSQL = `UPDATE cancellations SET checks = ?, next_check_at = ? WHERE merchant_id = ? AND id = ? AND ` + stillPendingRefund

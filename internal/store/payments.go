@@ -152,7 +152,7 @@ func (tx *Tx) SetWindowTerms(ctx context.Context, merchantID int64, impUID strin
 	return nil
 }
 
-const markUnknownSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, updated_at = ?
+var markUnknownSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, updated_at = ?
 	WHERE merchant_id = ? AND imp_uid = ? AND ` + stillUnresolved
 
 // MarkUnknown moves a pending attempt to unknown with its next look-up time.
@@ -168,16 +168,12 @@ func (s *Store) MarkUnknown(ctx context.Context, merchantID int64, impUID string
 // look up, as the claim states it to read the partial index of such attempts.
 const unresolved = `status IN ('pending', 'unknown')`
 
-// stillUnresolved is the same guard for statements that address one payment
-// by id. Written as unresolved, it implies the predicates of the partial
-// indexes payments_unresolved and payments_order_holder, so the planner may
-// read either instead of the key, and it did: with statistics from a quiet
-// moment (few attempts in flight, or a table analyzed while nearly empty)
-// every settlement scanned the unresolved index, dead entries of attempts
-// settled since the last vacuum included (27 per settlement in a 15 s run),
-// or all of the merchant's held orders. A CASE matches no index predicate,
-// so the row is found by its key whatever the statistics say.
-const stillUnresolved = `CASE WHEN status IN ('pending', 'unknown') THEN 1 ELSE 0 END = 1`
+// stillUnresolved is unresolved for statements that address one payment by
+// id. Plainly written it matched the partial indexes payments_unresolved and
+// payments_order_holder: settlements read 27 entries of the first in a 15 s
+// run, and after an ANALYZE of an empty table every held order of the
+// merchant through the second.
+var stillUnresolved = keyGuard(unresolved)
 
 // ClaimUnresolved leases up to limit attempts whose look-up is due: their
 // next_check_at moves to leaseUntil so another node does not take them too.
@@ -207,7 +203,7 @@ func (s *Store) ClaimUnresolved(ctx context.Context, now, leaseUntil time.Time, 
 	return out, err
 }
 
-const rescheduleCheckSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?
+var rescheduleCheckSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?
 	WHERE merchant_id = ? AND imp_uid = ? AND ` + stillUnresolved
 
 // RescheduleCheck sets when an unresolved attempt is looked up next.
@@ -216,7 +212,7 @@ func (s *Store) RescheduleCheck(ctx context.Context, merchantID int64, impUID st
 	return err
 }
 
-const noteNotSeenSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?, not_seen = not_seen + 1
+var noteNotSeenSQL = `UPDATE payments SET status = 'unknown', next_check_at = ?, checks = ?, not_seen = not_seen + 1
 	WHERE merchant_id = ? AND imp_uid = ? AND ` + stillUnresolved + ` RETURNING not_seen`
 
 // NoteNotSeen records a look-up past the attempt deadline that found no

@@ -250,12 +250,10 @@ func (tx *Tx) revokeSchedules(ctx context.Context, merchantID int64, customerUID
 }
 
 // stillScheduled guards the statements that address one schedule by id or
-// merchant_uid. Written as "status = 'scheduled'" it implies the predicate
-// of schedules_due, and with statistics taken when few entries were
-// waiting (after a billing run, all executed) the planner read that index,
-// every due entry of a new run, instead of the key: once per attempt of the
-// run. A CASE matches no index predicate (see stillUnresolved).
-const stillScheduled = `CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END = 1`
+// merchant_uid. Plainly written it matched schedules_due: with statistics
+// taken after a billing run (every entry executed), each attempt of the next
+// run read every waiting entry.
+var stillScheduled = keyGuard("status = 'scheduled'")
 
 // MoveSchedule sets a new schedule_at. With rearm false only a waiting entry
 // may move (PUT); with rearm true only a failed or revoked one, which is
@@ -326,7 +324,7 @@ func (s *Store) ClaimMerchantDueSchedules(ctx context.Context, merchantID int64,
 	return out, err
 }
 
-const claimScheduleSQL = `UPDATE schedules SET lease_until = ?, claimed_by = ?
+var claimScheduleSQL = `UPDATE schedules SET lease_until = ?, claimed_by = ?
 	WHERE merchant_id = ? AND merchant_uid = ? AND ` + stillScheduled + ` AND schedule_at <= ? AND lease_until <= ?
 	RETURNING `
 
@@ -366,7 +364,7 @@ func (s *Store) CountMerchantDue(ctx context.Context, merchantID int64, now time
 	return n, nil
 }
 
-const startScheduleAttemptSQL = `UPDATE schedules SET status = 'executing', imp_uid = ?, pg_provider = ?, pg_id = ?, updated_at = ?,
+var startScheduleAttemptSQL = `UPDATE schedules SET status = 'executing', imp_uid = ?, pg_provider = ?, pg_id = ?, updated_at = ?,
 	lease_until = 0, claimed_by = ''
 	WHERE id = ? AND merchant_id = ? AND ` + stillScheduled + ` AND claimed_by = ? AND schedule_at <= ?`
 
@@ -398,7 +396,7 @@ func (tx *Tx) RestartScheduleAttempt(ctx context.Context, sc *core.Schedule, p *
 	return n == 1, nil
 }
 
-const (
+var (
 	adoptRunningSQL = `UPDATE schedules SET status = 'executing', imp_uid = ?, updated_at = ?, lease_until = 0, claimed_by = ''
 	WHERE id = ? AND ` + stillScheduled + ` AND claimed_by = ?`
 	adoptSettledSQL = `UPDATE schedules SET status = 'executed', imp_uid = ?, payment_status = ?, fail_reason = ?, executed_at = ?,
@@ -454,7 +452,7 @@ func (tx *Tx) RearmSchedule(ctx context.Context, p *core.Payment, now time.Time)
 	return n == 1, nil
 }
 
-const failClaimedScheduleSQL = `UPDATE schedules SET status = 'executed', payment_status = 'failed', fail_reason = ?, executed_at = ?,
+var failClaimedScheduleSQL = `UPDATE schedules SET status = 'executed', payment_status = 'failed', fail_reason = ?, executed_at = ?,
 	updated_at = ?, lease_until = 0, claimed_by = ''
 	WHERE id = ? AND ` + stillScheduled + ` AND claimed_by = ?`
 
@@ -470,7 +468,7 @@ func (s *Store) FailClaimedSchedule(ctx context.Context, sc *core.Schedule, toke
 	return n == 1, nil
 }
 
-const deferClaimSQL = `UPDATE schedules SET lease_until = ?, claimed_by = '' WHERE id = ? AND ` + stillScheduled + ` AND claimed_by = ?`
+var deferClaimSQL = `UPDATE schedules SET lease_until = ?, claimed_by = '' WHERE id = ? AND ` + stillScheduled + ` AND claimed_by = ?`
 
 // DeferClaim keeps a claimed schedule waiting until retryAt after a
 // transient error (database hiccup), instead of spinning on it.
@@ -502,11 +500,9 @@ func (s *Store) ScheduleStats(ctx context.Context) (map[core.ScheduleStatus]int,
 	return out, rows.Err()
 }
 
-// The status guard is a CASE so that it cannot be matched to the
-// (merchant_id, status, …) index: statistics never see many pending
-// attempts, and the planner took that index over the key.
-const discardAttemptSQL = `DELETE FROM payments WHERE merchant_id = ? AND imp_uid = ?
-	AND CASE WHEN status = 'pending' THEN 1 ELSE 0 END = 1`
+// The guard is a keyGuard: plainly written it matched the (merchant_id,
+// status, …) index, and statistics never see many pending attempts.
+var discardAttemptSQL = `DELETE FROM payments WHERE merchant_id = ? AND imp_uid = ? AND ` + keyGuard("status = 'pending'")
 
 // DiscardAttempt removes an attempt that was recorded in this transaction
 // but whose work was taken away before it could run (a schedule revoked,

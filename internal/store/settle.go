@@ -89,7 +89,7 @@ func (s *Store) SettleAttempt(ctx context.Context, p *core.Payment, hooks func(*
 	return events, err
 }
 
-const settleAttemptSQL = `UPDATE payments SET status = ?, pg_tid = ?, apply_num = ?, card_code = ?, card_name = ?,
+var settleAttemptSQL = `UPDATE payments SET status = ?, pg_tid = ?, apply_num = ?, card_code = ?, card_name = ?,
 	card_number = ?, card_type = ?, paid_at = ?, failed_at = ?, fail_reason = ?, receipt_url = ?, next_check_at = ?,
 	checks = ?, updated_at = ?
 	WHERE merchant_id = ? AND imp_uid = ? AND ` + stillUnresolved

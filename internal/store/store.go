@@ -404,6 +404,17 @@ func (s *Store) skipLocked() string {
 	return ""
 }
 
+// keyGuard writes cond, the status guard of a statement that finds its rows
+// by key, as a CASE. Written plainly, a guard such as "status = 'pending'"
+// implies the predicate of a partial index over that status, and the planner
+// may read that index instead of the key. It did, whenever the statistics
+// had been taken with few rows in that status (a quiet moment, a table
+// analyzed while nearly empty): then every such statement read every row in
+// that status, dead entries included. A CASE matches no index predicate, so
+// the rows are found by their key whatever the statistics say. The plan
+// tests (plans_test.go) hold each statement to its index.
+func keyGuard(cond string) string { return "CASE WHEN " + cond + " THEN 1 ELSE 0 END = 1" }
+
 // claim describes a work-queue claim: lease up to limit rows of table that
 // are still in a workable state and due, oldest (by order) first, setting
 // set on them and returning the returning columns.
@@ -415,8 +426,7 @@ type claim struct {
 
 // claimSQL writes a claim in the dialect's form. The candidates are found
 // through still and due (the partial index of the work queue); the update
-// re-checks still as a CASE, which no index predicate matches, so that it
-// finds each row by its key (see stillUnresolved). On Postgres the candidate
+// re-checks still as a keyGuard, finding each row by its key. On Postgres the candidate
 // rows are locked in a MATERIALIZED CTE with SKIP LOCKED: in "WHERE id IN
 // (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)" the planner may rescan the
 // subquery once per outer row, each rescan skipping the rows locked so far
@@ -428,12 +438,12 @@ func (s *Store) claimSQL(c claim) (string, []any) {
 	if s.dialect == Postgres {
 		cols := "c." + strings.Join(strings.Fields(strings.ReplaceAll(c.returning, ",", " ")), ", c.")
 		q := `WITH due AS MATERIALIZED (` + pick + s.skipLocked() + `)
-			UPDATE ` + c.table + ` c SET ` + c.set + ` FROM due WHERE c.` + c.key + ` = due.` + c.key + ` AND CASE WHEN c.` + c.still + ` THEN 1 ELSE 0 END = 1
+			UPDATE ` + c.table + ` c SET ` + c.set + ` FROM due WHERE c.` + c.key + ` = due.` + c.key + ` AND ` + keyGuard("c."+c.still) + `
 			RETURNING ` + cols
 		args := append(append([]any{}, c.dueArgs...), c.limit)
 		return q, append(args, c.setArgs...)
 	}
-	q := `UPDATE ` + c.table + ` SET ` + c.set + ` WHERE ` + c.key + ` IN (` + pick + `) AND CASE WHEN ` + c.still + ` THEN 1 ELSE 0 END = 1 RETURNING ` + c.returning
+	q := `UPDATE ` + c.table + ` SET ` + c.set + ` WHERE ` + c.key + ` IN (` + pick + `) AND ` + keyGuard(c.still) + ` RETURNING ` + c.returning
 	args := append(append([]any{}, c.setArgs...), c.dueArgs...)
 	return q, append(args, c.limit)
 }

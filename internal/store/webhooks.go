@@ -244,9 +244,8 @@ func (s *Store) claimEventsSQL(n int) string {
 // statistics from a quiet moment (few pending events) that index looks
 // nearly empty, so under a backlog of 19,000 events every finished
 // delivery scanned the merchant's whole backlog (12.5 ms and 10,000
-// buffers per statement). A CASE cannot be matched to the index's
-// predicate, so the row is found by its key whatever the statistics say.
-const stillPending = `CASE WHEN status = 'pending' THEN 1 ELSE 0 END = 1`
+// buffers per statement). As a keyGuard the row is found by its key.
+var stillPending = keyGuard("status = 'pending'")
 
 // ClaimEvents leases the given events if they are still pending and due:
 // next_attempt_at and leased_until move to leaseUntil, so another node skips
@@ -371,7 +370,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, rs []DeliveryResult) ([]bo
 // finishDeliveriesSQL is finishEventSQL and logAttemptSQL over arrays, one
 // element per attempt (Postgres only). The guard on status is the CASE form
 // of stillPending, which keeps the planner on the primary key.
-const finishDeliveriesSQL = `WITH r AS (
+var finishDeliveriesSQL = `WITH r AS (
 		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
 			$8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[])
 			AS r(event_id, merchant_id, status, next_attempt_at, delivered_at, claimed_attempts, leased_until,
@@ -379,7 +378,7 @@ const finishDeliveriesSQL = `WITH r AS (
 	), u AS (
 		UPDATE events e SET status = r.status, attempts = e.attempts + 1, next_attempt_at = r.next_attempt_at,
 			delivered_at = r.delivered_at, leased_until = 0
-		FROM r WHERE e.merchant_id = r.merchant_id AND e.id = r.event_id AND CASE WHEN e.status = 'pending' THEN 1 ELSE 0 END = 1
+		FROM r WHERE e.merchant_id = r.merchant_id AND e.id = r.event_id AND ` + keyGuard("e.status = 'pending'") + `
 			AND e.attempts = r.claimed_attempts AND e.leased_until = r.leased_until
 		RETURNING e.id
 	), a AS (
@@ -389,7 +388,7 @@ const finishDeliveriesSQL = `WITH r AS (
 	SELECT id FROM u`
 
 // finishEventSQL moves a claimed event on, only while the claim still holds.
-const finishEventSQL = `UPDATE events SET status = ?, attempts = attempts + 1, next_attempt_at = ?, delivered_at = ?, leased_until = 0
+var finishEventSQL = `UPDATE events SET status = ?, attempts = attempts + 1, next_attempt_at = ?, delivered_at = ?, leased_until = 0
 	WHERE merchant_id = ? AND id = ? AND ` + stillPending + ` AND attempts = ? AND leased_until = ?`
 
 const logAttemptSQL = `INSERT INTO webhook_attempts (event_id, merchant_id, attempt_no, url, status_code, latency_us, error, created_at)
