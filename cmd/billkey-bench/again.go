@@ -89,26 +89,46 @@ func benchAgain(ctx context.Context, args []string) error {
 	}
 	// The measured process runs its collector as `billkey serve` does.
 	app.TuneGC(os.Getenv)
+	// Whatever this goroutine starts from here on is the bench's own work,
+	// unless started under another role below.
+	// (pprof.Do restores the labels of the context it is given: ctx carries
+	// this role for that.)
+	ctx = pprof.WithLabels(ctx, pprof.Labels("role", roleLoad))
+	pprof.SetGoroutineLabels(ctx)
+	// The sandbox PG runs apart from the gateway, as a standalone simulator
+	// would (BILLKEY_PG_URL), so that a profile tells their CPU apart.
+	pgSim := sim.New(sim.Config{Latency: *latency})
+	var simURL string
+	asRole(ctx, roleSim, func(context.Context) { simURL, err = pgSim.Start("127.0.0.1:0") })
+	if err != nil {
+		return err
+	}
+	defer pgSim.Close()
 	log := quietLogger()
-	a, err := app.New(ctx, app.Config{
-		DatabaseURL: appURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
-		Sim: sim.Config{Latency: *latency}, PGTimeout: 30 * time.Second, PGMaxConns: pgConns,
-		// The load generator is one client address with many connections.
-		HTTP: httplimit.Limits{PerClient: -1},
+	var a *app.App
+	asRole(ctx, roleGateway, func(ctx context.Context) {
+		a, err = app.New(ctx, app.Config{
+			DatabaseURL: appURL, MasterKey: strings.Repeat("ab", 32), Logger: log,
+			PGURL: simURL, PGTimeout: 30 * time.Second, PGMaxConns: pgConns,
+			// The load generator is one client address with many connections.
+			HTTP: httplimit.Limits{PerClient: -1},
+		})
 	})
 	if err != nil {
 		return err
 	}
 	closeApp := sync.OnceValue(a.Close)
 	defer closeApp()
-	a.Start()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	srvCtx, stopSrv := context.WithCancel(ctx)
 	defer stopSrv()
-	go a.Serve(srvCtx, ln)
+	asRole(ctx, roleGateway, func(context.Context) {
+		a.Start()
+		go a.Serve(srvCtx, ln)
+	})
 	base := "http://" + ln.Addr().String()
 
 	cred, err := a.Merchants.Create(ctx, "bench")
@@ -170,8 +190,8 @@ func benchAgain(ctx context.Context, args []string) error {
 	// of the simulator's timer is the PG being slow, not the gateway.
 	var held sync.Map // imp_uid → time.Duration
 	if *latency > 0 {
-		a.Sim.TimeCharges(func(key string, d time.Duration) { held.Store(key, d) })
-		defer a.Sim.TimeCharges(nil)
+		pgSim.TimeCharges(func(key string, d time.Duration) { held.Store(key, d) })
+		defer pgSim.TimeCharges(nil)
 	}
 	var seq atomic.Int64
 	var mu sync.Mutex
@@ -209,6 +229,8 @@ func benchAgain(ctx context.Context, args []string) error {
 	defer stop()
 	began := time.Now()
 	measured = began.Add(*warmup)
+	cpuAtStart := make(chan cpuSample, 1)
+	time.AfterFunc(*warmup, func() { cpuAtStart <- sampleCPU() })
 	stopTrace := func() {}
 	if *tracePath != "" {
 		f, err := os.Create(*tracePath)
@@ -265,6 +287,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(measured)
+	cpuAtEnd := sampleCPU()
 	stopTrace()
 	stopProfile()
 	if *memProfile != "" {
@@ -326,6 +349,9 @@ func benchAgain(ctx context.Context, args []string) error {
 		fmt.Printf("  gateway overhead (p99 − configured PG latency): %s\n", r(pct(0.99)-*latency))
 		fmt.Printf("  gateway overhead per charge (latency − PG's own time): p50 %s  p99 %s (target ≤ 5ms)\n",
 			r(pctOf(gateway, 0.50)), r(pctOf(gateway, 0.99)))
+	}
+	if r := cpuReport(<-cpuAtStart, cpuAtEnd, len(lat)); r != "" {
+		fmt.Println(r)
 	}
 	if dialect == "postgres" && *pgbench {
 		if pgbenchErr != nil {
