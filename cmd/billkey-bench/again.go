@@ -135,11 +135,15 @@ func benchAgain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
-	tok, err := benchToken(client, base, cred)
+	tok, err := benchToken(http.DefaultClient, base, cred)
 	if err != nil {
 		return err
 	}
+	client, err := newLoadClient(base)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
 	// Keys are issued 32 at a time: with a slow PG one by one would take
 	// keys × latency before the load starts.
@@ -149,7 +153,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	for i := 0; i < *keys; i++ {
 		issue.Go(func() error {
 			body := map[string]any{"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "800101", "pwd_2digit": "12"}
-			if _, err := benchPost(client, base+"/subscribe/customers/bench-"+run+"-"+fmt.Sprint(i), tok, body); err != nil {
+			if _, err := benchPost(client, "/subscribe/customers/bench-"+run+"-"+fmt.Sprint(i), tok, body); err != nil {
 				return fmt.Errorf("issue key %d: %w", i, err)
 			}
 			return nil
@@ -198,7 +202,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	var lat, gateway, pgTime []time.Duration
 	var failures atomic.Int64
 	var tail [][2]time.Duration
-	againURL := base + "/subscribe/payments/again"
+	againURL := "/subscribe/payments/again"
 	// measured is when the warm-up ends: requests started before it (new
 	// HTTP and database connections, statements being prepared) are sent
 	// but not counted.
@@ -385,7 +389,7 @@ func benchToken(client *http.Client, base string, cred merchant.Credentials) (st
 // shares the measured process (and its garbage collector): it builds the
 // body and reads the answer with buffers it reuses rather than maps and
 // decoders per request.
-func againPost(client *http.Client, u, tok, run string, k, n int64) (status, impUID string, err error) {
+func againPost(client *loadClient, u, tok, run string, k, n int64) (status, impUID string, err error) {
 	buf := bufs.Get().(*bytes.Buffer)
 	defer bufs.Put(buf)
 	buf.Reset()
@@ -395,7 +399,7 @@ func againPost(client *http.Client, u, tok, run string, k, n int64) (status, imp
 
 // benchPost posts body as JSON and returns the payment status (or "ok"
 // for non-payments).
-func benchPost(client *http.Client, u, tok string, body any) (string, error) {
+func benchPost(client *loadClient, u, tok string, body any) (string, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return "", err
@@ -406,42 +410,24 @@ func benchPost(client *http.Client, u, tok string, body any) (string, error) {
 
 // post sends body and returns the payment's status ("ok" for answers
 // that are not payments) and imp_uid.
-func post(client *http.Client, u, tok string, body []byte) (status, impUID string, err error) {
-	req, err := http.NewRequest("POST", u, bytes.NewReader(body))
-	if err != nil {
-		return "", "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", tok)
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", "", err
-	}
-	defer resp.Body.Close()
+func post(client *loadClient, u, tok string, body []byte) (status, impUID string, err error) {
 	buf := bufs.Get().(*bytes.Buffer)
 	defer bufs.Put(buf)
-	buf.Reset()
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
+	httpStatus, err := client.post(u, tok, body, buf)
+	if err != nil {
 		return "", "", err
 	}
-	var out struct {
-		Code     int    `json:"code"`
-		Message  string `json:"message"`
-		Response struct {
-			Status string `json:"status"`
-			ImpUID string `json:"imp_uid"`
-		} `json:"response"`
+	code, status, impUID, err := paymentAnswer(buf.Bytes())
+	if err != nil {
+		return "", "", fmt.Errorf("HTTP %d: %w", httpStatus, err)
 	}
-	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
-		return "", "", err
+	if httpStatus != http.StatusOK || code != 0 {
+		return "", "", fmt.Errorf("HTTP %d, code %d: %.200s", httpStatus, code, buf.Bytes())
 	}
-	if out.Code != 0 {
-		return "", "", fmt.Errorf("code %d: %s", out.Code, out.Message)
+	if status == "" {
+		return "ok", impUID, nil
 	}
-	if out.Response.Status == "" {
-		return "ok", out.Response.ImpUID, nil
-	}
-	return out.Response.Status, out.Response.ImpUID, nil
+	return status, impUID, nil
 }
 
 var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
