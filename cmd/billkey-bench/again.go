@@ -233,8 +233,18 @@ func benchAgain(ctx context.Context, args []string) error {
 	defer stop()
 	began := time.Now()
 	measured = began.Add(*warmup)
+	var walAt func() int64
+	if raw != nil {
+		walAt = func() int64 {
+			var n int64
+			if err := raw.QueryRowContext(ctx, `SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint`).Scan(&n); err != nil {
+				return -1
+			}
+			return n
+		}
+	}
 	cpuAtStart := make(chan cpuSample, 1)
-	time.AfterFunc(*warmup, func() { cpuAtStart <- sampleCPU() })
+	time.AfterFunc(*warmup, func() { cpuAtStart <- sampleCPU(walAt) })
 	stopTrace := func() {}
 	if *tracePath != "" {
 		f, err := os.Create(*tracePath)
@@ -291,7 +301,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(measured)
-	cpuAtEnd := sampleCPU()
+	cpuAtEnd := sampleCPU(walAt)
 	stopTrace()
 	stopProfile()
 	if *memProfile != "" {

@@ -35,10 +35,20 @@ type cpuSample struct {
 	user, sys  time.Duration // this process
 	busy, idle int64         // machine, in clock ticks (/proc/stat)
 	iowait     int64
+	// stored is what this process sent to storage (/proc/self/io
+	// write_bytes): on SQLite, its database file and log.
+	stored int64
+	// wal is Postgres's WAL position in bytes, -1 without Postgres.
+	wal int64
 }
 
-func sampleCPU() cpuSample {
-	s := cpuSample{at: time.Now()}
+// sampleCPU samples now; walAt, when not nil, reads Postgres's WAL position.
+func sampleCPU(walAt func() int64) cpuSample {
+	s := cpuSample{at: time.Now(), wal: -1}
+	if walAt != nil {
+		s.wal = walAt()
+	}
+	s.stored = storedBytes()
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.user = time.Duration(ru.Utime.Nano())
@@ -46,6 +56,21 @@ func sampleCPU() cpuSample {
 	}
 	s.busy, s.idle, s.iowait = machineTicks()
 	return s
+}
+
+// storedBytes is /proc/self/io's write_bytes, 0 where there is none.
+func storedBytes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // machineTicks reads the aggregate cpu line of /proc/stat; zeros where
@@ -89,6 +114,11 @@ func cpuReport(a, b cpuSample, charges int) string {
 	if total := (b.busy - a.busy) + (b.idle - a.idle) + (b.iowait - a.iowait); total > 0 {
 		out += fmt.Sprintf("\n  machine: %.0f %% busy, %.0f %% waiting on disk, %.0f %% idle",
 			100*float64(b.busy-a.busy)/float64(total), 100*float64(b.iowait-a.iowait)/float64(total), 100*float64(b.idle-a.idle)/float64(total))
+	}
+	if a.wal >= 0 && b.wal >= 0 {
+		out += fmt.Sprintf("\n  Postgres WAL written: %.1f kB per charge", float64(b.wal-a.wal)/1024/float64(charges))
+	} else if b.stored > a.stored {
+		out += fmt.Sprintf("\n  sent to storage by this process (SQLite database and log): %.1f kB per charge", float64(b.stored-a.stored)/1024/float64(charges))
 	}
 	return out
 }
