@@ -14,14 +14,7 @@ import (
 func TestSQLiteCheckpointsBesideTheWriter(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := Open(ctx, testenv.SQLite(t).URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t, testenv.SQLite(t).URL)
 	// The test plays the background checkpointer's part itself.
 	s.stopCheckpointer()
 	var auto int

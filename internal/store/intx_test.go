@@ -18,14 +18,7 @@ func TestInTxIsolatesFailedTransactions(t *testing.T) {
 	errRefused := errors.New("refused by the caller")
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
-		s, err := Open(ctx, b.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		s := openMigrated(t, b.URL)
 		// One write, then maybe a refusal: a refused transaction must not
 		// leave its merchant behind.
 		write := func(i int, refuse bool) error {
@@ -70,4 +63,18 @@ func TestInTxIsolatesFailedTransactions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// openMigrated opens the store at url, migrated, closed when t ends.
+func openMigrated(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -250,14 +250,7 @@ func planStore(t *testing.T) (*Store, func(q string, args ...any), bool) {
 		return nil, nil, false
 	}
 	ctx := context.Background()
-	s, err := Open(ctx, b.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t, b.URL)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
