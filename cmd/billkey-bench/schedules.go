@@ -38,6 +38,7 @@ func benchSchedules(ctx context.Context, args []string) error {
 	fs.IntVar(&pgConns, "pg-conns", 0, "PostgreSQL pool size, as BILLKEY_PG_MAX_CONNS (0: serve's default)")
 	latencies := fs.String("latencies", "0,200ms", "simulated PG latencies, one run each")
 	workers := fs.String("workers", "64,512", "scheduler workers per run (one value, or one per latency)")
+	fs.IntVar(&claimers, "claimers", 0, "claims in progress at once, as BILLKEY_SCHEDULER_CLAIMERS (0: the scheduler's default)")
 	pgbench := fs.Bool("pgbench", true, "also run pgbench -N -c 8 -j 2 -T 10 on the same server")
 	rssEntries := fs.Int("rss-entries", 1_000_000, "pending entries for the RSS measurement (0 skips it)")
 	rssFor := fs.Duration("rss-duration", 15*time.Second, "how long to sample the serve process RSS")
@@ -241,6 +242,9 @@ type runResult struct {
 	lat0          bool
 }
 
+// claimers is -claimers of bench schedules.
+var claimers int
+
 func billingRun(ctx context.Context, dbURL string, n, customers int, latency time.Duration, workers int) (runResult, error) {
 	a, raw, mid, cleanup, err := benchApp(ctx, dbURL, customers)
 	if err != nil {
@@ -257,7 +261,7 @@ func billingRun(ctx context.Context, dbURL string, n, customers int, latency tim
 	}
 	// One node: a fresh scheduler on the app's service (whose hooks the
 	// app already attached), not started by a.Start, so nothing else runs.
-	s := scheduler.New(a.Service, a.Store, scheduler.Config{Workers: workers, Poll: 50 * time.Millisecond, Logger: a.Log})
+	s := scheduler.New(a.Service, a.Store, scheduler.Config{Workers: workers, Claimers: claimers, Poll: 50 * time.Millisecond, Logger: a.Log})
 	runCtx, stop := context.WithCancel(ctx)
 	go maintain(runCtx, raw, autovacuumNaptime)
 	done := make(chan struct{})

@@ -78,7 +78,7 @@ func appConfig(c config.Config, log *slog.Logger) app.Config {
 		Addr: c.Addr, PublicURL: c.PublicURL, MetricsAddr: c.MetricsAddr, DatabaseURL: c.DatabaseURL, MasterKey: c.MasterKey, MasterKeyFile: c.MasterKeyFile,
 		PGURL: c.PGURL, PGTimeout: c.PGTimeout, PGMaxConns: c.PGMaxConns, Logger: log, ReconcileInterval: c.ReconcileInterval,
 		WebhookAllowPrivate: c.AllowPrivateWebhooks(), WebhookConcurrency: c.WebhookConcurrency, CheckoutOrigins: c.CheckoutOrigins, DisableDemo: !c.Demo, D24Window: c.D24Window,
-		Scheduler: scheduler.Config{Poll: c.SchedulerPoll, Workers: c.SchedulerWorkers, Batch: c.SchedulerBatch, Lease: c.SchedulerLease},
+		Scheduler: scheduler.Config{Poll: c.SchedulerPoll, Workers: c.SchedulerWorkers, Batch: c.SchedulerBatch, Claimers: c.SchedulerClaimers, Lease: c.SchedulerLease},
 		HTTP:      httplimit.Limits{PerClient: c.MaxConnsPerClient},
 	}
 }

@@ -61,6 +61,7 @@ type Config struct {
 	// have in flight (0: the webhook package's default).
 	WebhookConcurrency int
 	SchedulerBatch     int
+	SchedulerClaimers  int
 	SchedulerLease     time.Duration
 	// MaxConnsPerClient caps connections per client address; -1: no cap,
 	// 0: the server's default.
@@ -194,6 +195,8 @@ var Vars = []Var{
 		set: func(c *Config, v string) error { return positive(v, &c.SchedulerWorkers) }},
 	{Env: "BILLKEY_SCHEDULER_BATCH", Default: "workers", Usage: "schedule rows claimed at once", Scope: Serve,
 		set: func(c *Config, v string) error { return positive(v, &c.SchedulerBatch) }},
+	{Env: "BILLKEY_SCHEDULER_CLAIMERS", Default: "2", Usage: "claims of due schedule rows in progress at once per node", Scope: Serve,
+		set: func(c *Config, v string) error { return positive(v, &c.SchedulerClaimers) }},
 	{Env: "BILLKEY_MAX_CONNS_PER_CLIENT", Default: "server default", Usage: "connections one client address may hold open (0 or less: no cap)", Scope: Serve,
 		set: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)

@@ -22,22 +22,46 @@ func (s *Scheduler) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	freed := make(chan struct{}, 1)
+	s.log.Info("scheduler running", "workers", s.cfg.Workers, "batch", s.cfg.Batch, "claimers", s.cfg.Claimers, "poll", s.cfg.Poll, "lease", s.cfg.Lease)
+	var claimers sync.WaitGroup
+	for range s.cfg.Claimers {
+		claimers.Go(func() { s.claimLoop(ctx, &wg, freed) })
+	}
+	claimers.Wait()
+}
+
+// claimLoop claims due rows and starts their executions while workers are
+// free. Several run at once: one records its batch's attempts while
+// another claims the next.
+func (s *Scheduler) claimLoop(ctx context.Context, wg *sync.WaitGroup, freed chan struct{}) {
 	// Claiming a handful of rows per transaction amortizes the claim; waiting
 	// for a quarter of the workers to free up keeps batches reasonable
 	// without idling the pool.
 	minClaim := max(1, min(s.cfg.Batch, s.cfg.Workers/4))
-	s.log.Info("scheduler running", "workers", s.cfg.Workers, "batch", s.cfg.Batch, "poll", s.cfg.Poll, "lease", s.cfg.Lease)
 	for ctx.Err() == nil {
-		inflight := int(s.inflight.Load())
-		want := min(s.cfg.Workers-inflight, s.cfg.Batch)
-		if want < minClaim && inflight > 0 {
+		busy := int(s.inflight.Load() + s.claiming.Load())
+		want := min(s.cfg.Workers-busy, s.cfg.Batch)
+		if want < minClaim && busy > 0 {
+			// A freed worker or a finished claim wakes one claimer; the
+			// poll bounds the wait of the others.
+			t := time.NewTimer(s.cfg.Poll)
 			select {
 			case <-freed:
+			case <-t.C:
 			case <-ctx.Done():
 			}
+			t.Stop()
 			continue
 		}
-		n, err := s.dispatch(ctx, want, &wg, freed)
+		if !s.reserve(want) {
+			continue // another claimer took the free workers meanwhile
+		}
+		n, err := s.dispatch(ctx, want, wg, freed)
+		s.claiming.Add(-int64(want))
+		select {
+		case freed <- struct{}{}:
+		default:
+		}
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("claim due schedules", "err", err)
 		}
@@ -45,6 +69,20 @@ func (s *Scheduler) Run(ctx context.Context) {
 			continue // a full batch: more is probably due
 		}
 		s.idle(ctx)
+	}
+}
+
+// reserve counts want rows as being claimed if that many workers are still
+// free once the other claimers' reservations are counted.
+func (s *Scheduler) reserve(want int) bool {
+	for {
+		claiming := s.claiming.Load()
+		if int(s.inflight.Load()+claiming)+want > s.cfg.Workers {
+			return false
+		}
+		if s.claiming.CompareAndSwap(claiming, claiming+int64(want)) {
+			return true
+		}
 	}
 }
 

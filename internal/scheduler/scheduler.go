@@ -55,6 +55,11 @@ type Config struct {
 	Workers int
 	// Batch caps the rows one claim takes (default Workers).
 	Batch int
+	// Claimers is how many claims a node runs at once (default 2). A claim
+	// records its rows' attempts in one transaction, two statements per row
+	// in turn; with one claimer a slow PG's workers freed up faster than
+	// that transaction could hand them new rows.
+	Claimers int
 	// Lease is how long a claim keeps other nodes off a row before the
 	// charge starts (default 1m). It only covers claim-to-start, which takes
 	// milliseconds; a node killed in between delays the row by Lease.
@@ -103,6 +108,9 @@ func (c *Config) defaults() {
 	if c.Batch <= 0 {
 		c.Batch = c.Workers
 	}
+	if c.Claimers <= 0 {
+		c.Claimers = 2
+	}
 	if c.Lease <= 0 {
 		c.Lease = time.Minute
 	}
@@ -122,7 +130,10 @@ type Scheduler struct {
 	cfg   Config
 	log   *slog.Logger
 
-	inflight   atomic.Int64
+	inflight atomic.Int64
+	// claiming is the rows the claims in progress may still start: the
+	// claimers do not take, between them, more rows than workers are free.
+	claiming   atomic.Int64
 	executions *prometheus.CounterVec
 	lateness   prometheus.Histogram
 }
