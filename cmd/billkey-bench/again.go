@@ -243,8 +243,8 @@ func benchAgain(ctx context.Context, args []string) error {
 			return n
 		}
 	}
-	cpuAtStart := make(chan cpuSample, 1)
-	time.AfterFunc(*warmup, func() { cpuAtStart <- sampleCPU(walAt) })
+	usageAtStart := make(chan usageSample, 1)
+	time.AfterFunc(*warmup, func() { usageAtStart <- sampleUsage(walAt) })
 	stopTrace := func() {}
 	if *tracePath != "" {
 		f, err := os.Create(*tracePath)
@@ -301,7 +301,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(measured)
-	cpuAtEnd := sampleCPU(walAt)
+	usageAtEnd := sampleUsage(walAt)
 	stopTrace()
 	stopProfile()
 	if *memProfile != "" {
@@ -364,7 +364,7 @@ func benchAgain(ctx context.Context, args []string) error {
 		fmt.Printf("  gateway overhead per charge (latency − PG's own time): p50 %s  p99 %s (target ≤ 5ms)\n",
 			r(pctOf(gateway, 0.50)), r(pctOf(gateway, 0.99)))
 	}
-	if r := cpuReport(<-cpuAtStart, cpuAtEnd, len(lat)); r != "" {
+	if r := usageReport(<-usageAtStart, usageAtEnd, len(lat)); r != "" {
 		fmt.Println(r)
 	}
 	if dialect == "postgres" && *pgbench {

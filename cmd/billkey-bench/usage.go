@@ -27,10 +27,11 @@ func asRole(ctx context.Context, role string, f func(context.Context)) {
 	pprof.Do(ctx, pprof.Labels("role", role), f)
 }
 
-// cpuSample is the CPU this process and the whole machine had used at one
-// moment. Its difference over the measured window says whether the run was
-// bound by CPU (machine busy near 100 %) and what one charge cost it.
-type cpuSample struct {
+// usageSample is what this process and the whole machine had used at one
+// moment: CPU time, bytes sent to storage, Postgres's WAL position. Its
+// difference over the measured window says whether the run was bound by
+// CPU (machine busy near 100 %) and what one charge cost.
+type usageSample struct {
 	at         time.Time
 	user, sys  time.Duration // this process
 	busy, idle int64         // machine, in clock ticks (/proc/stat)
@@ -42,9 +43,9 @@ type cpuSample struct {
 	wal int64
 }
 
-// sampleCPU samples now; walAt, when not nil, reads Postgres's WAL position.
-func sampleCPU(walAt func() int64) cpuSample {
-	s := cpuSample{at: time.Now(), wal: -1}
+// sampleUsage samples now; walAt, when not nil, reads Postgres's WAL position.
+func sampleUsage(walAt func() int64) usageSample {
+	s := usageSample{at: time.Now(), wal: -1}
 	if walAt != nil {
 		s.wal = walAt()
 	}
@@ -99,9 +100,9 @@ func machineTicks() (busy, idle, iowait int64) {
 	return busy, idle, iowait
 }
 
-// cpuReport prints what the window from a to b cost per charge, and how
+// usageReport says what the window from a to b cost per charge, and how
 // busy the machine was meanwhile.
-func cpuReport(a, b cpuSample, charges int) string {
+func usageReport(a, b usageSample, charges int) string {
 	if charges == 0 {
 		return ""
 	}
