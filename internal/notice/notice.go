@@ -75,7 +75,7 @@ func (n *Notifier) event(ctx context.Context, p *core.Payment, status, cancellat
 		payload["cancellation_id"] = cancellationID
 	}
 	return core.Event{
-		ID: charge.NewID("msg_"), MerchantID: p.MerchantID, Type: "payment." + status, ImpUID: p.ImpUID,
+		ID: charge.NewEventID(), MerchantID: p.MerchantID, Type: "payment." + status, ImpUID: p.ImpUID,
 		Payload: payload, URL: p.NoticeURL, CreatedAt: n.clock.Now(), RequestID: reqid.From(ctx),
 	}
 }

@@ -467,7 +467,7 @@ func (e *Engine) dun(ctx context.Context, tx *store.Tx, sub *core.Subscription, 
 
 func (e *Engine) depositEvent(ctx context.Context, sub *core.Subscription, d *core.Deposit) core.Event {
 	return core.Event{
-		ID: charge.NewID("msg_"), MerchantID: sub.MerchantID, Type: "deposit." + strings.ToLower(d.Status), ImpUID: d.ImpUID,
+		ID: charge.NewEventID(), MerchantID: sub.MerchantID, Type: "deposit." + strings.ToLower(d.Status), ImpUID: d.ImpUID,
 		Body: fmt.Sprintf(`{"deposit_id":%d}`, d.ID), BodyFormat: "json", Profile: "d24",
 		URL: sub.NotificationURL, CreatedAt: e.clock.Now(), RequestID: reqid.From(ctx),
 	}
