@@ -14,7 +14,7 @@ import (
 func TestSQLiteCheckpointsBesideTheWriter(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := openMigrated(t, testenv.SQLite(t).URL)
+	s := OpenTest(t, testenv.SQLite(t).URL)
 	// The test plays the background checkpointer's part itself.
 	s.stopCheckpointer()
 	var auto int

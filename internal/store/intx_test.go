@@ -18,7 +18,7 @@ func TestInTxIsolatesFailedTransactions(t *testing.T) {
 	errRefused := errors.New("refused by the caller")
 	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
 		ctx := context.Background()
-		s := openMigrated(t, b.URL)
+		s := OpenTest(t, b.URL)
 		// One write, then maybe a refusal: a refused transaction must not
 		// leave its merchant behind.
 		write := func(i int, refuse bool) error {
@@ -65,8 +65,9 @@ func TestInTxIsolatesFailedTransactions(t *testing.T) {
 	})
 }
 
-// openMigrated opens the store at url, migrated, closed when t ends.
-func openMigrated(t *testing.T, url string) *Store {
+// OpenTest opens the store at url, migrated, closed when t ends. It is
+// exported for the package's external tests too.
+func OpenTest(t *testing.T, url string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), url)
 	if err != nil {

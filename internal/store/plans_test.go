@@ -250,7 +250,7 @@ func planStore(t *testing.T) (*Store, func(q string, args ...any), bool) {
 		return nil, nil, false
 	}
 	ctx := context.Background()
-	s := openMigrated(t, b.URL)
+	s := OpenTest(t, b.URL)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {

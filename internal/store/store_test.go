@@ -18,15 +18,7 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func open(t *testing.T, b testenv.Backend) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), b.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return store.OpenTest(t, b.URL)
 }
 
 func merchant(t *testing.T, s *store.Store, code string) *core.Merchant {
