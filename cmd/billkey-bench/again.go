@@ -32,6 +32,7 @@ import (
 	"github.com/billkey/billkey/internal/httplimit"
 	"github.com/billkey/billkey/internal/merchant"
 	"github.com/billkey/billkey/internal/pg/sim"
+	"github.com/billkey/billkey/internal/store"
 )
 
 // benchAgain measures POST /subscribe/payments/again end to end over
@@ -39,51 +40,89 @@ import (
 // throughput with -concurrency workers, or open-loop latency at -rate.
 func benchAgain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench again", flag.ContinueOnError)
-	dbURL := fs.String("database-url", "", "postgres:// URL or SQLite path (default: a fresh SQLite file in a temp dir)")
-	duration := fs.Duration("duration", 10*time.Second, "how long to send load")
-	concurrency := fs.Int("concurrency", 32, "closed-loop workers (ignored with -rate)")
-	rate := fs.Int("rate", 0, "open-loop requests per second (0: closed loop)")
-	latency := fs.Duration("pg-latency", 0, "simulated PG latency")
-	keys := fs.Int("keys", 200, "billing keys to charge round-robin")
+	var o againOptions
+	fs.StringVar(&o.dbURL, "database-url", "", "postgres:// URL or SQLite path (default: a fresh SQLite file in a temp dir)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send load")
+	fs.IntVar(&o.concurrency, "concurrency", 32, "closed-loop workers (ignored with -rate)")
+	fs.IntVar(&o.rate, "rate", 0, "open-loop requests per second (0: closed loop)")
+	fs.DurationVar(&o.latency, "pg-latency", 0, "simulated PG latency")
+	fs.IntVar(&o.keys, "keys", 200, "billing keys to charge round-robin")
 	fs.IntVar(&pgConns, "pg-conns", 0, "PostgreSQL pool size, as BILLKEY_PG_MAX_CONNS (0: serve's default)")
-	pgbench := fs.Bool("pgbench", true, "on Postgres, also run pgbench -N for the same duration and print its TPS")
-	pgbenchClients := fs.Int("pgbench-clients", 8, "pgbench -c: the connections the Postgres ratio is stated against")
-	history := fs.Int("history", historyPayments, "on Postgres, past payments (with their webhook events) seeded before the run, as on a gateway in service")
-	warmup := fs.Duration("warmup", 2*time.Second, "load sent before measuring starts (not counted)")
-	slowest := fs.Int("slowest", 0, "print the N slowest requests with the moment each started")
-	memProfile := fs.String("memprofile", "", "write an allocation profile (alloc_space: what the load allocated) to this file")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load (not of pgbench) to this file")
-	tracePath := fs.String("trace", "", "write an execution trace of the measured load (after warm-up) to this file: go tool trace")
+	fs.BoolVar(&o.pgbench, "pgbench", true, "on Postgres, also run pgbench -N for the same duration and print its TPS")
+	fs.IntVar(&o.pgbenchClients, "pgbench-clients", 8, "pgbench -c: the connections the Postgres ratio is stated against")
+	fs.IntVar(&o.history, "history", historyPayments, "on Postgres, past payments (with their webhook events) seeded before the run, as on a gateway in service")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "load sent before measuring starts (not counted)")
+	fs.IntVar(&o.slowest, "slowest", 0, "print the N slowest requests with the moment each started")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile (alloc_space: what the load allocated) to this file")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the load (not of pgbench) to this file")
+	fs.StringVar(&o.tracePath, "trace", "", "write an execution trace of the measured load (after warm-up) to this file: go tool trace")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	stopProfile, err := startCPUProfile(*cpuProfile)
+	_, err := runAgain(ctx, o)
+	return err
+}
+
+// againOptions are bench again's flags.
+type againOptions struct {
+	dbURL          string
+	duration       time.Duration
+	concurrency    int
+	rate           int
+	latency        time.Duration
+	keys           int
+	pgbench        bool
+	pgbenchClients int
+	history        int
+	warmup         time.Duration
+	slowest        int
+	memProfile     string
+	cpuProfile     string
+	tracePath      string
+}
+
+// againResult is what one again run measured, for bench targets.
+type againResult struct {
+	dialect  store.Dialect
+	rate     float64 // paid charges per second
+	failed   int64
+	p50, p99 time.Duration
+	// overheadP99 is the p99 of latency − the PG's own time per charge;
+	// zero without a PG latency.
+	overheadP99 time.Duration
+	pgbenchTPS  float64 // zero when pgbench did not run
+	pgbenchErr  error
+}
+
+// runAgain runs one again benchmark, printing as it goes.
+func runAgain(ctx context.Context, o againOptions) (againResult, error) {
+	stopProfile, err := startCPUProfile(o.cpuProfile)
 	if err != nil {
-		return err
+		return againResult{}, err
 	}
 	defer stopProfile()
-	if *dbURL == "" {
+	if o.dbURL == "" {
 		dir, err := os.MkdirTemp("", "billkey-bench-")
 		if err != nil {
-			return err
+			return againResult{}, err
 		}
 		defer os.RemoveAll(dir)
-		*dbURL = filepath.Join(dir, "bench.db")
+		o.dbURL = filepath.Join(dir, "bench.db")
 	}
-	appURL := *dbURL
+	appURL := o.dbURL
 	var raw *sql.DB // Postgres: the bench's own handle for seeding and maintenance
-	if strings.HasPrefix(*dbURL, "postgres") {
+	if strings.HasPrefix(o.dbURL, "postgres") {
 		// A scratch schema per run: leftovers of earlier runs (their
 		// undelivered webhook events, bloated indexes) are not this run's
 		// cost.
-		schemaURL, drop, err := scratchSchema(ctx, *dbURL)
+		schemaURL, drop, err := scratchSchema(ctx, o.dbURL)
 		if err != nil {
-			return err
+			return againResult{}, err
 		}
 		defer drop()
 		appURL = schemaURL
 		if raw, err = sql.Open("pgx", schemaURL); err != nil {
-			return err
+			return againResult{}, err
 		}
 		defer raw.Close()
 	}
@@ -97,11 +136,11 @@ func benchAgain(ctx context.Context, args []string) error {
 	pprof.SetGoroutineLabels(ctx)
 	// The sandbox PG runs apart from the gateway, as a standalone simulator
 	// would (BILLKEY_PG_URL), so that a profile tells their CPU apart.
-	pgSim := sim.New(sim.Config{Latency: *latency})
+	pgSim := sim.New(sim.Config{Latency: o.latency})
 	var simURL string
 	asRole(ctx, roleSim, func(context.Context) { simURL, err = pgSim.Start("127.0.0.1:0") })
 	if err != nil {
-		return err
+		return againResult{}, err
 	}
 	defer pgSim.Close()
 	log := quietLogger()
@@ -115,13 +154,13 @@ func benchAgain(ctx context.Context, args []string) error {
 		})
 	})
 	if err != nil {
-		return err
+		return againResult{}, err
 	}
 	closeApp := sync.OnceValue(a.Close)
 	defer closeApp()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return againResult{}, err
 	}
 	srvCtx, stopSrv := context.WithCancel(ctx)
 	defer stopSrv()
@@ -133,24 +172,24 @@ func benchAgain(ctx context.Context, args []string) error {
 
 	cred, err := a.Merchants.Create(ctx, "bench")
 	if err != nil {
-		return err
+		return againResult{}, err
 	}
 	tok, err := benchToken(http.DefaultClient, base, cred)
 	if err != nil {
-		return err
+		return againResult{}, err
 	}
 	client, err := newLoadClient(base)
 	if err != nil {
-		return err
+		return againResult{}, err
 	}
 	defer client.Close()
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
 	// Keys are issued 32 at a time: with a slow PG one by one would take
 	// keys × latency before the load starts.
-	fmt.Fprintf(os.Stderr, "  issuing %d billing keys…\n", *keys)
+	fmt.Fprintf(os.Stderr, "  issuing %d billing keys…\n", o.keys)
 	var issue errgroup.Group
 	issue.SetLimit(32)
-	for i := 0; i < *keys; i++ {
+	for i := 0; i < o.keys; i++ {
 		issue.Go(func() error {
 			body := map[string]any{"card_number": "4242-4242-4242-4242", "expiry": "2030-12", "birth": "800101", "pwd_2digit": "12"}
 			if _, err := benchPost(client, "/subscribe/customers/bench-"+run+"-"+fmt.Sprint(i), tok, body); err != nil {
@@ -160,7 +199,7 @@ func benchAgain(ctx context.Context, args []string) error {
 		})
 	}
 	if err := issue.Wait(); err != nil {
-		return err
+		return againResult{}, err
 	}
 
 	dialect := a.Store.Dialect()
@@ -168,12 +207,12 @@ func benchAgain(ctx context.Context, args []string) error {
 	if raw != nil {
 		m, err := a.Store.MerchantByImpKey(ctx, cred.ImpKey)
 		if err != nil {
-			return err
+			return againResult{}, err
 		}
-		if *history > 0 {
-			fmt.Fprintf(os.Stderr, "  seeding %d past payments…\n", *history)
-			if err := seedHistory(ctx, raw, m.ID, *history, "bench-"+run+"-", *keys); err != nil {
-				return err
+		if o.history > 0 {
+			fmt.Fprintf(os.Stderr, "  seeding %d past payments…\n", o.history)
+			if err := seedHistory(ctx, raw, m.ID, o.history, "bench-"+run+"-", o.keys); err != nil {
+				return againResult{}, err
 			}
 		}
 		var maintainCtx context.Context
@@ -193,7 +232,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	// The PG's own time per charge, as its timer slept it: a late wake-up
 	// of the simulator's timer is the PG being slow, not the gateway.
 	var held sync.Map // imp_uid → time.Duration
-	if *latency > 0 {
+	if o.latency > 0 {
 		pgSim.TimeCharges(func(key string, d time.Duration) { held.Store(key, d) })
 		defer pgSim.TimeCharges(nil)
 	}
@@ -210,7 +249,7 @@ func benchAgain(ctx context.Context, args []string) error {
 	one := func() {
 		n := seq.Add(1)
 		start := time.Now()
-		status, impUID, err := againPost(client, againURL, tok, run, n%int64(*keys), n)
+		status, impUID, err := againPost(client, againURL, tok, run, n%int64(o.keys), n)
 		d := time.Since(start)
 		h, timed := held.LoadAndDelete(impUID)
 		if err != nil || status != "paid" {
@@ -229,10 +268,10 @@ func benchAgain(ctx context.Context, args []string) error {
 		tail = append(tail, [2]time.Duration{start.Sub(measured), d})
 		mu.Unlock()
 	}
-	loadCtx, stop := context.WithTimeout(ctx, *warmup+*duration)
+	loadCtx, stop := context.WithTimeout(ctx, o.warmup+o.duration)
 	defer stop()
 	began := time.Now()
-	measured = began.Add(*warmup)
+	measured = began.Add(o.warmup)
 	var walAt func() int64
 	if raw != nil {
 		walAt = func() int64 {
@@ -244,16 +283,16 @@ func benchAgain(ctx context.Context, args []string) error {
 		}
 	}
 	usageAtStart := make(chan usageSample, 1)
-	time.AfterFunc(*warmup, func() { usageAtStart <- sampleUsage(walAt) })
+	time.AfterFunc(o.warmup, func() { usageAtStart <- sampleUsage(walAt) })
 	stopTrace := func() {}
-	if *tracePath != "" {
-		f, err := os.Create(*tracePath)
+	if o.tracePath != "" {
+		f, err := os.Create(o.tracePath)
 		if err != nil {
-			return err
+			return againResult{}, err
 		}
 		defer f.Close()
 		started := make(chan error, 1)
-		time.AfterFunc(*warmup, func() { started <- trace.Start(f) })
+		time.AfterFunc(o.warmup, func() { started <- trace.Start(f) })
 		stopTrace = sync.OnceFunc(func() {
 			if err := <-started; err == nil {
 				trace.Stop()
@@ -275,8 +314,8 @@ func benchAgain(ctx context.Context, args []string) error {
 		}
 	}()
 	var wg sync.WaitGroup
-	if *rate > 0 {
-		tick := time.NewTicker(time.Second / time.Duration(*rate))
+	if o.rate > 0 {
+		tick := time.NewTicker(time.Second / time.Duration(o.rate))
 	open:
 		for {
 			select {
@@ -289,7 +328,7 @@ func benchAgain(ctx context.Context, args []string) error {
 		}
 		tick.Stop()
 	} else {
-		for w := 0; w < *concurrency; w++ {
+		for w := 0; w < o.concurrency; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -304,9 +343,9 @@ func benchAgain(ctx context.Context, args []string) error {
 	usageAtEnd := sampleUsage(walAt)
 	stopTrace()
 	stopProfile()
-	if *memProfile != "" {
-		if err := writeAllocProfile(*memProfile); err != nil {
-			return err
+	if o.memProfile != "" {
+		if err := writeAllocProfile(o.memProfile); err != nil {
+			return againResult{}, err
 		}
 	}
 
@@ -317,20 +356,20 @@ func benchAgain(ctx context.Context, args []string) error {
 	// would be flattered by a slower pgbench.
 	stopSrv()
 	if err := closeApp(); err != nil {
-		return err
+		return againResult{}, err
 	}
 	stopMaintain()
 	var pgbenchTPS float64
 	var pgbenchErr error
-	if dialect == "postgres" && *pgbench {
-		pgbenchTPS, pgbenchErr = runPgbench(ctx, *dbURL, *pgbenchClients, *duration)
+	if dialect == "postgres" && o.pgbench {
+		pgbenchTPS, pgbenchErr = runPgbench(ctx, o.dbURL, o.pgbenchClients, o.duration)
 	}
 
-	if *slowest > 0 {
+	if o.slowest > 0 {
 		// When the slow ones started tells a periodic stall (one moment
 		// hitting many requests) from a spread-out tail.
 		slices.SortFunc(tail, func(a, b [2]time.Duration) int { return cmp.Compare(b[1], a[1]) })
-		for _, t := range tail[:min(*slowest, len(tail))] {
+		for _, t := range tail[:min(o.slowest, len(tail))] {
 			fmt.Printf("  slow: started at +%s (%s), took %s\n", t[0].Round(time.Millisecond), measured.Add(t[0]).Format("15:04:05.000"), t[1].Round(10*time.Microsecond))
 		}
 	}
@@ -345,36 +384,39 @@ func benchAgain(ctx context.Context, args []string) error {
 	}
 	pct := func(p float64) time.Duration { return pctOf(lat, p) }
 	tps := float64(len(lat)) / elapsed.Seconds()
-	mode := fmt.Sprintf("closed loop, %d workers", *concurrency)
-	if *rate > 0 {
-		mode = fmt.Sprintf("open loop, %d req/s", *rate)
+	mode := fmt.Sprintf("closed loop, %d workers", o.concurrency)
+	if o.rate > 0 {
+		mode = fmt.Sprintf("open loop, %d req/s", o.rate)
 	}
-	fmt.Printf("again benchmark: store=%s pg-latency=%s %s, %s\n", dialect, *latency, mode, elapsed.Round(time.Millisecond))
+	fmt.Printf("again benchmark: store=%s pg-latency=%s %s, %s\n", dialect, o.latency, mode, elapsed.Round(time.Millisecond))
 	target := ""
-	if dialect == "sqlite" && *rate == 0 && *latency == 0 {
+	if dialect == "sqlite" && o.rate == 0 && o.latency == 0 {
 		target = " (target on SQLite ≥ 3000/s)"
 	}
 	fmt.Printf("  charges: %d paid, %d failed → %.0f charges/s%s\n", len(lat), failures.Load(), tps, target)
 	fmt.Printf("  latency: p50 %s  p99 %s  max %s\n", pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
-	if *latency > 0 {
+	if o.latency > 0 {
 		r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 		fmt.Printf("  PG's own time, as its timer slept it (%d of %d charges timed): p50 %s  p99 %s  max %s\n",
 			len(pgTime), len(lat), r(pctOf(pgTime, 0.50)), r(pctOf(pgTime, 0.99)), r(pctOf(pgTime, 1)))
-		fmt.Printf("  gateway overhead (p99 − configured PG latency): %s\n", r(pct(0.99)-*latency))
+		fmt.Printf("  gateway overhead (p99 − configured PG latency): %s\n", r(pct(0.99)-o.latency))
 		fmt.Printf("  gateway overhead per charge (latency − PG's own time): p50 %s  p99 %s (target ≤ 5ms)\n",
 			r(pctOf(gateway, 0.50)), r(pctOf(gateway, 0.99)))
 	}
 	if r := usageReport(<-usageAtStart, usageAtEnd, len(lat)); r != "" {
 		fmt.Println(r)
 	}
-	if dialect == "postgres" && *pgbench {
+	if dialect == "postgres" && o.pgbench {
 		if pgbenchErr != nil {
-			fmt.Printf("  pgbench -N -c %d: %v\n", *pgbenchClients, pgbenchErr)
+			fmt.Printf("  pgbench -N -c %d: %v\n", o.pgbenchClients, pgbenchErr)
 		} else {
-			fmt.Printf("  pgbench -N -c %d: %.0f TPS → again/pgbench = %.2f (target ≥ 0.5)\n", *pgbenchClients, pgbenchTPS, tps/pgbenchTPS)
+			fmt.Printf("  pgbench -N -c %d: %.0f TPS → again/pgbench = %.2f (target ≥ 0.5)\n", o.pgbenchClients, pgbenchTPS, tps/pgbenchTPS)
 		}
 	}
-	return nil
+	return againResult{
+		dialect: dialect, rate: tps, failed: failures.Load(), p50: pct(0.50), p99: pct(0.99),
+		overheadP99: pctOf(gateway, 0.99), pgbenchTPS: pgbenchTPS, pgbenchErr: pgbenchErr,
+	}, nil
 }
 
 func benchToken(client *http.Client, base string, cred merchant.Credentials) (string, error) {
@@ -454,17 +496,10 @@ func runPgbench(ctx context.Context, dbURL string, clients int, d time.Duration)
 		}
 		bin = matches[len(matches)-1]
 	}
-	u, err := url.Parse(dbURL)
+	u, err := pgbenchServer(dbURL)
 	if err != nil {
 		return 0, err
 	}
-	// pgbench reaches the server the way Billkey did: over the same TCP
-	// address or Unix socket (the host parameter), nothing else of the URL.
-	keep := url.Values{}
-	if h := u.Query().Get("host"); h != "" {
-		keep.Set("host", h)
-	}
-	u.RawQuery = keep.Encode()
 	admin, err := sql.Open("pgx", u.String())
 	if err != nil {
 		return 0, err
@@ -491,6 +526,25 @@ func runPgbench(ctx context.Context, dbURL string, clients int, d time.Duration)
 		return 0, fmt.Errorf("pgbench output: %s", out)
 	}
 	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// pgbenchServer is the part of Billkey's database URL that pgbench uses
+// too: it reaches the server the way Billkey did, over the same TCP address
+// or Unix socket (the host parameter) and with or without TLS (sslmode: a
+// connection without it is cheaper per statement), and nothing else.
+func pgbenchServer(dbURL string) (*url.URL, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return nil, err
+	}
+	keep := url.Values{}
+	for _, name := range []string{"host", "sslmode"} {
+		if v := u.Query().Get(name); v != "" {
+			keep.Set(name, v)
+		}
+	}
+	u.RawQuery = keep.Encode()
+	return u, nil
 }
 
 // startCPUProfile profiles the process into path ("" does nothing).

@@ -23,6 +23,7 @@ Usage:
   billkey-bench again [flags]       POST /subscribe/payments/again throughput or latency
   billkey-bench schedules [flags]   billing runs on Postgres, and serve's RSS with pending entries
   billkey-bench fsync [flags]       the disk's durable-write latency: the floor under every commit
+  billkey-bench targets [flags]     every measure of the performance targets in one run, then a summary
 
 Run "billkey-bench again --help" for the flags of each.
 `
@@ -42,6 +43,8 @@ func main() {
 		err = benchSchedules(ctx, os.Args[2:])
 	case "fsync":
 		err = benchFsync(ctx, os.Args[2:])
+	case "targets":
+		err = benchTargets(ctx, os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

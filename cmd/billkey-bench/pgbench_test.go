@@ -59,3 +59,21 @@ func TestPgbenchChargeScriptRunsOnTheSchema(t *testing.T) {
 		t.Fatalf("after the script: payment %q with %d events, want paid with 1", status, events)
 	}
 }
+
+func TestPgbenchConnectsAsBillkeyDid(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ billkey, pgbench string }{
+		{"postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"},
+		{"postgres://postgres@127.0.0.1:5432/bench", "postgres://postgres@127.0.0.1:5432/bench"},
+		{"postgres://postgres@/bench?host=/var/run/postgresql&search_path=s1&pool_max_conns=8", "postgres://postgres@/bench?host=%2Fvar%2Frun%2Fpostgresql"},
+	}
+	for _, tt := range tests {
+		u, err := pgbenchServer(tt.billkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.String() != tt.pgbench {
+			t.Errorf("pgbenchServer(%s) = %s, want %s", tt.billkey, u, tt.pgbench)
+		}
+	}
+}

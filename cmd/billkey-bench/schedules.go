@@ -32,73 +32,107 @@ import (
 // `billkey serve` process polling with 1,000,000 pending entries.
 func benchSchedules(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench schedules", flag.ContinueOnError)
-	dbURL := fs.String("database-url", env("BILLKEY_BENCH_DATABASE_URL", env("BILLKEY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")), "Postgres server URL (a scratch schema is created and dropped)")
-	entries := fs.Int("entries", 100_000, "entries due in the same second per run")
-	customers := fs.Int("customers", 1000, "billing keys the entries charge round-robin")
+	var o schedulesOptions
+	fs.StringVar(&o.dbURL, "database-url", defaultPostgresURL(), "Postgres server URL (a scratch schema is created and dropped)")
+	fs.IntVar(&o.entries, "entries", 100_000, "entries due in the same second per run")
+	fs.IntVar(&o.customers, "customers", 1000, "billing keys the entries charge round-robin")
 	fs.IntVar(&pgConns, "pg-conns", 0, "PostgreSQL pool size, as BILLKEY_PG_MAX_CONNS (0: serve's default)")
 	latencies := fs.String("latencies", "0,200ms", "simulated PG latencies, one run each")
 	workers := fs.String("workers", "64,512", "scheduler workers per run (one value, or one per latency)")
 	fs.IntVar(&claimers, "claimers", 0, "claims in progress at once, as BILLKEY_SCHEDULER_CLAIMERS (0: the scheduler's default)")
-	pgbench := fs.Bool("pgbench", true, "also run pgbench -N -c 8 -j 2 -T 10 on the same server")
-	rssEntries := fs.Int("rss-entries", 1_000_000, "pending entries for the RSS measurement (0 skips it)")
-	rssFor := fs.Duration("rss-duration", 15*time.Second, "how long to sample the serve process RSS")
+	fs.BoolVar(&o.pgbench, "pgbench", true, "also run pgbench -N -c 8 -j 2 -T 10 on the same server")
+	fs.IntVar(&o.rssEntries, "rss-entries", 1_000_000, "pending entries for the RSS measurement (0 skips it)")
+	fs.DurationVar(&o.rssFor, "rss-duration", 15*time.Second, "how long to sample the serve process RSS")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the billing runs to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var err error
+	if o.latencies, err = parseList(*latencies, time.ParseDuration); err != nil {
+		return fmt.Errorf("-latencies: %w", err)
+	}
+	if o.workers, err = parseList(*workers, strconv.Atoi); err != nil {
+		return fmt.Errorf("-workers: %w", err)
 	}
 	stop, err := startCPUProfile(*cpuProfile)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	if !strings.HasPrefix(*dbURL, "postgres") {
-		return errors.New("bench schedules: -database-url must be a postgres:// URL")
-	}
-	lats, err := parseList(*latencies, time.ParseDuration)
-	if err != nil {
-		return fmt.Errorf("-latencies: %w", err)
-	}
-	ws, err := parseList(*workers, strconv.Atoi)
-	if err != nil {
-		return fmt.Errorf("-workers: %w", err)
+	_, err = runSchedules(ctx, o)
+	return err
+}
+
+// defaultPostgresURL is the server the Postgres benchmarks use unless told
+// otherwise: the one the tests use.
+func defaultPostgresURL() string {
+	return env("BILLKEY_BENCH_DATABASE_URL", env("BILLKEY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"))
+}
+
+// schedulesOptions are bench schedules' flags.
+type schedulesOptions struct {
+	dbURL      string
+	entries    int
+	customers  int
+	latencies  []time.Duration
+	workers    []int // one per latency, or one for all
+	pgbench    bool
+	rssEntries int
+	rssFor     time.Duration
+}
+
+// schedulesResult is what bench schedules measured, for bench targets.
+type schedulesResult struct {
+	// rate is the drain rate in charges/s by PG latency.
+	rate       map[time.Duration]float64
+	pgbenchTPS float64 // zero when pgbench did not run
+	pgbenchErr error
+	rss        int64 // bytes; zero when not measured
+}
+
+// runSchedules runs the billing runs, then pgbench, then the RSS
+// measurement, printing as it goes.
+func runSchedules(ctx context.Context, o schedulesOptions) (schedulesResult, error) {
+	res := schedulesResult{rate: map[time.Duration]float64{}}
+	if !strings.HasPrefix(o.dbURL, "postgres") {
+		return res, errors.New("bench schedules: -database-url must be a postgres:// URL")
 	}
 	app.TuneGC(os.Getenv) // as `billkey serve` runs its collector
 	fmt.Printf("billing run: %d entries due in the same second, %d billing keys, Postgres %s, %s\n",
-		*entries, *customers, redactURL(*dbURL), buildinfo.Get().Short())
-	for i, lat := range lats {
-		w := ws[min(i, len(ws)-1)]
-		r, err := billingRun(ctx, *dbURL, *entries, *customers, lat, w)
+		o.entries, o.customers, redactURL(o.dbURL), buildinfo.Get().Short())
+	for i, lat := range o.latencies {
+		w := o.workers[min(i, len(o.workers)-1)]
+		r, err := billingRun(ctx, o.dbURL, o.entries, o.customers, lat, w)
 		if err != nil {
-			return fmt.Errorf("run with PG latency %s: %w", lat, err)
+			return res, fmt.Errorf("run with PG latency %s: %w", lat, err)
 		}
 		target := ""
 		if lat > 0 {
 			target = " (target ≥ 1000/s)"
 		}
+		rate := float64(r.n) / r.drain.Seconds()
+		res.rate[lat] = rate
 		fmt.Printf("  PG latency %-6s workers %-4d drained %d in %6.2fs = %7.0f charges/s%s; lateness p50 %.2fs p99 %.2fs max %.2fs\n",
-			lat, w, r.n, r.drain.Seconds(), float64(r.n)/r.drain.Seconds(), target, r.p50.Seconds(), r.p99.Seconds(), r.max.Seconds())
-		if r.lat0 {
-			defer func(rate float64) {
-				if *pgbench {
-					tps, err := runPgbench(ctx, *dbURL, 8, 10*time.Second)
-					if err != nil {
-						fmt.Printf("  pgbench -N -c 8 -j 2 -T 10: %v\n", err)
-						return
-					}
-					fmt.Printf("  pgbench -N -c 8 -j 2 -T 10: %.0f TPS → zero-latency drain / pgbench = %.2f (target ≥ 0.35)\n", tps, rate/tps)
-				}
-			}(float64(r.n) / r.drain.Seconds())
+			lat, w, r.n, r.drain.Seconds(), rate, target, r.p50.Seconds(), r.p99.Seconds(), r.max.Seconds())
+	}
+	if rate0, ok := res.rate[0]; ok && o.pgbench {
+		res.pgbenchTPS, res.pgbenchErr = runPgbench(ctx, o.dbURL, 8, 10*time.Second)
+		if res.pgbenchErr != nil {
+			fmt.Printf("  pgbench -N -c 8 -j 2 -T 10: %v\n", res.pgbenchErr)
+		} else {
+			fmt.Printf("  pgbench -N -c 8 -j 2 -T 10: %.0f TPS → zero-latency drain / pgbench = %.2f (target ≥ 0.35)\n", res.pgbenchTPS, rate0/res.pgbenchTPS)
 		}
 	}
-	if *rssEntries > 0 {
-		rss, err := pendingRSS(ctx, *dbURL, *rssEntries, *rssFor)
+	if o.rssEntries > 0 {
+		rss, err := pendingRSS(ctx, o.dbURL, o.rssEntries, o.rssFor)
 		if err != nil {
-			return fmt.Errorf("RSS run: %w", err)
+			return res, fmt.Errorf("RSS run: %w", err)
 		}
+		res.rss = rss
 		fmt.Printf("  RSS of billkey serve with %d pending entries, polling every 100ms for %s: max %.1f MB (target ≤ 200 MB)\n",
-			*rssEntries, *rssFor, float64(rss)/(1<<20))
+			o.rssEntries, o.rssFor, float64(rss)/(1<<20))
 	}
-	return nil
+	return res, nil
 }
 
 func parseList[T any](s string, parse func(string) (T, error)) ([]T, error) {
@@ -239,7 +273,6 @@ type runResult struct {
 	n             int
 	drain         time.Duration
 	p50, p99, max time.Duration
-	lat0          bool
 }
 
 // claimers is -claimers of bench schedules.
@@ -305,7 +338,7 @@ func billingRun(ctx context.Context, dbURL string, n, customers int, latency tim
 		return runResult{}, fmt.Errorf("paid %d, PG approved %d, want %d each", paid, a.Sim.ChargeCount(true), n)
 	}
 	us := func(v float64) time.Duration { return time.Duration(v) * time.Microsecond }
-	return runResult{n: n, drain: time.UnixMicro(last).Sub(due), p50: us(p50), p99: us(p99), max: us(pmax), lat0: latency == 0}, nil
+	return runResult{n: n, drain: time.UnixMicro(last).Sub(due), p50: us(p50), p99: us(p99), max: us(pmax)}, nil
 }
 
 // autovacuumNaptime is autovacuum's default: how often it looks at a
