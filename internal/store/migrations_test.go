@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"path"
 	"slices"
@@ -165,4 +166,33 @@ func (s *Store) schema(ctx context.Context) (schemaShape, error) {
 		sh.indexes[name] = h + " (" + strings.Join(cols[name], ", ") + ")"
 	}
 	return sh, rows.Err()
+}
+
+// A build older than the database's schema refuses it instead of running
+// its statements against tables a newer build changed.
+func TestMigrateRefusesASchemaNewerThanTheBuild(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, b testenv.Backend) {
+		ctx := context.Background()
+		s := OpenTest(t, b.URL)
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("migrating an up-to-date database again: %v", err)
+		}
+		var last int64
+		if err := s.db.QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version`).Scan(&last); err != nil || last < 15 {
+			t.Fatalf("last applied migration %d (%v)", last, err)
+		}
+		// What a later build's migration leaves behind.
+		if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)`), last+1, true); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Migrate(ctx)
+		var newer *SchemaNewerError
+		if !errors.As(err, &newer) || newer.Applied != last+1 || newer.Last != last {
+			t.Fatalf("Migrate on a newer schema: %v, want a SchemaNewerError %d > %d", err, last+1, last)
+		}
+		if !strings.Contains(err.Error(), "newer than this build") {
+			t.Errorf("message %q does not say what is wrong", err)
+		}
+	})
 }

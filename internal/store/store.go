@@ -200,6 +200,18 @@ func (s *Store) Close() error {
 // Ping checks the database answers (readiness).
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
+// SchemaNewerError refuses to run a build on a database that a newer build
+// has migrated past the last migration this one knows.
+type SchemaNewerError struct {
+	Applied int64 // the highest migration the database has
+	Last    int64 // the last migration of this build
+}
+
+func (e *SchemaNewerError) Error() string {
+	return fmt.Sprintf("the database has migration %05d applied, newer than this build's last (%05d): "+
+		"a later Billkey migrated it; run that version or a newer one (older builds do not undo migrations)", e.Applied, e.Last)
+}
+
 // MigrateOption changes how Migrate runs.
 type MigrateOption func(*migrateOptions)
 
@@ -255,6 +267,15 @@ func (s *Store) Migrate(ctx context.Context, options ...MigrateOption) error {
 	p, err := goose.NewProvider(gd, s.db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
+	}
+	// goose passes over versions it has no file for, so an older build
+	// would otherwise start on a schema a newer one has changed under it.
+	applied, last, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if applied > last {
+		return &SchemaNewerError{Applied: applied, Last: last}
 	}
 	if mo.progress == nil {
 		if _, err := p.Up(ctx); err != nil {
