@@ -54,30 +54,17 @@ func benchTargets(ctx context.Context, args []string) error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	step("1. again, Postgres, closed loop, then pgbench -N", func() (err error) {
-		o := closed
-		o.dbURL = *dbURL
-		m.againPostgres, err = runAgain(ctx, o)
-		return err
-	})
-	step("2. again, SQLite, closed loop", func() (err error) {
-		o := closed
-		o.dbURL = freshSQLite("closed")
-		m.againSQLite, err = runAgain(ctx, o)
-		return err
-	})
-	step("3a. gateway overhead, SQLite, 500 req/s over a 200 ms PG", func() (err error) {
-		o := overhead
-		o.dbURL = freshSQLite("overhead")
-		m.overheadSQLite, err = runAgain(ctx, o)
-		return err
-	})
-	step("3b. gateway overhead, Postgres, 500 req/s over a 200 ms PG", func() (err error) {
-		o := overhead
-		o.dbURL = *dbURL
-		m.overheadPostgres, err = runAgain(ctx, o)
-		return err
-	})
+	again := func(name string, o againOptions, dbURL string, into *againResult) {
+		step(name, func() (err error) {
+			o.dbURL = dbURL
+			*into, err = runAgain(ctx, o)
+			return err
+		})
+	}
+	again("1. again, Postgres, closed loop, then pgbench -N", closed, *dbURL, &m.againPostgres)
+	again("2. again, SQLite, closed loop", closed, freshSQLite("closed"), &m.againSQLite)
+	again("3a. gateway overhead, SQLite, 500 req/s over a 200 ms PG", overhead, freshSQLite("overhead"), &m.overheadSQLite)
+	again("3b. gateway overhead, Postgres, 500 req/s over a 200 ms PG", overhead, *dbURL, &m.overheadPostgres)
 	step("4, 5. billing runs, then pgbench -N; serve's RSS with pending entries", func() (err error) {
 		m.schedules, err = runSchedules(ctx, schedulesOptions{
 			dbURL: *dbURL, entries: *entries, customers: 1000,
